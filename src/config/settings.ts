@@ -1,0 +1,166 @@
+/**
+ * Service settings from the environment, with upstream's names and defaults
+ * (`MACHINE_LEARNING_*`, case-insensitive, nested with `__`; `IMMICH_HOST`/`IMMICH_PORT`/
+ * `IMMICH_LOG_LEVEL`). An invalid value fails start-up with a message naming the variable.
+ */
+import { availableParallelism, homedir } from "node:os";
+import { join } from "node:path";
+import { parseLogLevel, type LogLevel } from "../log.ts";
+import type { ModelTask, ModelType } from "../models/identity.ts";
+
+export type PreloadSettings = Partial<Record<ModelTask, Partial<Record<ModelType, string[]>>>>;
+
+export interface Settings {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  cacheFolder: string;
+  /** Seconds a model may stay idle before it is unloaded; <= 0 keeps models forever. */
+  modelTtl: number;
+  /** How often (s) idle models are looked for; <= 0 disables eviction sweeps. */
+  modelTtlPollS: number;
+  /** Worker threads for decoding-side CPU work (pre/post-processing). */
+  requestThreads: number;
+  interOpThreads: number;
+  intraOpThreads: number;
+  modelArena: boolean;
+  preload: PreloadSettings;
+  maxBatchSize: { facialRecognition: number | undefined; ocr: number };
+  deviceId: string;
+  modelOrganization: string;
+  modelRevision: string;
+  hf: { endpoint: string; token: string | undefined; offline: boolean };
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+  /** Largest decoded image, in pixels (width x height): protects against decompression bombs. */
+  maxImagePixels: number;
+  /** Seconds one /predict may take before it is answered with 504 and its work abandoned. */
+  requestTimeoutS: number;
+  /** Requests processed at once; beyond it they queue. */
+  maxConcurrentRequests: number;
+  /** Requests allowed to wait for a slot; beyond it: 503 with Retry-After. */
+  maxQueuedRequests: number;
+  /** Variables that are understood upstream but mean nothing here (logged at start-up). */
+  ignored: string[];
+}
+
+const PREFIX = "machine_learning_";
+
+/** Variables upstream reads for hardware we do not drive (ARM NN, RKNN, OpenVINO, ROCm) or for gunicorn. */
+const IGNORED = [
+  "ann", "ann_fp16_turbo", "ann_tuning_level", "rknn", "rknn_threads", "openvino_precision",
+  "rocm_precision", "workers", "worker_timeout", "http_keepalive_timeout_s", "device_ids", "test_full",
+];
+
+export class SettingsError extends Error {
+  constructor(variable: string, value: string, expected: string) {
+    super(`Invalid value for ${variable}: ${JSON.stringify(value)} (expected ${expected})`);
+    this.name = "SettingsError";
+  }
+}
+
+/** Case-insensitive view of the environment, keyed by lower-case name. */
+function lowerCaseEnv(env: Record<string, string | undefined>): Map<string, { name: string; value: string }> {
+  const out = new Map<string, { name: string; value: string }>();
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined) out.set(name.toLowerCase(), { name, value });
+  }
+  return out;
+}
+
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const vars = lowerCaseEnv(env);
+  const raw = (key: string) => vars.get(key);
+  const ml = (key: string) => raw(PREFIX + key);
+
+  const num = (entry: { name: string; value: string } | undefined, fallback: number, integer = false): number => {
+    if (!entry || entry.value.trim() === "") return fallback;
+    const value = Number(entry.value.trim());
+    if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+      throw new SettingsError(entry.name, entry.value, integer ? "an integer" : "a number");
+    }
+    return value;
+  };
+  const bool = (entry: { name: string; value: string } | undefined, fallback: boolean): boolean => {
+    if (!entry || entry.value.trim() === "") return fallback;
+    const value = entry.value.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(value)) return true;
+    if (["0", "false", "no", "off"].includes(value)) return false;
+    throw new SettingsError(entry.name, entry.value, "true or false");
+  };
+  const names = (entry: { name: string; value: string } | undefined): string[] | undefined => {
+    if (!entry) return undefined;
+    const list = entry.value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    return list.length > 0 ? list : undefined;
+  };
+
+  const logEntry = raw("immich_log_level");
+  const logLevel = logEntry ? parseLogLevel(logEntry.value) : "info";
+  if (!logLevel) {
+    throw new SettingsError(logEntry!.name, logEntry!.value, "verbose, debug, log, info, warn, error or critical");
+  }
+
+  const port = num(raw("immich_port"), 3003, true);
+  if (port < 0 || port > 65535) throw new SettingsError(raw("immich_port")!.name, String(port), "a port 0-65535");
+
+  const cpus = Math.max(1, availableParallelism());
+  const requestThreads = num(ml("request_threads"), cpus, true);
+
+  // Upstream: 0 means "let the session decide", which for a CPU-only provider list is inter 1 / intra 2.
+  const interOp = num(ml("model_inter_op_threads"), 0, true);
+  const intraOp = num(ml("model_intra_op_threads"), 0, true);
+
+  const preload: PreloadSettings = {};
+  const preloadPairs: Array<[ModelTask, ModelType, string]> = [
+    ["clip", "textual", "preload__clip__textual"],
+    ["clip", "visual", "preload__clip__visual"],
+    ["facial-recognition", "detection", "preload__facial_recognition__detection"],
+    ["facial-recognition", "recognition", "preload__facial_recognition__recognition"],
+    ["ocr", "detection", "preload__ocr__detection"],
+    ["ocr", "recognition", "preload__ocr__recognition"],
+  ];
+  for (const [task, type, key] of preloadPairs) {
+    // The pre-v3 single-key forms (`PRELOAD__CLIP`) fill both types of the task.
+    const legacyKey = key.slice(0, key.lastIndexOf("__"));
+    const list = names(ml(key)) ?? names(ml(legacyKey));
+    if (list) (preload[task] ??= {})[type] = list;
+  }
+
+  const faceBatch = ml("max_batch_size__facial_recognition");
+  const ocrBatch = ml("max_batch_size__ocr") ?? ml("max_batch_size__text_recognition");
+  const positive = (entry: { name: string; value: string } | undefined, fallback: number) => {
+    const value = num(entry, fallback, true);
+    if (value < 1) throw new SettingsError(entry!.name, entry!.value, "an integer >= 1");
+    return value;
+  };
+
+  const settings: Settings = {
+    host: raw("immich_host")?.value.trim() || "[::]",
+    port,
+    logLevel,
+    cacheFolder: ml("cache_folder")?.value.trim() || join(homedir(), ".cache", "immich_ml"),
+    modelTtl: num(ml("model_ttl"), 300),
+    modelTtlPollS: num(ml("model_ttl_poll_s"), 10),
+    requestThreads: Math.max(1, requestThreads),
+    interOpThreads: interOp > 0 ? interOp : 1,
+    intraOpThreads: intraOp > 0 ? intraOp : 2,
+    modelArena: bool(ml("model_arena"), true),
+    preload,
+    maxBatchSize: { facialRecognition: faceBatch ? positive(faceBatch, 1) : undefined, ocr: positive(ocrBatch, 6) },
+    deviceId: ml("device_id")?.value.trim() || "0",
+    modelOrganization: ml("model_organization")?.value.trim() || "immich-app",
+    modelRevision: ml("model_revision")?.value.trim() || "main",
+    hf: {
+      endpoint: (raw("hf_endpoint")?.value.trim() || "https://huggingface.co").replace(/\/+$/, ""),
+      token: raw("hf_token")?.value.trim() || undefined,
+      offline: bool(raw("hf_hub_offline"), false),
+    },
+    maxBodyBytes: positive(ml("max_body_bytes"), 64 * 1024 * 1024),
+    maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
+    requestTimeoutS: num(ml("request_timeout_s"), 600),
+    maxConcurrentRequests: positive(ml("max_concurrent_requests"), Math.max(2, cpus * 2)),
+    maxQueuedRequests: num(ml("max_queued_requests"), 256, true),
+    ignored: IGNORED.filter((key) => ml(key) !== undefined).map((key) => ml(key)!.name),
+  };
+  return settings;
+}

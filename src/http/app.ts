@@ -1,0 +1,117 @@
+/**
+ * The HTTP surface: upstream's three routes (`/`, `/ping`, `/predict`), plus `/health`, the OpenAPI
+ * document (`/openapi.json`) and Swagger UI (`/docs`). Routes stay thin: /predict reads the form,
+ * decodes the payload and hands it to the pipeline; every error becomes a FastAPI-style
+ * `{"detail": …}` body with the status upstream uses (or a clearer 4xx where upstream answers 500).
+ */
+import { Elysia } from "elysia";
+import { swagger } from "@elysiajs/swagger";
+import { log } from "../log.ts";
+import { parseEntries } from "../pipeline/entries.ts";
+import { decodeImage } from "../pipeline/decode-image.ts";
+import { runPipeline } from "../pipeline/predict.ts";
+import { RequestError } from "../pipeline/request-error.ts";
+import type { Payload } from "../models/inference-model.ts";
+import type { Service } from "../service.ts";
+import { AdmissionGate, withTimeout } from "./admission.ts";
+import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
+import { statusForError } from "./error-status.ts";
+import { readPredictForm, type PredictForm } from "./predict-form.ts";
+import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
+import { VERSION } from "../version.ts";
+
+const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET" };
+
+function detail(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ detail: body }), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+/** FastAPI's shape for a missing/invalid form field, e.g. `entries` absent. */
+function validationDetail(errors: ReadonlyArray<{ path: string; value: unknown; message: string }>): unknown[] {
+  return errors.map((error) => {
+    const field = error.path.replace(/^\//, "");
+    const missing = error.value === undefined;
+    return {
+      type: missing ? "missing" : "invalid",
+      loc: ["body", field],
+      msg: missing ? "Field required" : error.message,
+      input: missing ? null : error.value,
+    };
+  });
+}
+
+export function createApp(service: Service) {
+  const { settings } = service;
+  const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
+  service.gate = gate;
+
+  async function predict(form: PredictForm, request: Request): Promise<Response> {
+    const entries = parseEntries(form.entries!);
+    let payload: Payload;
+    if (form.image !== undefined) {
+      const bytes = new Uint8Array(await form.image.arrayBuffer());
+      payload = { kind: "image", image: await decodeImage(bytes, { maxPixels: settings.maxImagePixels }) };
+    } else if (form.text !== undefined) {
+      payload = { kind: "text", text: form.text };
+    } else {
+      throw new RequestError(400, "Either image or text must be provided");
+    }
+    const response = await runPipeline(service.cache, service.dependenciesOf, entries, payload);
+    if (wantsMsgpack(request.headers.get("accept"))) {
+      return new Response(encodeMsgpack(response), { headers: { "content-type": "application/msgpack" } });
+    }
+    return new Response(encodeJson(response), { headers: { "content-type": "application/json" } });
+  }
+
+  return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes } })
+    .use(
+      swagger({
+        path: "/docs",
+        specPath: "/openapi.json",
+        provider: "swagger-ui",
+        exclude: ["/docs", "/openapi.json"],
+        documentation: {
+          info: {
+            title: "immich-ml",
+            version: VERSION,
+            description: "Immich's machine-learning API (CLIP, faces, OCR): a drop-in replacement for immich-machine-learning.",
+          },
+        },
+      }),
+    )
+    .onError(({ code, error, request }) => {
+      if (code === "NOT_FOUND") {
+        const path = new URL(request.url).pathname;
+        const allowed = KNOWN_PATHS[path];
+        return allowed ? detail(405, "Method Not Allowed", { allow: allowed }) : detail(404, "Not Found");
+      }
+      if (code === "VALIDATION") return detail(422, validationDetail(error.all as never));
+      if (code === "PARSE") return detail(400, "Malformed request body");
+      const { status, body, headers } = statusForError(error);
+      if (status >= 500) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      return detail(status, body, headers);
+    })
+    .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }), {
+      detail: { summary: "Service banner", description: 'Always `{"message":"Immich ML"}`.' },
+    })
+    .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }), {
+      detail: { summary: "Liveness probe used by the Immich server", description: "Plain-text `pong`." },
+    })
+    .get("/health", () => Response.json(service.health()), {
+      detail: { summary: "Health report", description: "Version, uptime, loaded models, queue and execution provider." },
+    })
+    .post(
+      "/predict",
+      ({ body, request }) => gate.run(() => withTimeout(predict(body as PredictForm, request), settings.requestTimeoutS)),
+      {
+        parse: ({ request }) => readPredictForm(request),
+        body: PredictBody,
+        response: { 200: PredictResponse, 400: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse },
+        detail: {
+          summary: "Run models on an image or a text",
+          description:
+            "Multipart form with `entries` and either `image` or `text`. Send `Accept: application/msgpack` to receive MessagePack with float32 arrays instead of embedding strings.",
+        },
+      },
+    );
+}

@@ -1,0 +1,46 @@
+/**
+ * Prints float32 values as upstream does (orjson serialising numpy float32): the shortest decimal
+ * that reads back as the same float32 (`0.013126737`, not the float64 digits `String()` gives),
+ * a `.0` on whole numbers (`690.0`), and exponent form for magnitudes below 1e-4 or from 1e16 up
+ * (`4.877679e-5`, no `+` and no zero padding in the exponent). Any reader gets the same floats back.
+ */
+
+/** Shortest significant digits (1-9) that round-trip through float32; monotone, so bisect. */
+function shortestPrecision(value: number): number {
+  let low = 1;
+  let high = 9;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (Math.fround(Number(value.toPrecision(mid))) === value) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}
+
+export function formatFloat32(input: number): string {
+  const value = Math.fround(input);
+  if (!Number.isFinite(value)) return "null"; // orjson writes NaN/Infinity as null
+  if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
+  const exponential = value.toExponential(shortestPrecision(value) - 1); // e.g. "-4.877679e-5"
+  const [mantissa, exponentText] = exponential.split("e") as [string, string];
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent}`;
+  const negative = mantissa.startsWith("-");
+  const digits = mantissa.replace("-", "").replace(".", "");
+  let text: string;
+  if (exponent < 0) {
+    text = `0.${"0".repeat(-exponent - 1)}${digits}`;
+  } else if (digits.length <= exponent + 1) {
+    text = `${digits}${"0".repeat(exponent + 1 - digits.length)}.0`;
+  } else {
+    text = `${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+  }
+  return negative ? `-${text}` : text;
+}
+
+/** A float32 vector as a compact JSON array: `[-0.013126737,4.877679e-5,…]`. */
+export function formatFloat32Array(values: ArrayLike<number>): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) parts[i] = formatFloat32(values[i]!);
+  return `[${parts.join(",")}]`;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bun
+/** Entry point: `immich-ml [serve]` starts the Immich ML API server. */
+import { loadSettings, SettingsError } from "./config/settings.ts";
+import { log, setLogLevel } from "./log.ts";
+import { createService, preloadModels } from "./service.ts";
+import { createApp } from "./http/app.ts";
+import { VERSION } from "./version.ts";
+
+async function serve(): Promise<void> {
+  let settings;
+  try {
+    settings = loadSettings();
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      console.error(`immich-ml: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  setLogLevel(settings.logLevel);
+  for (const name of settings.ignored) log.info(`${name} is not used by immich-ml and is ignored`);
+  const service = createService(settings);
+  log.info(
+    `immich-ml ${VERSION}: cache ${settings.cacheFolder}, ${settings.requestThreads} worker threads, ` +
+      `ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads}, model TTL ${settings.modelTtl} s`,
+  );
+  await preloadModels(service);
+  const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");
+  const app = createApp(service).listen({ hostname, port: settings.port });
+  log.info(`Listening on ${settings.host}:${app.server?.port}`);
+
+  const shutdown = async (signal: string) => {
+    log.info(`${signal} received: finishing in-flight requests`);
+    await app.server?.stop(false);
+    await service.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+const command = process.argv[2] ?? "serve";
+if (command === "--version" || command === "-v") {
+  console.log(VERSION);
+} else if (command === "serve") {
+  await serve();
+} else {
+  console.error(`immich-ml: unknown command '${command}'. Usage: immich-ml [serve] | --version`);
+  process.exit(2);
+}

@@ -1,0 +1,130 @@
+/**
+ * Downloads a model repository from the Hugging Face Hub (or any server speaking its API, via
+ * `HF_ENDPOINT`) into a model folder, the way upstream's `snapshot_download(local_dir=…)` lays it
+ * out: repository root = model folder. Each file is streamed to `<file>.partial` and renamed into
+ * place only once complete and verified, so an interrupted download is never taken as cached.
+ */
+import { listFiles, downloadFile } from "@huggingface/hub";
+import { createHash } from "node:crypto";
+import { mkdir, rename, rm, open } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { log } from "../log.ts";
+
+export interface HubDownloadRequest {
+  repo: string;
+  revision: string;
+  destination: string;
+  hubUrl: string;
+  token: string | undefined;
+  /** Only repository paths for which this returns true are fetched. */
+  include: (path: string) => boolean;
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface DownloadProgress {
+  file: string;
+  receivedBytes: number;
+  totalBytes: number;
+}
+
+export class DownloadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DownloadError";
+  }
+}
+
+interface RemoteFile {
+  path: string;
+  size: number;
+  /** SHA-256 of the content for LFS files (all model weights are LFS). */
+  sha256: string | undefined;
+}
+
+async function listRemoteFiles(request: HubDownloadRequest): Promise<RemoteFile[]> {
+  const files: RemoteFile[] = [];
+  const credentials = request.token ? { accessToken: request.token } : {};
+  for await (const entry of listFiles({
+    repo: { type: "model", name: request.repo },
+    revision: request.revision,
+    recursive: true,
+    hubUrl: request.hubUrl,
+    ...credentials,
+  })) {
+    if (entry.type !== "file" || !request.include(entry.path)) continue;
+    files.push({ path: entry.path, size: entry.lfs?.size ?? entry.size, sha256: entry.lfs?.oid });
+  }
+  return files;
+}
+
+async function fetchFile(request: HubDownloadRequest, file: RemoteFile): Promise<void> {
+  const target = join(request.destination, file.path);
+  const partial = `${target}.partial`;
+  await mkdir(dirname(target), { recursive: true });
+  const blob = await downloadFile({
+    repo: { type: "model", name: request.repo },
+    path: file.path,
+    revision: request.revision,
+    hubUrl: request.hubUrl,
+    xet: false,
+    ...(request.token ? { accessToken: request.token } : {}),
+  });
+  if (!blob) throw new DownloadError(`${request.repo}: ${file.path} is listed but cannot be downloaded`);
+
+  const hash = createHash("sha256");
+  const handle = await open(partial, "w");
+  let received = 0;
+  try {
+    const reader = blob.stream().getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      hash.update(value);
+      await handle.write(value);
+      received += value.byteLength;
+      request.onProgress?.({ file: file.path, receivedBytes: received, totalBytes: file.size });
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (received !== file.size) {
+    await rm(partial, { force: true });
+    throw new DownloadError(`${request.repo}: ${file.path} ended after ${received} of ${file.size} bytes`);
+  }
+  const digest = hash.digest("hex");
+  if (file.sha256 && digest !== file.sha256) {
+    await rm(partial, { force: true });
+    throw new DownloadError(`${request.repo}: ${file.path} has SHA-256 ${digest}, expected ${file.sha256}`);
+  }
+  await rename(partial, target);
+}
+
+/** Fetches every included file of the repository; returns the repository paths written. */
+export async function downloadHubRepository(request: HubDownloadRequest): Promise<string[]> {
+  let files: RemoteFile[];
+  try {
+    files = await listRemoteFiles(request);
+  } catch (error) {
+    throw new DownloadError(`Cannot list ${request.repo}@${request.revision} on ${request.hubUrl}: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+  if (files.length === 0) throw new DownloadError(`${request.repo}@${request.revision} has no files to download`);
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  log.info(`Downloading ${request.repo} (${files.length} files, ${(total / 1e6).toFixed(1)} MB) to ${request.destination}`);
+  for (const file of files) {
+    try {
+      await fetchFile(request, file);
+    } catch (error) {
+      if (error instanceof DownloadError) throw error;
+      throw new DownloadError(`Downloading ${request.repo}/${file.path} failed: ${describe(error)}`, { cause: error });
+    }
+  }
+  log.info(`Downloaded ${request.repo}`);
+  return files.map((file) => file.path);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,159 @@
+/**
+ * Loaded models and their lifetime. The first request for a model creates it and loads it;
+ * concurrent first requests share that one load (and so one download and one session). A model
+ * idle for `MODEL_TTL` seconds with no request in flight is unloaded, its native memory released;
+ * preloaded models are pinned and never unloaded. Keys are name+type+task, as upstream's.
+ */
+import { log } from "../log.ts";
+import type { InferenceModel } from "./inference-model.ts";
+import { identityKey, type ModelIdentity } from "./identity.ts";
+import { cleanName } from "./registry.ts";
+
+export type ModelFactory = (identity: ModelIdentity, name: string) => InferenceModel;
+
+interface Entry {
+  readonly model: InferenceModel;
+  readonly ready: Promise<void>;
+  inFlight: number;
+  lastUsed: number;
+  pinned: boolean;
+  loadedAt: number | undefined;
+  loadSeconds: number | undefined;
+}
+
+export interface LoadedModelInfo {
+  name: string;
+  task: string;
+  type: string;
+  pinned: boolean;
+  inFlight: number;
+  idleSeconds: number;
+  loadSeconds: number | undefined;
+}
+
+export interface ModelCacheOptions {
+  /** Idle seconds before unloading; <= 0 disables unloading. */
+  ttlSeconds: number;
+  /** Seconds between idle sweeps. */
+  sweepSeconds: number;
+  /** Called after models were unloaded, to hand freed memory back to the OS. */
+  afterEviction?: () => void;
+  now?: () => number;
+}
+
+export class ModelCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: ReturnType<typeof setInterval> | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly factory: ModelFactory,
+    private readonly options: ModelCacheOptions,
+  ) {
+    this.now = options.now ?? (() => performance.now() / 1000);
+    if (options.ttlSeconds > 0) {
+      const every = options.sweepSeconds > 0 ? options.sweepSeconds : options.ttlSeconds;
+      this.sweeper = setInterval(() => void this.evictIdle(), every * 1000);
+      this.sweeper.unref?.();
+    }
+  }
+
+  private key(identity: ModelIdentity, name: string): string {
+    return `${identityKey(identity)}/${cleanName(name)}`;
+  }
+
+  /**
+   * Runs `use` with the loaded model, loading it first if needed. The model cannot be unloaded
+   * while `use` runs; its idle clock restarts when `use` ends.
+   */
+  async with<T>(identity: ModelIdentity, name: string, use: (model: InferenceModel) => Promise<T>): Promise<T> {
+    const entry = this.acquire(identity, name);
+    entry.inFlight++;
+    try {
+      await entry.ready;
+      return await use(entry.model);
+    } finally {
+      entry.inFlight--;
+      entry.lastUsed = this.now();
+    }
+  }
+
+  /** Loads a model that must stay resident (the PRELOAD__* settings). */
+  async preload(identity: ModelIdentity, name: string): Promise<void> {
+    const entry = this.acquire(identity, name);
+    entry.pinned = true;
+    await entry.ready;
+  }
+
+  /** The model instance for a key, created (not yet loaded) if absent; validates the name. */
+  private acquire(identity: ModelIdentity, name: string): Entry {
+    const key = this.key(identity, name);
+    const existing = this.entries.get(key);
+    if (existing) return existing;
+    const model = this.factory(identity, name);
+    const started = this.now();
+    const entry: Entry = {
+      model,
+      ready: model.load(),
+      inFlight: 0,
+      lastUsed: started,
+      pinned: false,
+      loadedAt: undefined,
+      loadSeconds: undefined,
+    };
+    this.entries.set(key, entry);
+    entry.ready.then(
+      () => {
+        entry.loadedAt = this.now();
+        entry.loadSeconds = entry.loadedAt - started;
+        log.info(`Loaded ${identity.task} ${identity.type} model '${name}' in ${entry.loadSeconds.toFixed(2)} s`);
+      },
+      (error) => {
+        // A failed load is forgotten so that a later request tries again from scratch.
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+        log.error(String(error instanceof Error ? error.message : error));
+      },
+    );
+    return entry;
+  }
+
+  /** Unloads every unpinned model idle for longer than the TTL. Returns how many were unloaded. */
+  async evictIdle(): Promise<number> {
+    const now = this.now();
+    const victims: Array<[string, Entry]> = [];
+    for (const [key, entry] of this.entries) {
+      if (entry.pinned || entry.inFlight > 0 || entry.loadedAt === undefined) continue;
+      if (now - entry.lastUsed > this.options.ttlSeconds) victims.push([key, entry]);
+    }
+    for (const [key, entry] of victims) {
+      this.entries.delete(key);
+      await entry.model.unload();
+      log.info(`Unloaded ${entry.model.identity.task} ${entry.model.identity.type} model '${entry.model.name}' after ${this.options.ttlSeconds} s idle`);
+    }
+    if (victims.length > 0) this.options.afterEviction?.();
+    return victims.length;
+  }
+
+  loaded(): LoadedModelInfo[] {
+    const now = this.now();
+    return [...this.entries.values()]
+      .filter((entry) => entry.loadedAt !== undefined)
+      .map((entry) => ({
+        name: entry.model.name,
+        task: entry.model.identity.task,
+        type: entry.model.identity.type,
+        pinned: entry.pinned,
+        inFlight: entry.inFlight,
+        idleSeconds: Math.max(0, now - entry.lastUsed),
+        loadSeconds: entry.loadSeconds,
+      }));
+  }
+
+  /** Unloads everything (shutdown). */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(all.map((entry) => entry.ready.then(() => entry.model.unload())));
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The on-disk model cache: knows whether a model's files are present, fetches them once when they
+ * are not (concurrent callers share one download), and clears a model folder whose files proved
+ * unusable so that it can be fetched again.
+ */
+import { existsSync, lstatSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { log } from "../log.ts";
+import { modelDirectory, modelFilePath, type CacheLayoutOptions } from "./cache-layout.ts";
+import type { ModelIdentity } from "./identity.ts";
+
+/** Where a model's files come from (the Hub for CLIP and faces; other sources plug in here). */
+export interface ModelSource {
+  /** Human-readable origin for logs and errors, e.g. `immich-app/buffalo_l@main`. */
+  readonly label: string;
+  /** Writes the files of `identity.type` (and the model-root files) into `modelDir`. */
+  fetch(modelDir: string, identity: ModelIdentity): Promise<void>;
+}
+
+export class ModelUnavailableError extends Error {
+  constructor(readonly modelName: string, reason: string) {
+    super(`Model '${modelName}' is not available: ${reason}`);
+    this.name = "ModelUnavailableError";
+  }
+}
+
+export interface ModelStoreOptions extends CacheLayoutOptions {
+  /** `HF_HUB_OFFLINE`: serve what is cached, never download. */
+  offline: boolean;
+}
+
+export class ModelStore {
+  private readonly inFlight = new Map<string, Promise<string>>();
+
+  constructor(readonly options: ModelStoreOptions) {}
+
+  directory(task: ModelIdentity["task"], name: string): string {
+    return modelDirectory(this.options, task, name);
+  }
+
+  /** Upstream's rule: a model is cached iff its `model.onnx` exists. */
+  isCached(identity: ModelIdentity, name: string): boolean {
+    return existsSync(modelFilePath(this.directory(identity.task, name), identity.type));
+  }
+
+  /** Returns the model folder once `<type>/model.onnx` is present, downloading it if needed. */
+  ensure(identity: ModelIdentity, name: string, source: ModelSource): Promise<string> {
+    const dir = this.directory(identity.task, name);
+    const key = modelFilePath(dir, identity.type);
+    if (existsSync(key)) return Promise.resolve(dir);
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const download = this.download(dir, identity, name, source).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, download);
+    return download;
+  }
+
+  private async download(dir: string, identity: ModelIdentity, name: string, source: ModelSource): Promise<string> {
+    if (this.options.offline) {
+      throw new ModelUnavailableError(name, `it is not cached in ${dir} and downloads are disabled (HF_HUB_OFFLINE)`);
+    }
+    try {
+      await source.fetch(dir, identity);
+    } catch (error) {
+      throw new ModelUnavailableError(name, `download from ${source.label} failed: ${errorMessage(error)}`);
+    }
+    if (!existsSync(modelFilePath(dir, identity.type))) {
+      throw new ModelUnavailableError(name, `${source.label} has no ${identity.type}/model.onnx`);
+    }
+    return dir;
+  }
+
+  /** Deletes a model folder. Refuses to follow a symlink, as upstream refuses non-symlink-safe rmtree. */
+  async clear(task: ModelIdentity["task"], name: string): Promise<void> {
+    const dir = this.directory(task, name);
+    if (!existsSync(dir)) {
+      log.warn(`Attempted to clear cache for model '${name}', but cache directory does not exist`);
+      return;
+    }
+    if (lstatSync(dir).isSymbolicLink()) {
+      throw new Error(`Refusing to clear cache for model '${name}': ${dir} is a symbolic link`);
+    }
+    await rm(dir, { recursive: true, force: true });
+    log.info(`Cleared cache directory for model '${name}'.`);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

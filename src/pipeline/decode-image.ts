@@ -1,0 +1,45 @@
+/**
+ * Decodes the posted image the way upstream's `decode_pil` does: no EXIF rotation, converted to
+ * 8-bit RGB with alpha dropped (not composited), palette and greyscale expanded. The pixels land
+ * in a SharedArrayBuffer so every task of the request can read them from worker threads uncopied.
+ * Decoding runs on libuv's thread pool (sharp), not on the event loop.
+ */
+import type { RgbImage } from "../imaging/rgb-image.ts";
+import { RequestError } from "./request-error.ts";
+
+// sharp must be loaded with require(): its ESM build hides the native addon from `bun build --compile`.
+const sharp: typeof import("sharp").default = require("sharp");
+
+export interface DecodeLimits {
+  /** Largest width x height accepted; larger images are refused before their pixels are decoded. */
+  maxPixels: number;
+}
+
+export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<RgbImage> {
+  if (bytes.byteLength === 0) throw new RequestError(400, "Image is empty (0 bytes)");
+  let decoded: { data: Buffer; info: import("sharp").OutputInfo };
+  try {
+    decoded = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "error", animated: false, autoOrient: false })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw decodeFailure(error, limits);
+  }
+  const { width, height, channels } = decoded.info;
+  if (width === 0 || height === 0) throw new RequestError(400, "Image has zero width or height");
+  if (channels !== 3) throw new RequestError(400, `Unsupported image: decoded to ${channels} channels`);
+  const shared = new Uint8Array(new SharedArrayBuffer(decoded.data.byteLength));
+  shared.set(decoded.data);
+  return { width, height, data: shared };
+}
+
+function decodeFailure(error: unknown, limits: DecodeLimits): RequestError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/pixel limit/i.test(message)) {
+    return new RequestError(400, `Image is too large: more than ${limits.maxPixels} pixels (MACHINE_LEARNING_MAX_IMAGE_PIXELS)`);
+  }
+  if (/unsupported image format/i.test(message)) return new RequestError(400, "Image format is not supported or the data is not an image");
+  return new RequestError(400, `Image cannot be decoded: ${message}`);
+}

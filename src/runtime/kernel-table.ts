@@ -1,0 +1,9 @@
+/**
+ * The kernels worker threads can run, by name. Each task contributes its own table; this is the one
+ * place that gathers them, for `worker.ts` and for the pool's inline mode.
+ */
+import { clipKernels } from "../tasks/clip/kernels.ts";
+
+export const kernels = { ...clipKernels };
+
+export type KernelTable = typeof kernels;

@@ -1,0 +1,75 @@
+/**
+ * CLIP text encoder (`clip`/`textual`): OpenCLIP towers take `text` token ids; M-CLIP towers take
+ * `input_ids` + `attention_mask`. Each input's integer type is read from the session (exports
+ * differ between int32 and int64). The output is normalised inside the graph.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { InferenceModel, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { modelFilePath } from "../../models/cache-layout.ts";
+import { lookupModel } from "../../models/registry.ts";
+import { OnnxSession, type Feed, type InputSpec } from "../../runtime/onnx-session.ts";
+import { Embedding } from "../response-values.ts";
+import { ClipTokenizer } from "./tokenizer.ts";
+import { checkEmbeddingSize } from "./embedding-size.ts";
+
+/**
+ * Queries are cut at a space after this many characters before tokenising: far more than 77
+ * tokens' worth, so ids are unchanged, while a megabyte of text cannot stall the event loop.
+ */
+const MAX_TEXT_CHARS = 16_384;
+
+export class ClipTextualModel extends InferenceModel<Embedding> {
+  readonly identity = { task: "clip", type: "textual" } as const;
+  private session: OnnxSession | undefined;
+  private tokenizer: ClipTokenizer | undefined;
+  private sizeChecked = false;
+
+  protected async loadFrom(modelDir: string): Promise<void> {
+    const textual = join(modelDir, "textual");
+    const modelConfig = join(modelDir, "config.json");
+    this.tokenizer = await ClipTokenizer.load(
+      {
+        tokenizerJson: join(textual, "tokenizer.json"),
+        tokenizerConfigJson: join(textual, "tokenizer_config.json"),
+        ...(existsSync(modelConfig) ? { modelConfigJson: modelConfig } : {}),
+      },
+      this.name,
+    );
+    this.session = await OnnxSession.create(modelFilePath(modelDir, "textual"), this.context.session);
+  }
+
+  async predict(payload: Payload, options: ModelOptions): Promise<Embedding> {
+    const session = this.session!;
+    const tokenizer = this.tokenizer!;
+    const language = typeof options.language === "string" ? options.language : undefined;
+    const { inputIds, attentionMask } = tokenizer.encode(boundText(this.requireText(payload)), language);
+    const dims = [1, tokenizer.contextLength];
+    const feeds: Record<string, Feed> =
+      lookupModel(this.name)?.family === "mclip"
+        ? { input_ids: intFeed(session.input("input_ids"), inputIds, dims), attention_mask: intFeed(session.input("attention_mask"), attentionMask, dims) }
+        : { [session.inputs[0]!.name]: intFeed(session.inputs[0], inputIds, dims) };
+    const [output] = await session.run(feeds);
+    const embedding = output!.data.slice(0, output!.dims.at(-1));
+    if (!this.sizeChecked) this.sizeChecked = checkEmbeddingSize(this.name, "textual", embedding.length);
+    return new Embedding(embedding);
+  }
+
+  async unload(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+    this.tokenizer = undefined;
+  }
+}
+
+function boundText(text: string): string {
+  if (text.length <= MAX_TEXT_CHARS) return text;
+  const cut = text.indexOf(" ", MAX_TEXT_CHARS);
+  return cut < 0 ? text.slice(0, MAX_TEXT_CHARS) : text.slice(0, cut);
+}
+
+function intFeed(input: InputSpec | undefined, values: Int32Array, dims: number[]): Feed {
+  if (!input) throw new Error("the text model lacks an expected input");
+  if (input.type === "int64") return { type: "int64", data: BigInt64Array.from(values, (v) => BigInt(v)), dims };
+  return { type: "int32", data: values, dims };
+}

@@ -1,0 +1,51 @@
+/**
+ * Which class serves a (task, type, name): the registry's family decides, as upstream's
+ * `get_model_source` does. Names outside the registry, or a family that does not serve the asked
+ * task, are refused with a message naming them.
+ */
+import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
+import type { ModelIdentity, ModelType } from "../models/identity.ts";
+import { lookupModel, type ModelFamily } from "../models/registry.ts";
+import { ClipTextualModel } from "./clip/textual.ts";
+import { ClipVisualModel } from "./clip/visual.ts";
+
+export class UnknownModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnknownModelError";
+  }
+}
+
+type ModelClass = (new (name: string, context: ModelContext) => InferenceModel) & { readonly depends: readonly ModelType[] };
+
+const CLASSES: Partial<Record<ModelFamily, Partial<Record<ModelIdentity["type"], ModelClass>>>> = {
+  openclip: { visual: ClipVisualModel, textual: ClipTextualModel },
+  mclip: { visual: ClipVisualModel, textual: ClipTextualModel },
+};
+
+const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {
+  openclip: "clip",
+  mclip: "clip",
+  insightface: "facial-recognition",
+  paddle: "ocr",
+};
+
+function modelClass(identity: ModelIdentity, name: string): { Model: ModelClass; canonicalName: string } {
+  const registered = lookupModel(name);
+  if (!registered) throw new UnknownModelError(`Unknown model name '${name}'`);
+  const Model = FAMILY_TASK[registered.family] === identity.task ? CLASSES[registered.family]?.[identity.type] : undefined;
+  if (!Model) {
+    throw new UnknownModelError(`Unknown model combination: '${name}' cannot serve ${identity.task} ${identity.type}`);
+  }
+  return { Model, canonicalName: registered.name };
+}
+
+/** The types whose outputs a model consumes, known without creating or loading it. */
+export function dependenciesOf(identity: ModelIdentity, name: string): readonly ModelType[] {
+  return modelClass(identity, name).Model.depends;
+}
+
+export function createModel(identity: ModelIdentity, name: string, context: ModelContext): InferenceModel {
+  const { Model, canonicalName } = modelClass(identity, name);
+  return new Model(canonicalName, context);
+}

@@ -1,0 +1,17 @@
+/**
+ * Values that tasks put in their outputs and that the HTTP layer must encode specially to match
+ * upstream's bytes (numpy float32 through orjson) — see `http/encode-response.ts`.
+ */
+
+/** An embedding vector: JSON carries it as a string holding a JSON array (upstream's format). */
+export class Embedding {
+  constructor(readonly values: Float32Array) {}
+}
+
+/** One float32 number (a score, a coordinate): printed with float32's shortest digits, e.g. `690.0`. */
+export class Float32Value {
+  readonly value: number;
+  constructor(value: number) {
+    this.value = Math.fround(value);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Writes small ONNX models for tests (npm `onnx-proto`): stand-ins with the exact input/output
+ * signatures of Immich's models, whose outputs depend on their inputs so tests can tell inputs apart.
+ */
+import { onnx } from "onnx-proto";
+
+type ElemType = "float32" | "int32" | "int64";
+const ELEM: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7 };
+
+export interface ValueSpec {
+  name: string;
+  type: ElemType;
+  shape: Array<number | string>;
+}
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: Record<string, number | number[]>;
+}
+
+export interface InitializerSpec {
+  name: string;
+  dims: number[];
+  values: Float32Array;
+}
+
+function valueInfo(spec: ValueSpec): onnx.IValueInfoProto {
+  return {
+    name: spec.name,
+    type: {
+      tensorType: {
+        elemType: ELEM[spec.type],
+        shape: { dim: spec.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function attribute(name: string, value: number | number[]): onnx.IAttributeProto {
+  if (Array.isArray(value)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: value };
+  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+}
+
+export function buildModel(graph: { inputs: ValueSpec[]; outputs: ValueSpec[]; nodes: NodeSpec[]; initializers?: InitializerSpec[] }): Uint8Array {
+  const model: onnx.IModelProto = {
+    irVersion: 8,
+    producerName: "immich-ml-tests",
+    opsetImport: [{ domain: "", version: 13 }],
+    graph: {
+      name: "stand-in",
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+      node: graph.nodes.map((node, i) => ({
+        name: `${node.op}_${i}`,
+        opType: node.op,
+        input: node.inputs,
+        output: node.outputs,
+        attribute: Object.entries(node.attributes ?? {}).map(([k, v]) => attribute(k, v)),
+      })),
+      initializer: (graph.initializers ?? []).map((init) => ({
+        name: init.name,
+        dims: init.dims,
+        dataType: ELEM.float32,
+        rawData: new Uint8Array(init.values.buffer, init.values.byteOffset, init.values.byteLength),
+      })),
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Deterministic pseudo-random weights (so a stand-in model is the same on every run). */
+export function weights(count: number, seed = 1): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** CLIP image tower stand-in: `image` f32[1,3,s,s] → `embedding` f32[1,dim], L2-normalised. */
+export function clipVisualModel(size = 224, dim = 512): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "image", type: "float32", shape: [1, 3, size, size] }],
+    outputs: [{ name: "embedding", type: "float32", shape: [1, dim] }],
+    initializers: [
+      { name: "w", dims: [3, dim], values: weights(3 * dim, 7) },
+      { name: "b", dims: [dim], values: weights(dim, 11) },
+    ],
+    nodes: [
+      { op: "GlobalAveragePool", inputs: ["image"], outputs: ["pooled"] },
+      { op: "Flatten", inputs: ["pooled"], outputs: ["flat"], attributes: { axis: 1 } },
+      { op: "MatMul", inputs: ["flat", "w"], outputs: ["projected"] },
+      { op: "Add", inputs: ["projected", "b"], outputs: ["biased"] },
+      { op: "LpNormalization", inputs: ["biased"], outputs: ["embedding"], attributes: { axis: 1, p: 2 } },
+    ],
+  });
+}
+
+/** CLIP text tower stand-in: `text` int[1,ctx] → `embedding` f32[1,dim], L2-normalised. */
+export function clipTextualModel(options: { context?: number; dim?: number; idType?: "int32" | "int64" } = {}): Uint8Array {
+  const context = options.context ?? 77;
+  const dim = options.dim ?? 512;
+  return buildModel({
+    inputs: [{ name: "text", type: options.idType ?? "int32", shape: [1, context] }],
+    outputs: [{ name: "embedding", type: "float32", shape: [1, dim] }],
+    initializers: [{ name: "w", dims: [context, dim], values: weights(context * dim, 5) }],
+    nodes: [
+      { op: "Cast", inputs: ["text"], outputs: ["ids"], attributes: { to: ELEM.float32 } },
+      { op: "MatMul", inputs: ["ids", "w"], outputs: ["projected"] },
+      { op: "LpNormalization", inputs: ["projected"], outputs: ["embedding"], attributes: { axis: 1, p: 2 } },
+    ],
+  });
+}
+
+/** M-CLIP text tower stand-in: `input_ids` + `attention_mask` int32[1,77] → `embedding` f32[1,dim]. */
+export function mclipTextualModel(dim = 512): Uint8Array {
+  return buildModel({
+    inputs: [
+      { name: "input_ids", type: "int32", shape: [1, 77] },
+      { name: "attention_mask", type: "int32", shape: [1, 77] },
+    ],
+    outputs: [{ name: "embedding", type: "float32", shape: [1, dim] }],
+    initializers: [{ name: "w", dims: [77, dim], values: weights(77 * dim, 3) }],
+    nodes: [
+      { op: "Cast", inputs: ["input_ids"], outputs: ["ids"], attributes: { to: ELEM.float32 } },
+      { op: "Cast", inputs: ["attention_mask"], outputs: ["mask"], attributes: { to: ELEM.float32 } },
+      { op: "Mul", inputs: ["ids", "mask"], outputs: ["masked"] },
+      { op: "MatMul", inputs: ["masked", "w"], outputs: ["projected"] },
+      { op: "LpNormalization", inputs: ["projected"], outputs: ["embedding"], attributes: { axis: 1, p: 2 } },
+    ],
+  });
+}
+
+/** A model that can be loaded but whose single run is slow: a big MatMul chain (for load tests). */
+export function slowVisualModel(size = 224, dim = 512, layers = 24, width = 1024): Uint8Array {
+  const nodes: NodeSpec[] = [
+    { op: "Flatten", inputs: ["image"], outputs: ["flat"], attributes: { axis: 1 } },
+    { op: "MatMul", inputs: ["flat", "w_in"], outputs: ["h0"] },
+  ];
+  const initializers: InitializerSpec[] = [{ name: "w_in", dims: [3 * size * size, width], values: weights(3 * size * size * width, 13) }];
+  for (let i = 0; i < layers; i++) {
+    initializers.push({ name: `w${i}`, dims: [width, width], values: weights(width * width, 17 + i) });
+    nodes.push({ op: "MatMul", inputs: [`h${i}`, `w${i}`], outputs: [`m${i}`] });
+    nodes.push({ op: "Tanh", inputs: [`m${i}`], outputs: [`h${i + 1}`] });
+  }
+  initializers.push({ name: "w_out", dims: [width, dim], values: weights(width * dim, 99) });
+  nodes.push({ op: "MatMul", inputs: [`h${layers}`, "w_out"], outputs: ["projected"] });
+  nodes.push({ op: "LpNormalization", inputs: ["projected"], outputs: ["embedding"], attributes: { axis: 1, p: 2 } });
+  return buildModel({
+    inputs: [{ name: "image", type: "float32", shape: [1, 3, size, size] }],
+    outputs: [{ name: "embedding", type: "float32", shape: [1, dim] }],
+    initializers,
+    nodes,
+  });
+}
