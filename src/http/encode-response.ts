@@ -8,6 +8,15 @@ import { Packr, FLOAT32_OPTIONS } from "msgpackr";
 import { Embedding, Float32Value } from "../tasks/response-values.ts";
 import { formatFloat32, formatFloat32Array } from "./float32-format.ts";
 
+/** An output that is printed differently from how it is held (e.g. face detections). */
+interface ResponseShape {
+  toResponse(): unknown;
+}
+
+function hasResponseShape(value: unknown): value is ResponseShape {
+  return typeof value === "object" && value !== null && typeof (value as Partial<ResponseShape>).toResponse === "function";
+}
+
 export function encodeJson(value: unknown): string {
   if (value === null || value === undefined) return "null";
   if (typeof value === "string" || typeof value === "boolean") return JSON.stringify(value);
@@ -16,6 +25,7 @@ export function encodeJson(value: unknown): string {
   if (value instanceof Float32Value) return formatFloat32(value.value);
   if (value instanceof Float32Array) return formatFloat32Array(value);
   if (Array.isArray(value)) return `[${value.map(encodeJson).join(",")}]`;
+  if (hasResponseShape(value)) return encodeJson(value.toResponse());
   if (typeof value === "object") {
     const fields = Object.entries(value).map(([key, field]) => `${JSON.stringify(key)}:${encodeJson(field)}`);
     return `{${fields.join(",")}}`;
@@ -29,6 +39,7 @@ function toPlain(value: unknown): unknown {
   if (value instanceof Float32Value) return value.value;
   if (value instanceof Float32Array) return Array.from(value);
   if (Array.isArray(value)) return value.map(toPlain);
+  if (hasResponseShape(value)) return toPlain(value.toResponse());
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, toPlain(field)]));
   }

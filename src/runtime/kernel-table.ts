@@ -3,7 +3,8 @@
  * place that gathers them, for `worker.ts` and for the pool's inline mode.
  */
 import { clipKernels } from "../tasks/clip/kernels.ts";
+import { faceKernels } from "../tasks/facial-recognition/kernels.ts";
 
-export const kernels = { ...clipKernels };
+export const kernels = { ...clipKernels, ...faceKernels };
 
 export type KernelTable = typeof kernels;

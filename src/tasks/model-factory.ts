@@ -8,6 +8,8 @@ import type { ModelIdentity, ModelType } from "../models/identity.ts";
 import { lookupModel, type ModelFamily } from "../models/registry.ts";
 import { ClipTextualModel } from "./clip/textual.ts";
 import { ClipVisualModel } from "./clip/visual.ts";
+import { FaceDetectionModel } from "./facial-recognition/detection.ts";
+import { FaceRecognitionModel } from "./facial-recognition/recognition.ts";
 
 export class UnknownModelError extends Error {
   constructor(message: string) {
@@ -21,6 +23,7 @@ type ModelClass = (new (name: string, context: ModelContext) => InferenceModel) 
 const CLASSES: Partial<Record<ModelFamily, Partial<Record<ModelIdentity["type"], ModelClass>>>> = {
   openclip: { visual: ClipVisualModel, textual: ClipTextualModel },
   mclip: { visual: ClipVisualModel, textual: ClipTextualModel },
+  insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel },
 };
 
 const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {

@@ -1,0 +1,76 @@
+/**
+ * Face detection (`facial-recognition`/`detection`): insightface's SCRFD as upstream runs it —
+ * 640x640 letterbox unless the model fixes its own input size, `minScore` per request (default 0.7).
+ * Alone, it answers upstream's raw detector dict; as a dependency it hands its detections on.
+ */
+import { InferenceModel, InvalidInputError, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { modelFilePath } from "../../models/cache-layout.ts";
+import { OnnxSession } from "../../runtime/onnx-session.ts";
+import type { FaceDetections } from "./scrfd.ts";
+
+const DEFAULT_INPUT_SIZE = 640;
+const DEFAULT_MIN_SCORE = 0.7;
+
+/** Detections plus how the HTTP layer prints them when detection is the task's last model. */
+export class DetectedFaces {
+  constructor(readonly detections: FaceDetections) {}
+
+  get count(): number {
+    return this.detections.scores.length;
+  }
+
+  toResponse(): unknown {
+    const { boxes, scores, landmarks } = this.detections;
+    return {
+      boxes: Array.from({ length: this.count }, (_, i) => boxes.slice(i * 4, i * 4 + 4)),
+      scores,
+      landmarks: Array.from({ length: this.count }, (_, i) =>
+        Array.from({ length: 5 }, (_, p) => landmarks.slice(i * 10 + p * 2, i * 10 + p * 2 + 2)),
+      ),
+    };
+  }
+}
+
+export function minScoreOption(options: ModelOptions, fallback: number): number {
+  const value = options.minScore ?? fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidInputError(`minScore must be a number between 0 and 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export class FaceDetectionModel extends InferenceModel<DetectedFaces> {
+  readonly identity = { task: "facial-recognition", type: "detection" } as const;
+  private session: OnnxSession | undefined;
+  private inputSize = DEFAULT_INPUT_SIZE;
+
+  protected async loadFrom(modelDir: string): Promise<void> {
+    this.session = await OnnxSession.create(modelFilePath(modelDir, "detection"), this.context.session);
+    // insightface keeps a model's own static input size; Immich's detectors are dynamic → 640.
+    const side = this.session.inputs[0]?.shape[2];
+    this.inputSize = typeof side === "number" && side > 0 ? side : DEFAULT_INPUT_SIZE;
+  }
+
+  async predict(payload: Payload, options: ModelOptions): Promise<DetectedFaces> {
+    const image = this.requireImage(payload);
+    const minScore = minScoreOption(options, DEFAULT_MIN_SCORE);
+    const session = this.session!;
+    const { pool } = this.context;
+    const inputSize = this.inputSize;
+    const { tensor, scale } = await pool.run("faces.detectionInput", { image, inputSize });
+    const outputs = await session.run({
+      [session.inputs[0]!.name]: { type: "float32", data: tensor, dims: [1, 3, inputSize, inputSize] },
+    });
+    const detections = await pool.run(
+      "faces.decode",
+      { outputs: outputs.map((o) => ({ dims: [...o.dims], data: o.data })), inputSize, scale, minScore },
+      outputs.map((o) => o.data.buffer as ArrayBuffer),
+    );
+    return new DetectedFaces(detections);
+  }
+
+  async unload(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+}

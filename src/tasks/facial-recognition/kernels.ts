@@ -1,0 +1,16 @@
+/** Face task kernels, run on worker threads. */
+import type { RgbImage } from "../../imaging/rgb-image.ts";
+import { alignFace, arcfaceInput } from "./arcface-align.ts";
+import { decodeScrfd, scrfdInput, type RawOutput } from "./scrfd.ts";
+
+export const faceKernels = {
+  "faces.detectionInput": (args: { image: RgbImage; inputSize: number }) => scrfdInput(args.image, args.inputSize),
+  "faces.decode": (args: { outputs: RawOutput[]; inputSize: number; scale: number; minScore: number }) =>
+    decodeScrfd(args.outputs, args.inputSize, args.scale, args.minScore),
+  /** Aligned, normalised recognition input for every face: [N, 3, 112, 112]. */
+  "faces.recognitionInput": (args: { image: RgbImage; landmarks: Float32Array }) => {
+    const crops: RgbImage[] = [];
+    for (let i = 0; i < args.landmarks.length; i += 10) crops.push(alignFace(args.image, args.landmarks.subarray(i, i + 10)));
+    return arcfaceInput(crops);
+  },
+};

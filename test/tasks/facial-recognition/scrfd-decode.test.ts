@@ -1,0 +1,190 @@
+/** SCRFD decoding on hand-made output tensors: no model, no fixtures. */
+import { describe, expect, test } from "bun:test";
+import { decodeScrfd, scrfdInput, type RawOutput } from "../../../src/tasks/facial-recognition/scrfd.ts";
+
+const STRIDES = [8, 16, 32];
+const ANCHORS = 2;
+
+interface Synthetic {
+  stride: number;
+  /** cell column, row and anchor index within the cell */
+  cell: [number, number, number];
+  score: number;
+  /** wanted box in letterbox pixels; the distances are derived from it */
+  box: [number, number, number, number];
+  /** wanted landmark coordinates in letterbox pixels */
+  landmarks: number[];
+}
+
+/** Builds the 9 outputs (scores ×3, boxes ×3, keypoints ×3) the way the fixture models emit them. */
+function outputs(inputSize: number, detections: Synthetic[], batched = false): RawOutput[] {
+  const levels = STRIDES.map((stride) => {
+    const rows = (inputSize / stride) ** 2 * ANCHORS;
+    return { stride, rows, scores: new Float32Array(rows), boxes: new Float32Array(rows * 4), kps: new Float32Array(rows * 10) };
+  });
+  for (const d of detections) {
+    const level = levels.find((l) => l.stride === d.stride)!;
+    const [col, row, anchor] = d.cell;
+    const a = (row * (inputSize / d.stride) + col) * ANCHORS + anchor;
+    const [cx, cy] = [col * d.stride, row * d.stride];
+    level.scores[a] = d.score;
+    level.boxes.set([(cx - d.box[0]) / d.stride, (cy - d.box[1]) / d.stride, (d.box[2] - cx) / d.stride, (d.box[3] - cy) / d.stride], 4 * a);
+    level.kps.set(d.landmarks.map((v, k) => (v - (k % 2 === 0 ? cx : cy)) / d.stride), 10 * a);
+  }
+  const tensor = (data: Float32Array, rows: number, k: number): RawOutput => ({ dims: batched ? [1, rows, k] : [rows, k], data });
+  return [
+    ...levels.map((l) => tensor(l.scores, l.rows, 1)),
+    ...levels.map((l) => tensor(l.boxes, l.rows, 4)),
+    ...levels.map((l) => tensor(l.kps, l.rows, 10)),
+  ];
+}
+
+const faceA: Synthetic = {
+  stride: 8,
+  cell: [10, 5, 1],
+  score: 0.9,
+  box: [64, 16, 112, 80],
+  landmarks: [75, 40, 100, 41, 88, 55, 77, 68, 99.5, 67.25],
+};
+const faceB: Synthetic = {
+  stride: 32,
+  cell: [3, 7, 0],
+  score: 0.75,
+  box: [40, 150, 210, 330],
+  landmarks: [90, 220, 160, 222, 125, 260, 95, 300, 155, 298],
+};
+
+describe("decodeScrfd", () => {
+  test("two detections decode to their exact boxes, scores and landmarks, best first", () => {
+    const det = decodeScrfd(outputs(640, [faceB, faceA]), 640, 1, 0.5);
+    expect([...det.boxes]).toEqual([...faceA.box, ...faceB.box]);
+    expect([...det.scores]).toEqual([Math.fround(0.9), Math.fround(0.75)]);
+    expect([...det.landmarks]).toEqual([...faceA.landmarks, ...faceB.landmarks]);
+  });
+
+  test("batched [1, N, k] outputs decode like [N, k]", () => {
+    const plain = decodeScrfd(outputs(640, [faceA, faceB]), 640, 1, 0.5);
+    const batched = decodeScrfd(outputs(640, [faceA, faceB], true), 640, 1, 0.5);
+    expect(batched).toEqual(plain);
+  });
+
+  test("outputs are recognised by shape, whatever their order", () => {
+    const plain = outputs(640, [faceA, faceB]);
+    const shuffled = [plain[4]!, plain[8]!, plain[2]!, plain[3]!, plain[0]!, plain[7]!, plain[5]!, plain[1]!, plain[6]!];
+    expect(decodeScrfd(shuffled, 640, 1, 0.5)).toEqual(decodeScrfd(plain, 640, 1, 0.5));
+  });
+
+  test("minScore keeps scores at or above it (compared in float32)", () => {
+    const out = outputs(640, [faceA, faceB]);
+    expect(decodeScrfd(out, 640, 1, 0.8).scores.length).toBe(1);
+    expect(decodeScrfd(out, 640, 1, 0.95).scores.length).toBe(0);
+    // 0.75 is exact in float32; a face scoring exactly minScore is kept
+    expect(decodeScrfd(out, 640, 1, 0.75).scores.length).toBe(2);
+    const tenth = outputs(640, [{ ...faceA, score: 0.1 }]);
+    expect(decodeScrfd(tenth, 640, 1, 0.1).scores.length).toBe(1);
+  });
+
+  test("coordinates are divided by det_scale, boxes rounded half to even, landmarks not rounded", () => {
+    // A 320x320 input for a 640x640 photo: det_scale 0.5 doubles every coordinate.
+    const doubled = decodeScrfd(outputs(320, [faceA]), 320, 0.5, 0.5);
+    expect([...doubled.boxes]).toEqual(faceA.box.map((v) => v * 2));
+    expect([...doubled.landmarks]).toEqual(faceA.landmarks.map((v) => v * 2));
+    // det_scale 2: 64/2 = 32, 16/2 = 8; 113/2 = 56.5 -> 56 and 83/2 = 41.5 -> 42 (ties to even)
+    const halved = decodeScrfd(outputs(640, [{ ...faceA, box: [64, 16, 113, 83] }]), 640, 2, 0.5);
+    expect([...halved.boxes]).toEqual([32, 8, 56, 42]);
+    expect(halved.landmarks[9]).toBe(67.25 / 2);
+  });
+
+  test("boxes are not clipped to the image", () => {
+    const edge: Synthetic = { ...faceA, cell: [0, 0, 0], box: [-20, -30, 40, 50], landmarks: [-5, -6, 10, 11, 1, 2, -3, 30, 20, 33] };
+    const det = decodeScrfd(outputs(640, [edge]), 640, 1, 0.5);
+    expect([...det.boxes]).toEqual([-20, -30, 40, 50]);
+  });
+
+  describe("NMS (IoU > 0.4 suppresses, areas with the +1 convention)", () => {
+    const at = (anchor: number, score: number, box: Synthetic["box"]): Synthetic => ({
+      stride: 16,
+      cell: [2, 2, anchor],
+      score,
+      box,
+      landmarks: new Array(10).fill(32),
+    });
+
+    test("an overlapping weaker box is suppressed, the stronger stays", () => {
+      const det = decodeScrfd(outputs(640, [at(0, 0.6, [0, 0, 60, 60]), at(1, 0.8, [5, 5, 62, 62])]), 640, 1, 0.5);
+      expect([...det.scores]).toEqual([Math.fround(0.8)]);
+      expect([...det.boxes]).toEqual([5, 5, 62, 62]);
+    });
+
+    test("disjoint boxes both survive", () => {
+      const det = decodeScrfd(outputs(640, [at(0, 0.6, [0, 0, 20, 20]), at(1, 0.8, [30, 30, 62, 62])]), 640, 1, 0.5);
+      expect(det.scores.length).toBe(2);
+    });
+
+    test("+1 areas: 11x5 inside 11x11 is IoU 0.45 (suppressed), though 40/100 without +1", () => {
+      const det = decodeScrfd(outputs(640, [at(0, 0.9, [0, 0, 10, 10]), at(1, 0.8, [0, 0, 10, 4])]), 640, 1, 0.5);
+      expect(det.scores.length).toBe(1);
+    });
+
+    test("IoU exactly 0.4 is kept (strictly greater suppresses)", () => {
+      // +1 areas: 10x10 = 100 and 10x4 = 40, overlap 40 -> IoU 0.4
+      const det = decodeScrfd(outputs(640, [at(0, 0.9, [0, 0, 9, 9]), at(1, 0.8, [0, 0, 9, 3])]), 640, 1, 0.5);
+      expect(det.scores.length).toBe(2);
+    });
+  });
+
+  test("no detections gives empty arrays", () => {
+    const det = decodeScrfd(outputs(640, []), 640, 1, 0.5);
+    expect([det.boxes.length, det.scores.length, det.landmarks.length]).toEqual([0, 0, 0]);
+  });
+
+  test("a model without keypoint outputs is rejected with a clear error", () => {
+    expect(() => decodeScrfd(outputs(640, [faceA]).slice(0, 6), 640, 1, 0.5)).toThrow(/no keypoint outputs/);
+  });
+
+  test("outputs that do not fit the input size are rejected", () => {
+    expect(() => decodeScrfd(outputs(640, [faceA]), 320, 1, 0.5)).toThrow(/do not fit/);
+    expect(() => decodeScrfd(outputs(640, [faceA]).slice(0, 8), 640, 1, 0.5)).toThrow(/unrecognised SCRFD outputs/);
+  });
+});
+
+describe("scrfdInput", () => {
+  const white = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 3).fill(255) });
+  const WHITE = (255 - 127.5) / 128;
+  const BLACK = -127.5 / 128;
+
+  /** Width and height of the non-padding area of a letterboxed white image. */
+  function content(tensor: Float32Array, size: number): [number, number] {
+    let w = 0;
+    while (w < size && tensor[w] === WHITE) w++;
+    let h = 0;
+    while (h < size && tensor[h * size] === WHITE) h++;
+    return [w, h];
+  }
+
+  test("landscape: width to 640, height int(640 * h / w), pasted top-left on black", () => {
+    const { tensor, scale } = scrfdInput(white(548, 342));
+    expect(tensor.length).toBe(3 * 640 * 640);
+    expect(content(tensor, 640)).toEqual([640, 399]);
+    expect(scale).toBe(399 / 342);
+    expect(tensor[640 * 640 - 1]).toBe(BLACK);
+    expect(tensor[2 * 640 * 640 + 398 * 640 + 639]).toBe(WHITE);
+  });
+
+  test("portrait: height to 640, width truncated like Python int() (423.99999999999994 -> 423)", () => {
+    const { tensor, scale } = scrfdInput(white(106, 160));
+    expect(content(tensor, 640)).toEqual([423, 640]);
+    expect(scale).toBe(640 / 160);
+  });
+
+  test("RGB planes in order, (p - 127.5) / 128", () => {
+    const image = { width: 2, height: 2, data: new Uint8Array([255, 0, 128, 255, 0, 128, 255, 0, 128, 255, 0, 128]) };
+    const { tensor } = scrfdInput(image, 32);
+    const plane = 32 * 32;
+    expect([tensor[0], tensor[plane], tensor[2 * plane]]).toEqual([WHITE, BLACK, 0.5 / 128]);
+  });
+
+  test("images too thin to letterbox are rejected", () => {
+    expect(() => scrfdInput(white(1, 700))).toThrow(/too elongated/);
+  });
+});
