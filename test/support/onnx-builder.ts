@@ -135,23 +135,31 @@ export function mclipTextualModel(dim = 512): Uint8Array {
   });
 }
 
-/** A model that can be loaded but whose single run is slow: a big MatMul chain (for load tests). */
-export function slowVisualModel(size = 224, dim = 512, layers = 24, width = 1024): Uint8Array {
+/**
+ * A CLIP-visual-shaped model whose run costs real compute (for load and latency benchmarks):
+ * the image's 672 rows of 224 go through `layers` dense layers of `width`, then are averaged.
+ */
+export function heavyVisualModel(options: { dim?: number; layers?: number; width?: number } = {}): Uint8Array {
+  const dim = options.dim ?? 512;
+  const layers = options.layers ?? 6;
+  const width = options.width ?? 1024;
   const nodes: NodeSpec[] = [
-    { op: "Flatten", inputs: ["image"], outputs: ["flat"], attributes: { axis: 1 } },
-    { op: "MatMul", inputs: ["flat", "w_in"], outputs: ["h0"] },
+    { op: "Flatten", inputs: ["image"], outputs: ["rows"], attributes: { axis: 3 } },
+    { op: "MatMul", inputs: ["rows", "w_in"], outputs: ["m_in"] },
+    { op: "Tanh", inputs: ["m_in"], outputs: ["h0"] },
   ];
-  const initializers: InitializerSpec[] = [{ name: "w_in", dims: [3 * size * size, width], values: weights(3 * size * size * width, 13) }];
+  const initializers: InitializerSpec[] = [{ name: "w_in", dims: [224, width], values: weights(224 * width, 13) }];
   for (let i = 0; i < layers; i++) {
     initializers.push({ name: `w${i}`, dims: [width, width], values: weights(width * width, 17 + i) });
     nodes.push({ op: "MatMul", inputs: [`h${i}`, `w${i}`], outputs: [`m${i}`] });
     nodes.push({ op: "Tanh", inputs: [`m${i}`], outputs: [`h${i + 1}`] });
   }
   initializers.push({ name: "w_out", dims: [width, dim], values: weights(width * dim, 99) });
-  nodes.push({ op: "MatMul", inputs: [`h${layers}`, "w_out"], outputs: ["projected"] });
+  nodes.push({ op: "ReduceMean", inputs: [`h${layers}`], outputs: ["pooled"], attributes: { axes: [0], keepdims: 1 } });
+  nodes.push({ op: "MatMul", inputs: ["pooled", "w_out"], outputs: ["projected"] });
   nodes.push({ op: "LpNormalization", inputs: ["projected"], outputs: ["embedding"], attributes: { axis: 1, p: 2 } });
   return buildModel({
-    inputs: [{ name: "image", type: "float32", shape: [1, 3, size, size] }],
+    inputs: [{ name: "image", type: "float32", shape: [1, 3, 224, 224] }],
     outputs: [{ name: "embedding", type: "float32", shape: [1, dim] }],
     initializers,
     nodes,

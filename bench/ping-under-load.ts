@@ -1,0 +1,62 @@
+/**
+ * /ping latency while every core runs inference: starts the server as a separate process on a
+ * stand-in CLIP visual model with real compute, saturates /predict with autocannon, and samples
+ * /ping meanwhile. Prints the latency distribution and the predict throughput.
+ *
+ *   bun bench/ping-under-load.ts [--seconds 20] [--connections 4]
+ */
+import autocannon from "autocannon";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { mkdtempSync } from "node:fs";
+import { heavyVisualModel } from "../test/support/onnx-builder.ts";
+import { clipRepoFiles } from "../test/support/clip-cache.ts";
+import { startServerProcess, percentile, multipartBody, argNumber } from "./lib.ts";
+
+const seconds = argNumber("--seconds", 20);
+const connections = argNumber("--connections", 4);
+const sharp: typeof import("sharp").default = require("sharp");
+
+const cache = mkdtempSync(join(tmpdir(), "immich-ml-bench-"));
+const modelDir = join(cache, "clip", "ViT-B-32__openai");
+for (const [path, content] of Object.entries(clipRepoFiles())) {
+  if (path.endsWith(".armnn") || path === "README.md") continue;
+  mkdirSync(join(modelDir, path, ".."), { recursive: true });
+  writeFileSync(join(modelDir, path), path === "visual/model.onnx" ? heavyVisualModel() : content);
+}
+
+const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai" });
+const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } }).jpeg().toBuffer();
+const { body, contentType } = multipartBody({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image });
+
+const pings: number[] = [];
+let loading = true;
+const sampler = (async () => {
+  while (loading) {
+    const start = performance.now();
+    const res = await fetch(`${server.url}/ping`);
+    await res.text();
+    pings.push(performance.now() - start);
+    await Bun.sleep(10);
+  }
+})();
+
+const load = await autocannon({
+  url: `${server.url}/predict`,
+  method: "POST",
+  headers: { "content-type": contentType },
+  body,
+  connections,
+  duration: seconds,
+});
+loading = false;
+await sampler;
+await server.stop();
+
+const result = {
+  machine: `${cpus()[0]?.model ?? "unknown"} x${availableParallelism()}, ${process.platform}`,
+  predict: { requestsPerSecond: load.requests.average, p50ms: load.latency.p50, p99ms: load.latency.p99, non2xx: load.non2xx, errors: load.errors },
+  ping: { samples: pings.length, p50ms: percentile(pings, 50), p99ms: percentile(pings, 99), maxMs: Math.max(...pings) },
+};
+console.log(JSON.stringify(result, null, 2));
