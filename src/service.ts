@@ -15,12 +15,14 @@ import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
 import type { DependencyLookup } from "./pipeline/predict.ts";
 import type { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
+import { Metrics } from "./http/metrics.ts";
 
 export interface Service {
   readonly settings: Settings;
   readonly store: ModelStore;
   readonly pool: WorkerPool;
   readonly cache: ModelCache;
+  readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
   gate: AdmissionGate | undefined;
   health(): Record<string, unknown>;
@@ -34,7 +36,13 @@ const PRELOAD_ORDER: Array<[ModelTask, ModelType]> = [
 ];
 
 export function createService(settings: Settings): Service {
-  const store = new ModelStore({ cacheFolder: settings.cacheFolder, revision: settings.modelRevision, offline: settings.hf.offline });
+  const metrics = new Metrics();
+  const store = new ModelStore({
+    cacheFolder: settings.cacheFolder,
+    revision: settings.modelRevision,
+    offline: settings.hf.offline,
+    onDownload: (model, outcome) => metrics.downloads.inc({ model, outcome }),
+  });
   const pool = new WorkerPool(settings.requestThreads);
   const session: SessionSettings = {
     intraOpThreads: settings.intraOpThreads,
@@ -54,6 +62,7 @@ export function createService(settings: Settings): Service {
     store,
     pool,
     cache,
+    metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
     gate: undefined,
     health: () => ({

@@ -7,6 +7,7 @@ import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
+import { DEFAULT_OCR_MODEL_BASE } from "../tasks/ocr/rapidocr-source.ts";
 
 export type PreloadSettings = Partial<Record<ModelTask, Partial<Record<ModelType, string[]>>>>;
 
@@ -30,6 +31,8 @@ export interface Settings {
   modelOrganization: string;
   modelRevision: string;
   hf: { endpoint: string; token: string | undefined; offline: boolean };
+  /** Base URL of RapidOCR's model tree (PP-OCR downloads); a mirror can be set. */
+  ocrModelUrl: string;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
   /** Largest decoded image, in pixels (width x height): protects against decompression bombs. */
@@ -155,6 +158,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       token: raw("hf_token")?.value.trim() || undefined,
       offline: bool(raw("hf_hub_offline"), false),
     },
+    ocrModelUrl: ml("ocr_model_url")?.value.trim() || DEFAULT_OCR_MODEL_BASE,
     maxBodyBytes: positive(ml("max_body_bytes"), 64 * 1024 * 1024),
     maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
     requestTimeoutS: num(ml("request_timeout_s"), 600),

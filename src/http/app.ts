@@ -17,10 +17,11 @@ import { AdmissionGate, withTimeout } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
+import type { PipelineEntry } from "../pipeline/entries.ts";
 import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
 import { VERSION } from "../version.ts";
 
-const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET" };
+const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET" };
 
 function detail(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ detail: body }), { status, headers: { "content-type": "application/json", ...headers } });
@@ -45,8 +46,22 @@ export function createApp(service: Service) {
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
   service.gate = gate;
 
-  async function predict(form: PredictForm, request: Request): Promise<Response> {
+  const { metrics } = service;
+  const observeInference = (entry: PipelineEntry, seconds: number) =>
+    metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: entry.modelName }, seconds);
+
+  /** Counts one answered /predict per entry it named (or once, unlabelled, if entries were unreadable). */
+  function record(entries: readonly PipelineEntry[] | undefined, status: number, seconds: number): void {
+    const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: e.modelName })) : [{ task: "none", type: "none", model: "none" }];
+    for (const label of labels) {
+      metrics.requests.inc({ ...label, status: String(status) });
+      metrics.requestSeconds.observe(label, seconds);
+    }
+  }
+
+  async function predict(form: PredictForm, request: Request, parsed: { entries?: PipelineEntry[] }): Promise<Response> {
     const entries = parseEntries(form.entries!);
+    parsed.entries = entries;
     let payload: Payload;
     if (form.image !== undefined) {
       const bytes = new Uint8Array(await form.image.arrayBuffer());
@@ -56,7 +71,7 @@ export function createApp(service: Service) {
     } else {
       throw new RequestError(400, "Either image or text must be provided");
     }
-    const response = await runPipeline(service.cache, service.dependenciesOf, entries, payload);
+    const response = await runPipeline(service.cache, service.dependenciesOf, entries, payload, observeInference);
     if (wantsMsgpack(request.headers.get("accept"))) {
       return new Response(encodeMsgpack(response), { headers: { "content-type": "application/msgpack" } });
     }
@@ -97,12 +112,38 @@ export function createApp(service: Service) {
     .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }), {
       detail: { summary: "Liveness probe used by the Immich server", description: "Plain-text `pong`." },
     })
+    .get(
+      "/metrics",
+      async () => {
+        metrics.inFlight.set(gate.inFlight);
+        metrics.queueDepth.set(gate.queueDepth);
+        const loaded = service.cache.loaded();
+        metrics.loadedModels.set(loaded.length);
+        metrics.modelLoadSeconds.reset();
+        for (const model of loaded) {
+          if (model.loadSeconds !== undefined) metrics.modelLoadSeconds.set({ task: model.task, type: model.type, model: model.name }, model.loadSeconds);
+        }
+        return new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } });
+      },
+      { detail: { summary: "Prometheus metrics", description: "Requests, latency, inference time, queue, loaded models, downloads." } },
+    )
     .get("/health", () => Response.json(service.health()), {
       detail: { summary: "Health report", description: "Version, uptime, loaded models, queue and execution provider." },
     })
     .post(
       "/predict",
-      ({ body, request }) => gate.run(() => withTimeout(predict(body as PredictForm, request), settings.requestTimeoutS)),
+      async ({ body, request }) => {
+        const started = performance.now();
+        const parsed: { entries?: PipelineEntry[] } = {};
+        try {
+          const response = await gate.run(() => withTimeout(predict(body as PredictForm, request, parsed), settings.requestTimeoutS));
+          record(parsed.entries, 200, (performance.now() - started) / 1000);
+          return response;
+        } catch (error) {
+          record(parsed.entries, statusForError(error).status, (performance.now() - started) / 1000);
+          throw error;
+        }
+      },
       {
         parse: ({ request }) => readPredictForm(request),
         body: PredictBody,

@@ -27,6 +27,8 @@ export class ModelUnavailableError extends Error {
 export interface ModelStoreOptions extends CacheLayoutOptions {
   /** `HF_HUB_OFFLINE`: serve what is cached, never download. */
   offline: boolean;
+  /** Told about every finished download attempt (for metrics). */
+  onDownload?: (modelName: string, outcome: "success" | "failure") => void;
 }
 
 export class ModelStore {
@@ -61,7 +63,9 @@ export class ModelStore {
     }
     try {
       await source.fetch(dir, identity);
+      this.options.onDownload?.(name, "success");
     } catch (error) {
+      this.options.onDownload?.(name, "failure");
       throw new ModelUnavailableError(name, `download from ${source.label} failed: ${errorMessage(error)}`);
     }
     if (!existsSync(modelFilePath(dir, identity.type))) {

@@ -16,11 +16,15 @@ export type PredictResponse = Record<string, unknown>;
 /** Names the model types whose outputs an entry's model consumes (throws for unknown models). */
 export type DependencyLookup = (entry: PipelineEntry) => readonly ModelType[];
 
+/** Receives each model's predict time (for metrics). */
+export type InferenceObserver = (entry: PipelineEntry, seconds: number) => void;
+
 export async function runPipeline(
   cache: ModelCache,
   dependenciesOf: DependencyLookup,
   entries: readonly PipelineEntry[],
   payload: Payload,
+  observe: InferenceObserver = () => {},
 ): Promise<PredictResponse> {
   const response: PredictResponse = {};
   const pending = new Map<string, Promise<unknown>>();
@@ -43,7 +47,9 @@ export async function runPipeline(
     cache.with(entry, entry.modelName, async (model) => {
       const inputs = new Map<ModelType, unknown>();
       for (const dependency of dependencies.get(entry)!) inputs.set(dependency, await pending.get(key(entry.task, dependency)));
+      const started = performance.now();
       const output = await model.predict(payload, entry.options, inputs);
+      observe(entry, (performance.now() - started) / 1000);
       response[entry.task] = output;
       return output;
     });

@@ -4,7 +4,8 @@
  */
 import { clipKernels } from "../tasks/clip/kernels.ts";
 import { faceKernels } from "../tasks/facial-recognition/kernels.ts";
+import { ocrKernels } from "../tasks/ocr/kernels.ts";
 
-export const kernels = { ...clipKernels, ...faceKernels };
+export const kernels = { ...clipKernels, ...faceKernels, ...ocrKernels };
 
 export type KernelTable = typeof kernels;

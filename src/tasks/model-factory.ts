@@ -10,6 +10,8 @@ import { ClipTextualModel } from "./clip/textual.ts";
 import { ClipVisualModel } from "./clip/visual.ts";
 import { FaceDetectionModel } from "./facial-recognition/detection.ts";
 import { FaceRecognitionModel } from "./facial-recognition/recognition.ts";
+import { OcrDetectionModel } from "./ocr/detection.ts";
+import { OcrRecognitionModel } from "./ocr/recognition.ts";
 
 export class UnknownModelError extends Error {
   constructor(message: string) {
@@ -24,6 +26,7 @@ const CLASSES: Partial<Record<ModelFamily, Partial<Record<ModelIdentity["type"],
   openclip: { visual: ClipVisualModel, textual: ClipTextualModel },
   mclip: { visual: ClipVisualModel, textual: ClipTextualModel },
   insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel },
+  paddle: { detection: OcrDetectionModel, recognition: OcrRecognitionModel },
 };
 
 const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {

@@ -57,6 +57,26 @@ describe("fixed endpoints", () => {
     expect(await docs.text()).toContain("swagger");
   });
 
+  test("/metrics exposes the Prometheus series after a prediction", async () => {
+    await predict(server.url, TEXT_ENTRIES, { text: "metrics please" });
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    for (const series of [
+      'immich_ml_requests_total{task="clip",type="textual",model="ViT-B-32__openai",status="200"}',
+      "immich_ml_request_duration_seconds_bucket",
+      'immich_ml_inference_duration_seconds_count{task="clip",type="textual",model="ViT-B-32__openai"}',
+      'immich_ml_model_load_seconds{task="clip",type="textual",model="ViT-B-32__openai"}',
+      "immich_ml_requests_in_flight",
+      "immich_ml_queue_depth",
+      "immich_ml_loaded_models",
+      "immich_ml_process_resident_memory_bytes",
+    ]) {
+      expect(text).toContain(series);
+    }
+  });
+
   test("/health reports version, models and queue", async () => {
     const body = (await (await fetch(`${server.url}/health`)).json()) as Record<string, unknown>;
     expect(body.status).toBe("ok");

@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics (prom-client), recorded at the boundaries: the HTTP layer counts requests and
+ * their latency, the pipeline times each model's inference, the model cache reports loads. Served
+ * at /metrics in the text exposition format.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: "immich_ml_requests_total",
+    help: "Answered /predict requests by task, type, model and HTTP status",
+    labelNames: ["task", "type", "model", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestSeconds = new Histogram({
+    name: "immich_ml_request_duration_seconds",
+    help: "Whole /predict latency by task, type and model (decode, queue and inference included)",
+    labelNames: ["task", "type", "model"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly inferenceSeconds = new Histogram({
+    name: "immich_ml_inference_duration_seconds",
+    help: "Time inside one model's predict (pre-processing, session run, post-processing)",
+    labelNames: ["task", "type", "model"] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly modelLoadSeconds = new Gauge({
+    name: "immich_ml_model_load_seconds",
+    help: "How long the currently loaded model took to load (download excluded when cached)",
+    labelNames: ["task", "type", "model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({ name: "immich_ml_requests_in_flight", help: "Predictions running now", registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: "immich_ml_queue_depth", help: "Predictions waiting for a slot", registers: [this.registry] });
+  readonly loadedModels = new Gauge({ name: "immich_ml_loaded_models", help: "Models held in memory", registers: [this.registry] });
+  readonly downloads = new Counter({
+    name: "immich_ml_model_downloads_total",
+    help: "Model downloads by outcome",
+    labelNames: ["model", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "immich_ml_" });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * OCR detector input, as upstream's `TextDetector._transform` builds it: shrink (never enlarge)
+ * so the shorter side is at most `maxResolution`, snap both sides to multiples of 32, resize with
+ * PIL's LANCZOS, BGR channel order, NCHW float32.
+ */
+import { roundHalfEven } from "../../imaging/cv-round.ts";
+import { resizePil } from "../../imaging/pil-resample.ts";
+import type { RgbImage } from "../../imaging/rgb-image.ts";
+
+/** Upstream returns no text for images with a side under this many pixels. */
+const MIN_SIDE = 32;
+const STRIDE = 32;
+/**
+ * Upstream's normalisation quirk: mean 0.5 is subtracted from 0–255 pixel values and the result
+ * scaled by float32(1 / (0.5·255)), giving ≈[0, 2] rather than PaddleOCR's [−1, 1]. The
+ * detector was trained on the latter, but Immich ships (and its boxes come from) the former.
+ */
+const MEAN = 0.5;
+const SCALE = Math.fround(1 / 127.5);
+
+export interface DetectionInput {
+  /** `[1, 3, height, width]`, channels B, G, R. */
+  readonly tensor: Float32Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Detector input size for an image, as upstream rounds it. */
+export function detectionSize(width: number, height: number, maxResolution: number): { width: number; height: number } {
+  const ratio = Math.min(maxResolution / (height < width ? height : width), 1);
+  const size = { width: snap(Math.trunc(width * ratio)), height: snap(Math.trunc(height * ratio)) };
+  // PIL refuses to resize to an empty image, so upstream fails the request here.
+  if (size.width === 0 || size.height === 0) {
+    throw new Error(`OCR detection: maxResolution ${maxResolution} shrinks ${width}x${height} to nothing`);
+  }
+  return size;
+}
+
+/** The detector tensor for `image`, or null when the image is too small to hold text. */
+export function ocrDetectionInput(image: RgbImage, maxResolution: number): DetectionInput | null {
+  if (image.width < MIN_SIDE || image.height < MIN_SIDE) return null;
+  const { width, height } = detectionSize(image.width, image.height, maxResolution);
+  const resized = resizePil(image, width, height, "lanczos");
+  const plane = width * height;
+  const tensor = new Float32Array(3 * plane);
+  const px = resized.data;
+  for (let i = 0; i < plane; i++) {
+    tensor[i] = Math.fround((px[3 * i + 2]! - MEAN) * SCALE);
+    tensor[plane + i] = Math.fround((px[3 * i + 1]! - MEAN) * SCALE);
+    tensor[2 * plane + i] = Math.fround((px[3 * i]! - MEAN) * SCALE);
+  }
+  return { tensor, width, height };
+}
+
+/** `int(round(x / 32) * 32)` with Python's round-half-to-even (x = 48 → 64, x = 80 → 64). */
+function snap(x: number): number {
+  return roundHalfEven(x / STRIDE) * STRIDE;
+}

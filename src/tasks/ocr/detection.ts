@@ -1,0 +1,87 @@
+/**
+ * OCR text detection (`ocr`/`detection`): the PP-OCR DB detector. Language packs share the
+ * detector of their base name (`EN__PP-OCRv5_mobile` uses `PP-OCRv5_mobile`'s), as upstream does.
+ * Options: `minScore` (box threshold, default 0.5), `maxResolution` (default 736), `scoreMode`.
+ */
+import { InferenceModel, InvalidInputError, type ModelContext, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { modelFilePath } from "../../models/cache-layout.ts";
+import type { ModelSource } from "../../models/model-store.ts";
+import { OnnxSession } from "../../runtime/onnx-session.ts";
+import { minScoreOption } from "../facial-recognition/detection.ts";
+import type { DbBoxes } from "./db-postprocess.ts";
+import { parseOcrName, rapidOcrSource } from "./rapidocr-source.ts";
+
+/** Detected text boxes; printed as upstream's raw detector dict when detection runs alone. */
+export class DetectedText {
+  constructor(readonly result: DbBoxes) {}
+
+  get count(): number {
+    return this.result.scores.length;
+  }
+
+  toResponse(): unknown {
+    const { boxes, scores } = this.result;
+    return {
+      boxes: Array.from({ length: this.count }, (_, i) => Array.from({ length: 4 }, (_, p) => boxes.slice(i * 8 + p * 2, i * 8 + p * 2 + 2))),
+      scores,
+    };
+  }
+}
+
+const EMPTY = new DetectedText({ boxes: new Float32Array(0), scores: new Float32Array(0) });
+
+function maxResolutionOption(options: ModelOptions): number {
+  const value = options.maxResolution ?? 736;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new InvalidInputError(`maxResolution must be an integer >= 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function scoreModeOption(options: ModelOptions): "fast" | "slow" {
+  const value = options.scoreMode ?? "fast";
+  if (value !== "fast" && value !== "slow") throw new InvalidInputError(`scoreMode must be "fast" or "slow", got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export class OcrDetectionModel extends InferenceModel<DetectedText> {
+  readonly identity = { task: "ocr", type: "detection" } as const;
+  private session: OnnxSession | undefined;
+
+  constructor(name: string, context: ModelContext) {
+    super(parseOcrName(name).base, context);
+  }
+
+  protected override source(): ModelSource {
+    return rapidOcrSource(this.context.settings.ocrModelUrl, this.name);
+  }
+
+  protected async loadFrom(modelDir: string): Promise<void> {
+    this.session = await OnnxSession.create(modelFilePath(modelDir, "detection"), this.context.session);
+  }
+
+  async predict(payload: Payload, options: ModelOptions): Promise<DetectedText> {
+    const image = this.requireImage(payload);
+    const boxThresh = minScoreOption(options, 0.5);
+    const maxResolution = maxResolutionOption(options);
+    const scoreMode = scoreModeOption(options);
+    const { pool } = this.context;
+    const input = await pool.run("ocr.detectionInput", { image, maxResolution });
+    if (!input) return EMPTY;
+    const session = this.session!;
+    const [pred] = await session.run({
+      [session.inputs[0]!.name]: { type: "float32", data: input.tensor, dims: [1, 3, input.height, input.width] },
+    });
+    const result = await pool.run(
+      "ocr.postprocess",
+      { pred: pred!.data, width: input.width, height: input.height, imageWidth: image.width, imageHeight: image.height, options: { boxThresh, scoreMode } },
+      [pred!.data.buffer as ArrayBuffer],
+    );
+    return new DetectedText(result);
+  }
+
+  async unload(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Where PP-OCR models come from: not the Hugging Face Hub but RapidOCR's model registry
+ * (ModelScope), as upstream's RapidOCR-based service downloads them, each file checked against its
+ * SHA-256 where the registry publishes one. Files land at `<model dir>/<type>/model.onnx`, the
+ * layout upstream uses. `MACHINE_LEARNING_OCR_MODEL_URL` points at a mirror of the same tree.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { log } from "../../log.ts";
+import type { ModelIdentity } from "../../models/identity.ts";
+import type { ModelSource } from "../../models/model-store.ts";
+
+export const DEFAULT_OCR_MODEL_BASE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.4.0";
+
+interface RemoteModel {
+  path: string;
+  sha256: string | undefined;
+}
+
+/** Detectors by variant (`mobile` in the name picks mobile, else server), as upstream picks them. */
+const DETECTORS: Record<"mobile" | "server", RemoteModel> = {
+  mobile: { path: "onnx/PP-OCRv5/det/ch_PP-OCRv5_mobile_det.onnx", sha256: "4d97c44a20d30a81aad087d6a396b08f786c4635742afc391f6621f5c6ae78ae" },
+  server: { path: "onnx/PP-OCRv5/det/ch_PP-OCRv5_server_det.onnx", sha256: undefined },
+};
+
+/** Recognisers by language prefix (none = CH). */
+const RECOGNIZERS: Record<string, Partial<Record<"mobile" | "server", RemoteModel>>> = {
+  CH: {
+    mobile: { path: "onnx/PP-OCRv5/rec/ch_PP-OCRv5_rec_mobile_infer.onnx", sha256: "5825fc7ebf84ae7a412be049820b4d86d77620f204a041697b0494669b1742c5" },
+    server: { path: "onnx/PP-OCRv5/rec/ch_PP-OCRv5_rec_server_infer.onnx", sha256: undefined },
+  },
+  EN: { mobile: { path: "onnx/PP-OCRv5/rec/en_PP-OCRv5_rec_mobile_infer.onnx", sha256: "c3461add59bb4323ecba96a492ab75e06dda42467c9e3d0c18db5d1d21924be8" } },
+  KOREAN: { mobile: { path: "onnx/PP-OCRv5/rec/korean_PP-OCRv5_rec_mobile_infer.onnx", sha256: "cd6e2ea50f6943ca7271eb8c56a877a5a90720b7047fe9c41a2e541a25773c9b" } },
+  LATIN: { mobile: { path: "onnx/PP-OCRv5/rec/latin_PP-OCRv5_rec_mobile_infer.onnx", sha256: "b20bd37c168a570f583afbc8cd7925603890efbcdc000a59e22c269d160b5f5a" } },
+  ESLAV: { mobile: { path: "onnx/PP-OCRv5/rec/eslav_PP-OCRv5_rec_mobile_infer.onnx", sha256: "08705d6721849b1347d26187f15a5e362c431963a2a62bfff4feac578c489aab" } },
+  EL: { mobile: { path: "onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile_infer.onnx", sha256: undefined } },
+  TH: { mobile: { path: "onnx/PP-OCRv5/rec/th_PP-OCRv5_rec_mobile_infer.onnx", sha256: undefined } },
+};
+
+/** `EN__PP-OCRv5_mobile` → language `EN`, variant `mobile`. */
+export function parseOcrName(name: string): { language: string; variant: "mobile" | "server"; base: string } {
+  const parts = name.split("__");
+  const base = parts.at(-1)!;
+  return { language: parts.length > 1 ? parts[0]! : "CH", variant: base.includes("mobile") ? "mobile" : "server", base };
+}
+
+function remoteModel(name: string, type: ModelIdentity["type"]): RemoteModel {
+  const { language, variant } = parseOcrName(name);
+  const model = type === "detection" ? DETECTORS[variant] : RECOGNIZERS[language]?.[variant];
+  if (!model) throw new Error(`no ${variant} ${type} model is published for language ${language}`);
+  return model;
+}
+
+async function fetchVerified(url: string, target: string, sha256: string | undefined): Promise<void> {
+  const response = await fetch(url);
+  if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}`);
+  await mkdir(join(target, ".."), { recursive: true });
+  const partial = `${target}.partial`;
+  const hash = createHash("sha256");
+  const handle = await open(partial, "w");
+  try {
+    for await (const chunk of response.body) {
+      hash.update(chunk);
+      await handle.write(chunk);
+    }
+  } finally {
+    await handle.close();
+  }
+  const digest = hash.digest("hex");
+  if (sha256 && digest !== sha256) {
+    await rm(partial, { force: true });
+    throw new Error(`${url} has SHA-256 ${digest}, expected ${sha256}`);
+  }
+  if (!sha256) log.warn(`${url}: no published checksum to verify against (SHA-256 ${digest})`);
+  await rename(partial, target);
+}
+
+export function rapidOcrSource(baseUrl: string, name: string): ModelSource {
+  return {
+    label: `${baseUrl} (RapidOCR models for ${name})`,
+    async fetch(modelDir: string, identity: ModelIdentity): Promise<void> {
+      const model = remoteModel(name, identity.type);
+      const url = `${baseUrl.replace(/\/+$/, "")}/${model.path}`;
+      log.info(`Downloading ${identity.type} model for ${name} from ${url}`);
+      await fetchVerified(url, join(modelDir, identity.type, "model.onnx"), model.sha256);
+    },
+  };
+}

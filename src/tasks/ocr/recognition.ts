@@ -1,0 +1,87 @@
+/**
+ * OCR text recognition (`ocr`/`recognition`): each detected box cropped from the original image,
+ * batched by aspect ratio (`MAX_BATCH_SIZE__OCR`, default 6), CTC-decoded; lines with
+ * `textScore > minScore` (default 0.9; the server sends 0.8) are kept. Boxes come back normalised
+ * to 0–1 and flattened, 8 numbers per line, as upstream answers.
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { InferenceModel, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { modelFilePath } from "../../models/cache-layout.ts";
+import type { ModelType } from "../../models/identity.ts";
+import type { ModelSource } from "../../models/model-store.ts";
+import { OnnxSession } from "../../runtime/onnx-session.ts";
+import { minScoreOption } from "../facial-recognition/detection.ts";
+import { ctcGreedyDecode, loadCharset } from "./ctc.ts";
+import type { DetectedText } from "./detection.ts";
+import { rapidOcrSource } from "./rapidocr-source.ts";
+
+export interface OcrLines {
+  text: string[];
+  box: Float32Array;
+  boxScore: Float32Array;
+  textScore: Float32Array;
+}
+
+/** Dictionary file upstream's layout may hold next to a recogniser without `character` metadata. */
+const DICTIONARY_FILES = ["dict.txt", "ppocr_keys.txt", "keys.txt"];
+
+export class OcrRecognitionModel extends InferenceModel<OcrLines> {
+  static override readonly depends: readonly ModelType[] = ["detection"];
+  readonly identity = { task: "ocr", type: "recognition" } as const;
+  private session: OnnxSession | undefined;
+  private charset: string[] = [];
+
+  protected override source(): ModelSource {
+    return rapidOcrSource(this.context.settings.ocrModelUrl, this.name);
+  }
+
+  protected async loadFrom(modelDir: string): Promise<void> {
+    const modelPath = modelFilePath(modelDir, "recognition");
+    const dictionary = DICTIONARY_FILES.map((file) => join(modelDir, "recognition", file)).find((path) => existsSync(path));
+    this.charset = loadCharset(new Uint8Array(await readFile(modelPath)), dictionary);
+    this.session = await OnnxSession.create(modelPath, this.context.session);
+  }
+
+  async predict(payload: Payload, options: ModelOptions, dependencies: ReadonlyMap<ModelType, unknown>): Promise<OcrLines> {
+    const image = this.requireImage(payload);
+    const minScore = minScoreOption(options, 0.9);
+    const detected = (dependencies.get("detection") as DetectedText).result;
+    const count = detected.scores.length;
+    if (count === 0) return { text: [], box: new Float32Array(0), boxScore: new Float32Array(0), textScore: new Float32Array(0) };
+
+    const session = this.session!;
+    const batches = await this.context.pool.run("ocr.recognitionBatches", {
+      image,
+      boxes: detected.boxes,
+      maxBatch: this.context.settings.maxBatchSize.ocr,
+    });
+    const lines = new Array<{ text: string; score: number }>(count);
+    for (const batch of batches) {
+      const [output] = await session.run({
+        [session.inputs[0]!.name]: { type: "float32", data: batch.tensor, dims: [batch.indices.length, 3, 48, batch.width] },
+      });
+      const [n, steps, classes] = output!.dims as [number, number, number];
+      ctcGreedyDecode(output!.data, n, steps, classes, this.charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
+    }
+
+    const kept = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.score > minScore);
+    const box = new Float32Array(kept.length * 8);
+    kept.forEach(({ i }, k) => {
+      for (let p = 0; p < 8; p++) box[k * 8 + p] = detected.boxes[i * 8 + p]! / (p % 2 === 0 ? image.width : image.height);
+    });
+    return {
+      text: kept.map(({ line }) => line.text),
+      box,
+      boxScore: Float32Array.from(kept, ({ i }) => detected.scores[i]!),
+      textScore: Float32Array.from(kept, ({ line }) => line.score),
+    };
+  }
+
+  async unload(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+    this.charset = [];
+  }
+}

@@ -1,0 +1,123 @@
+/** Download → cache layout → serve, self-healing, offline mode, preload and single-flight, over HTTP. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { predict, startTestServer } from "../support/test-server.ts";
+import { clipRepoFiles, writeClipModel } from "../support/clip-cache.ts";
+import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
+
+const REPO = "immich-app/ViT-B-32__openai";
+const TEXT = { clip: { textual: { modelName: "ViT-B-32__openai" } } };
+let hub: FakeHub;
+
+beforeAll(() => {
+  hub = startFakeHub({ [REPO]: clipRepoFiles(), "immich-app/RN50__openai": { ...clipRepoFiles(), "textual/model.onnx": "not a model" } });
+});
+afterAll(() => hub.stop());
+
+describe("model lifecycle over HTTP", () => {
+  test("first request downloads into upstream's layout, 50 concurrent requests share one download", async () => {
+    const server = await startTestServer({ HF_ENDPOINT: hub.url });
+    try {
+      const before = hub.hits.get(`tree:${REPO}`) ?? 0;
+      const responses = await Promise.all(Array.from({ length: 50 }, () => predict(server.url, TEXT, { text: "a photo of a cat" })));
+      expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
+      const bodies = await Promise.all(responses.map((r) => r.text()));
+      expect(new Set(bodies).size).toBe(1);
+      expect((hub.hits.get(`tree:${REPO}`) ?? 0) - before).toBe(1);
+      const dir = join(server.cacheFolder, "clip", "ViT-B-32__openai");
+      expect(existsSync(join(dir, "config.json"))).toBe(true);
+      expect(existsSync(join(dir, "textual", "tokenizer.json"))).toBe(true);
+      expect(existsSync(join(dir, "textual", "model.onnx"))).toBe(true);
+      expect(existsSync(join(dir, "visual", "model.onnx"))).toBe(false); // fetched when first needed
+      expect(server.service.cache.loaded()).toHaveLength(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a corrupt cached model is deleted, downloaded again and served", async () => {
+    const server = await startTestServer({ HF_ENDPOINT: hub.url }, (cache) => {
+      writeClipModel(cache, "ViT-B-32__openai");
+      writeFileSync(join(cache, "clip", "ViT-B-32__openai", "textual", "model.onnx"), "truncated garbage");
+    });
+    try {
+      const res = await predict(server.url, TEXT, { text: "a photo of a cat" });
+      expect(res.status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("a model that stays broken after one re-download fails with 500 naming it", async () => {
+    const server = await startTestServer({ HF_ENDPOINT: hub.url });
+    try {
+      const res = await predict(server.url, { clip: { textual: { modelName: "RN50__openai" } } }, { text: "x" });
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { detail: string }).detail).toStartWith("Failed to load model 'RN50__openai'");
+      // The service is still healthy for other models.
+      expect((await predict(server.url, TEXT, { text: "x" })).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("HF_HUB_OFFLINE serves cached models and names uncached ones", async () => {
+    const server = await startTestServer({ HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: "1" }, (cache) => writeClipModel(cache, "ViT-B-32__openai"));
+    try {
+      expect((await predict(server.url, TEXT, { text: "x" })).status).toBe(200);
+      const res = await predict(server.url, { clip: { textual: { modelName: "ViT-B-16__openai" } } }, { text: "x" });
+      expect(res.status).toBe(503);
+      const detail = ((await res.json()) as { detail: string }).detail;
+      expect(detail).toContain("ViT-B-16__openai");
+      expect(detail).toContain("HF_HUB_OFFLINE");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("PRELOAD__* models are loaded before serving and pinned", async () => {
+    const server = await startTestServer(
+      { MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: "ViT-B-32__openai", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai", MACHINE_LEARNING_MODEL_TTL: "0.1", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" },
+      (cache) => writeClipModel(cache, "ViT-B-32__openai"),
+    );
+    try {
+      const health = (await (await fetch(`${server.url}/health`)).json()) as { loadedModels: Array<{ type: string; pinned: boolean }> };
+      expect(health.loadedModels.map((m) => [m.type, m.pinned]).sort()).toEqual([["textual", true], ["visual", true]]);
+      await Bun.sleep(300);
+      expect(server.service.cache.loaded()).toHaveLength(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("MODEL_TTL unloads an idle model; the next request loads it again", async () => {
+    const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "0.2", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
+      writeClipModel(cache, "ViT-B-32__openai"),
+    );
+    try {
+      const first = await (await predict(server.url, TEXT, { text: "a photo of a cat" })).text();
+      expect(server.service.cache.loaded()).toHaveLength(1);
+      await Bun.sleep(500);
+      expect(server.service.cache.loaded()).toHaveLength(0);
+      const second = await (await predict(server.url, TEXT, { text: "a photo of a cat" })).text();
+      expect(second).toBe(first);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+test("a cache folder that cannot be written gives a clear error", async () => {
+  const server = await startTestServer({ HF_ENDPOINT: hub.url }, (cache) => {
+    mkdirSync(join(cache, "clip"), { recursive: true });
+    writeFileSync(join(cache, "clip", "ViT-B-32__openai"), "a file where a folder should be");
+  });
+  try {
+    const res = await predict(server.url, TEXT, { text: "x" });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { detail: string }).detail).toContain("ViT-B-32__openai");
+  } finally {
+    await server.stop();
+  }
+});
