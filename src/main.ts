@@ -1,10 +1,12 @@
 #!/usr/bin/env bun
-/** Entry point: `immich-ml [serve]` starts the Immich ML API server. */
+/** Entry point: `immich-ml [serve]` starts the Immich ML API server; see src/cli/ for the other commands. */
+import "./native/loader.ts"; // first: native set-up before onnxruntime-node or sharp loads
 import { loadSettings, SettingsError } from "./config/settings.ts";
 import { log, setLogLevel } from "./log.ts";
 import { createService, preloadModels } from "./service.ts";
 import { createApp } from "./http/app.ts";
 import { VERSION } from "./version.ts";
+import { runCli } from "./cli/cli.ts";
 
 async function serve(): Promise<void> {
   let settings;
@@ -39,12 +41,5 @@ async function serve(): Promise<void> {
   process.once("SIGINT", () => void shutdown("SIGINT"));
 }
 
-const command = process.argv[2] ?? "serve";
-if (command === "--version" || command === "-v") {
-  console.log(VERSION);
-} else if (command === "serve") {
-  await serve();
-} else {
-  console.error(`immich-ml: unknown command '${command}'. Usage: immich-ml [serve] | --version`);
-  process.exit(2);
-}
+const exitCode = await runCli(process.argv.slice(2), serve);
+if (exitCode !== undefined) process.exit(exitCode);

@@ -101,7 +101,11 @@ export function createApp(service: Service) {
         return allowed ? detail(405, "Method Not Allowed", { allow: allowed }) : detail(404, "Not Found");
       }
       if (code === "VALIDATION") return detail(422, validationDetail(error.all as never));
-      if (code === "PARSE") return detail(400, "Malformed request body");
+      if (code === "PARSE") {
+        // Our form reader's own errors (415, 400 with a reason) arrive wrapped by Elysia.
+        const cause = (error as Error).cause;
+        return cause instanceof RequestError ? detail(cause.status, cause.detail, cause.headers) : detail(400, "Malformed request body");
+      }
       const { status, body, headers } = statusForError(error);
       if (status >= 500) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       return detail(status, body, headers);

@@ -1,4 +1,5 @@
 /** Worker-thread entry: runs kernels by name and posts results back (typed arrays transferred). */
+import "../native/loader.ts"; // first: native set-up before any kernel code loads
 import { kernels } from "./kernel-table.ts";
 import { collectTransferables } from "./transfer.ts";
 

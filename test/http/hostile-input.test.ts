@@ -38,8 +38,10 @@ function declaredPng(width: number, height: number): Uint8Array {
   );
 }
 
-const solid = (width: number, height: number, channels: 1 | 3 | 4 = 3) =>
-  sharp({ create: { width, height, channels, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } });
+const solid = (width: number, height: number, channels: 1 | 3 | 4 = 3) => {
+  const image = sharp({ create: { width, height, channels: channels === 4 ? 4 : 3, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } });
+  return channels === 1 ? image.greyscale() : image;
+};
 
 describe("hostile images get a clear 4xx", () => {
   const cases: Array<[string, () => Promise<Uint8Array> | Uint8Array]> = [

@@ -1,0 +1,128 @@
+/**
+ * The linux-x64 executable, alone: copied into an empty folder and run with an empty environment
+ * (a fresh HOME, PATH=/usr/bin:/bin), with no node_modules, Bun or Node in reach. Skipped unless
+ * IMMICH_ML_TEST_BINARY=1 (CI runs it as its own step after `npm run build`); builds
+ * dist/immich-ml-linux-x64 first when it is missing or older than the sources.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "../support/fixtures.ts";
+import { tempDir } from "../support/temp.ts";
+import { writeClipModel } from "../support/clip-cache.ts";
+
+const enabled = process.env.IMMICH_ML_TEST_BINARY === "1" && process.platform === "linux" && process.arch === "x64";
+const BUILT = join(repoRoot, "dist", "immich-ml-linux-x64");
+const BUILD_TIMEOUT_MS = 300_000;
+
+function newestSource(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestSource(join(path, name))));
+}
+
+async function ensureBuilt(): Promise<void> {
+  const sources = Math.max(newestSource(join(repoRoot, "src")), newestSource(join(repoRoot, "scripts", "build.ts")), newestSource(join(repoRoot, "package.json")));
+  if (existsSync(BUILT) && statSync(BUILT).mtimeMs > sources) return;
+  const build = Bun.spawn([process.execPath, join(repoRoot, "scripts", "build.ts"), "linux-x64"], { cwd: repoRoot, stdout: "inherit", stderr: "inherit" });
+  if ((await build.exited) !== 0) throw new Error("bun scripts/build.ts linux-x64 failed");
+}
+
+let binary: string;
+let home: string;
+
+/** Runs the copied executable with nothing but HOME and PATH (and `env`) in its environment. */
+function spawnBinary(args: string[], env: Record<string, string> = {}) {
+  return Bun.spawn([binary, ...args], {
+    cwd: join(binary, ".."),
+    env: { HOME: home, PATH: "/usr/bin:/bin", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+async function freePort(): Promise<number> {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = probe.port!;
+  await probe.stop(true);
+  return port;
+}
+
+async function waitForPong(url: string, child: { exitCode: number | null }, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}/ping`);
+      if ((await response.text()) === "pong") return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(50);
+  }
+  throw new Error("no pong within 30 s");
+}
+
+(enabled ? describe : describe.skip)("single executable (linux-x64)", () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    // Nothing above the copy may offer packages: the binary must carry everything itself.
+    expect(existsSync(join(tmpdir(), "node_modules"))).toBe(false);
+    binary = join(tempDir("immich-ml-bin-"), "immich-ml");
+    copyFileSync(BUILT, binary);
+    chmodSync(binary, 0o755);
+    home = tempDir("immich-ml-home-");
+  }, BUILD_TIMEOUT_MS);
+
+  test("selftest passes, extracting the native libraries under HOME, with no telemetry written", async () => {
+    const child = spawnBinary(["selftest"]);
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(line).toStartWith("OK ");
+    expect(lines[0]).toContain(join(home, ".cache", "immich-ml", "native", "linux-x64-"));
+    expect(existsSync(join(home, ".cache", "Microsoft"))).toBe(false);
+  });
+
+  test("a native folder that cannot be written is one line naming IMMICH_ML_NATIVE_DIR", async () => {
+    const notAFolder = join(tempDir(), "file");
+    writeFileSync(notAFolder, "");
+    const child = spawnBinary(["selftest"], { IMMICH_ML_NATIVE_DIR: join(notAFolder, "native") });
+    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    expect(code).toBe(1);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain("set IMMICH_ML_NATIVE_DIR to a writable folder");
+  });
+
+  test("serves /ping and a CLIP text query from a prepared cache", async () => {
+    const cache = tempDir();
+    writeClipModel(cache, "ViT-B-32__openai");
+    const port = await freePort();
+    const child = spawnBinary([], {
+      IMMICH_HOST: "127.0.0.1",
+      IMMICH_PORT: String(port),
+      MACHINE_LEARNING_CACHE_FOLDER: cache,
+      MACHINE_LEARNING_REQUEST_THREADS: "1",
+      HF_HUB_OFFLINE: "1",
+    });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitForPong(url, child);
+      const form = new FormData();
+      form.append("entries", JSON.stringify({ clip: { textual: { modelName: "ViT-B-32__openai" } } }));
+      form.append("text", "a photo of a cat");
+      const response = await fetch(`${url}/predict`, { method: "POST", body: form });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { clip: string };
+      const embedding = JSON.parse(body.clip) as number[];
+      expect(embedding).toHaveLength(512);
+      for (const value of embedding) expect(Number.isFinite(value)).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await child.exited).toBe(0);
+  });
+});
