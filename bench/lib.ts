@@ -1,5 +1,6 @@
 /** Shared helpers for the benchmark scripts. */
 import { resolve } from "node:path";
+import { tmpdir } from "node:os";
 
 export interface ServerProcess {
   url: string;
@@ -55,4 +56,34 @@ export function multipartBody(parts: { entries: string; image?: Uint8Array; text
 export function argNumber(flag: string, fallback: number): number {
   const index = process.argv.indexOf(flag);
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50ms: number;
+  p99ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+/**
+ * Runs autocannon as its own Node process (its HTTP client is far cheaper under Node than inside
+ * a Bun process, and a separate process cannot stall the one measuring).
+ */
+export async function runAutocannon(url: string, body: Buffer, contentType: string, connections: number, seconds: number): Promise<LoadResult> {
+  const bodyFile = `${tmpdir()}/immich-ml-bench-body-${process.pid}.bin`;
+  await Bun.write(bodyFile, body);
+  const child = Bun.spawn(
+    ["node", resolve(import.meta.dir, "autocannon-client.mjs"), url, bodyFile, contentType, String(connections), String(seconds)],
+    { stdout: "pipe", stderr: "ignore" },
+  );
+  const text = await new Response(child.stdout).text();
+  const result = JSON.parse(text) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+  };
+  await Bun.file(bodyFile).delete();
+  return { requestsPerSecond: result.requests.average, p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }

@@ -5,14 +5,13 @@
  *
  *   bun bench/ping-under-load.ts [--seconds 20] [--connections 4]
  */
-import autocannon from "autocannon";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { mkdtempSync } from "node:fs";
 import { heavyVisualModel } from "../test/support/onnx-builder.ts";
 import { clipRepoFiles } from "../test/support/clip-cache.ts";
-import { startServerProcess, percentile, multipartBody, argNumber } from "./lib.ts";
+import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon } from "./lib.ts";
 
 const seconds = argNumber("--seconds", 20);
 const connections = argNumber("--connections", 4);
@@ -30,33 +29,19 @@ const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, 
 const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } }).jpeg().toBuffer();
 const { body, contentType } = multipartBody({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image });
 
-const pings: number[] = [];
-let loading = true;
-const sampler = (async () => {
-  while (loading) {
-    const start = performance.now();
-    const res = await fetch(`${server.url}/ping`);
-    await res.text();
-    pings.push(performance.now() - start);
-    await Bun.sleep(10);
-  }
-})();
+const probe = await fetch(`${server.url}/predict`, { method: "POST", body, headers: { "content-type": contentType } });
+if (!probe.ok) throw new Error(`the server refused the benchmark request: ${probe.status} ${await probe.text()}`);
 
-const load = await autocannon({
-  url: `${server.url}/predict`,
-  method: "POST",
-  headers: { "content-type": contentType },
-  body,
-  connections,
-  duration: seconds,
-});
-loading = false;
-await sampler;
+// /ping is sampled from a separate process so the load generator's own event loop does not add latency.
+const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-sampler.ts"), server.url, String(seconds)], { stdout: "pipe" });
+
+const load = await runAutocannon(`${server.url}/predict`, body, contentType, connections, seconds);
+const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
 await server.stop();
 
 const result = {
   machine: `${cpus()[0]?.model ?? "unknown"} x${availableParallelism()}, ${process.platform}`,
-  predict: { requestsPerSecond: load.requests.average, p50ms: load.latency.p50, p99ms: load.latency.p99, non2xx: load.non2xx, errors: load.errors },
+  predict: load,
   ping: { samples: pings.length, p50ms: percentile(pings, 50), p99ms: percentile(pings, 99), maxMs: Math.max(...pings) },
 };
 console.log(JSON.stringify(result, null, 2));

@@ -7,6 +7,7 @@ import { createService, preloadModels } from "./service.ts";
 import { createApp } from "./http/app.ts";
 import { VERSION } from "./version.ts";
 import { runCli } from "./cli/cli.ts";
+import { keepComputeThreadsDeprioritized } from "./runtime/thread-priority.ts";
 
 async function serve(): Promise<void> {
   let settings;
@@ -30,6 +31,7 @@ async function serve(): Promise<void> {
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");
   const app = createApp(service).listen({ hostname, port: settings.port });
   log.info(`Listening on ${settings.host}:${app.server?.port}`);
+  keepComputeThreadsDeprioritized(2);
 
   const shutdown = async (signal: string) => {
     log.info(`${signal} received: finishing in-flight requests`);

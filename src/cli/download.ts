@@ -1,13 +1,14 @@
 /**
  * `immich-ml download <model>… [--task …] [--type …]`: fetches models into the cache folder ahead of
- * their first request, through the same model store and Hub source the service uses (so the same
+ * their first request, through the same model store and sources the service uses (so the same
  * layout, `.partial` + rename and SHA-256 checks). Every name is checked before anything downloads.
  */
-import { loadSettings } from "../config/settings.ts";
+import { loadSettings, type Settings } from "../config/settings.ts";
 import { setLogLevel } from "../log.ts";
 import { isModelTask, TASK_TYPES, type ModelType } from "../models/identity.ts";
-import { ModelStore } from "../models/model-store.ts";
+import { ModelStore, type ModelSource } from "../models/model-store.ts";
 import { hubSource } from "../models/hub-source.ts";
+import { rapidOcrSource } from "../tasks/ocr/rapidocr-source.ts";
 import { UsageError, type Invocation } from "./args.ts";
 import { findModel, type CatalogEntry } from "./model-catalog.ts";
 import { DownloadProgress } from "./download-progress.ts";
@@ -38,12 +39,18 @@ function plan(invocation: Invocation): Job[] {
   return jobs;
 }
 
+/** Where the model classes fetch from: OCR models from RapidOCR's registry, the others from the Hub. */
+function sourceFor(model: CatalogEntry, settings: Settings): ModelSource {
+  if (model.task === "ocr") return rapidOcrSource(settings.ocrModelUrl, model.name);
+  const hub = { organization: settings.modelOrganization, revision: settings.modelRevision, endpoint: settings.hf.endpoint, token: settings.hf.token };
+  return hubSource(hub, model.name);
+}
+
 export async function downloadModels(invocation: Invocation): Promise<number> {
   const jobs = plan(invocation);
   const settings = loadSettings();
   setLogLevel(settings.logLevel);
   const store = new ModelStore({ cacheFolder: settings.cacheFolder, revision: settings.modelRevision, offline: settings.hf.offline });
-  const hub = { organization: settings.modelOrganization, revision: settings.modelRevision, endpoint: settings.hf.endpoint, token: settings.hf.token };
   for (const { model, type } of jobs) {
     const identity = { task: model.task, type };
     const label = `${model.task}/${model.name} ${type}`;
@@ -55,7 +62,7 @@ export async function downloadModels(invocation: Invocation): Promise<number> {
     const progress = new DownloadProgress(label, dir);
     let totals;
     try {
-      await store.ensure(identity, model.name, hubSource(hub, model.name));
+      await store.ensure(identity, model.name, sourceFor(model, settings));
     } finally {
       totals = progress.stop();
     }

@@ -1,11 +1,13 @@
 /**
- * ONNX Runtime sessions with upstream's session policy (spec §2.8): provider preference
- * CUDA > CoreML > CPU filtered by what this onnxruntime-node build offers, CPU arena per
- * `MODEL_ARENA`, inter/intra-op threads, parallel execution when inter-op threads > 1.
- * `run` executes on onnxruntime's own threads, so the JS event loop stays free while it computes.
+ * ONNX sessions as the rest of the service sees them. The sessions themselves live on one
+ * dedicated inference thread (a worker running `worker.ts`), because under Bun onnxruntime-node's
+ * `session.run` keeps the calling JS thread busy for the whole run (measured: a 55 ms run stalls
+ * the event loop ~40-115 ms), which on the main thread would stall /ping and every other request.
+ * On their own thread, runs are queued there while the event loop stays free; onnxruntime's
+ * intra-op threads still use every core for each run.
  */
-import * as ort from "onnxruntime-node";
-import { log } from "../log.ts";
+import type { HostedSession } from "./session-host.ts";
+import { collectTransferables } from "./transfer.ts";
 
 export interface SessionSettings {
   intraOpThreads: number;
@@ -30,74 +32,77 @@ export interface OutputTensor {
 
 export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigInt64Array | Uint8Array; dims: number[] };
 
-const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
+/** Messages the inference thread understands (handled in worker.ts). */
+export type SessionRequest =
+  | { op: "create"; path: string; settings: SessionSettings }
+  | { op: "run"; session: number; feeds: Record<string, Feed> }
+  | { op: "release"; session: number };
 
-/** Providers to try, best first, among those this onnxruntime-node build ships. */
-export function availableProviders(): string[] {
-  const supported = new Set(ort.listSupportedBackends().map((backend) => backend.name));
-  return PROVIDER_PREFERENCE.filter((name) => name === "cpu" || supported.has(name));
+export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number };
+
+class InferenceThread {
+  private readonly worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+
+  constructor() {
+    this.worker.addEventListener("message", (event: MessageEvent) => {
+      const { id, ok, value, error } = event.data as { id: number; ok: boolean; value?: unknown; error?: string };
+      const waiter = this.pending.get(id);
+      if (!waiter) return;
+      this.pending.delete(id);
+      if (ok) waiter.resolve(value);
+      else waiter.reject(new Error(error));
+    });
+    // An idle inference thread must not keep a finished process (CLI, tests) alive.
+    this.worker.unref();
+  }
+
+  call<T>(request: SessionRequest, transfer: ArrayBuffer[] = []): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ id, session: request }, transfer);
+    });
+  }
 }
 
-function providerConfig(name: string, settings: SessionSettings): ort.InferenceSession.ExecutionProviderConfig {
-  if (name === "cuda") return { name: "cuda", deviceId: Number(settings.deviceId) || 0 };
-  return name;
+let thread: InferenceThread | undefined;
+const inferenceThread = () => (thread ??= new InferenceThread());
+
+/** A feed whose view covers its whole buffer can be handed over; a slice of a larger one is copied first. */
+function ownedFeed(feed: Feed): Feed {
+  const data = feed.data;
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+  return whole ? feed : { ...feed, data: data.slice() as Feed["data"] };
 }
 
 export class OnnxSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly id: number,
     readonly inputs: readonly InputSpec[],
     readonly outputNames: readonly string[],
     readonly provider: string,
   ) {}
 
-  /** Loads a model file; falls back to CPU (with a warning) when an accelerator provider fails. */
   static async create(modelPath: string, settings: SessionSettings): Promise<OnnxSession> {
-    const providers = availableProviders();
-    let lastError: unknown;
-    for (const provider of providers) {
-      try {
-        const session = await ort.InferenceSession.create(modelPath, {
-          executionProviders: [providerConfig(provider, settings)],
-          intraOpNumThreads: settings.intraOpThreads,
-          interOpNumThreads: settings.interOpThreads,
-          executionMode: settings.interOpThreads > 1 ? "parallel" : "sequential",
-          enableCpuMemArena: settings.arena,
-          graphOptimizationLevel: "all",
-        });
-        return new OnnxSession(session, describeInputs(session), session.outputNames, provider);
-      } catch (error) {
-        lastError = error;
-        if (provider !== "cpu") log.warn(`${provider} provider failed for ${modelPath}, falling back: ${String(error)}`);
-      }
-    }
-    throw lastError;
+    const description = await inferenceThread().call<SessionDescription>({ op: "create", path: modelPath, settings });
+    return new OnnxSession(description.session, description.inputs, description.outputNames, description.provider);
   }
 
   input(name: string): InputSpec | undefined {
     return this.inputs.find((input) => input.name === name);
   }
 
-  async run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
-    const results = await this.session.run(tensors);
-    return this.outputNames.map((name) => {
-      const tensor = results[name]!;
-      const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
-      return { dims: tensor.dims, data };
-    });
+  /** Runs the model; the feeds' buffers are handed to the inference thread and must not be reused. */
+  run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+    const owned = Object.fromEntries(Object.entries(feeds).map(([name, feed]) => [name, ownedFeed(feed)]));
+    return inferenceThread().call<OutputTensor[]>({ op: "run", session: this.id, feeds: owned }, collectTransferables(owned));
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await inferenceThread().call({ op: "release", session: this.id });
   }
 }
 
-function describeInputs(session: ort.InferenceSession): InputSpec[] {
-  return session.inputMetadata.map((meta) => ({
-    name: meta.name,
-    type: meta.isTensor ? meta.type : "unknown",
-    shape: meta.isTensor ? meta.shape.map((dim) => (typeof dim === "number" && dim >= 0 ? dim : (dim as string | undefined))) : [],
-  }));
-}
+export { availableProviders } from "./session-host.ts";

@@ -17,7 +17,7 @@ class CountingModel extends InferenceModel<string> {
     if (this.failFirst && this.loads === 1) throw new Error("boom");
   }
   protected async loadFrom(): Promise<void> {}
-  async predict(): Promise<string> {
+  async predict(..._args: unknown[]): Promise<string> {
     return `${this.name}#${this.loads}`;
   }
   async unload(): Promise<void> {
@@ -43,7 +43,7 @@ function cacheWith(options: { ttl?: number; failFirst?: boolean } = {}) {
 describe("model cache", () => {
   test("50 concurrent first requests share one model and one load", async () => {
     const { cache, created } = cacheWith();
-    const results = await Promise.all(Array.from({ length: 50 }, () => cache.with(identity, "m", (model) => model.predict())));
+    const results = await Promise.all(Array.from({ length: 50 }, () => cache.with(identity, "m", (model) => (model as CountingModel).predict())));
     expect(created).toHaveLength(1);
     expect(created[0]!.loads).toBe(1);
     expect(new Set(results)).toEqual(new Set(["m#1"]));

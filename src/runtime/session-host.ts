@@ -1,0 +1,89 @@
+/**
+ * The onnxruntime sessions themselves, living on the inference thread (see onnx-session.ts for
+ * why not on the main thread). Upstream's session policy (spec §2.8): provider preference
+ * CUDA > CoreML > CPU filtered by what this onnxruntime-node build can use, CPU arena per
+ * `MODEL_ARENA`, inter/intra-op threads, parallel execution when inter-op threads > 1.
+ */
+import * as ort from "onnxruntime-node";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { log } from "../log.ts";
+
+import type { Feed, InputSpec, OutputTensor, SessionSettings } from "./onnx-session.ts";
+
+const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
+
+/**
+ * onnxruntime-node lists CUDA as supported but not bundled: its provider libraries are a separate
+ * download next to the binding. Only offer CUDA when they are there, so a CPU-only install does
+ * not log a failed library load for every model.
+ */
+function cudaLibrariesInstalled(): boolean {
+  try {
+    const bindingDir = join(dirname(require.resolve("onnxruntime-node")), "..", "bin", "napi-v6", process.platform, process.arch);
+    return existsSync(join(bindingDir, "libonnxruntime_providers_cuda.so"));
+  } catch {
+    return false;
+  }
+}
+
+/** Providers to try, best first, among those this onnxruntime-node build can use here. */
+export function availableProviders(): string[] {
+  const backends = ort.listSupportedBackends();
+  const usable = new Set(backends.filter((b) => b.bundled || (b.name === "cuda" && cudaLibrariesInstalled())).map((b) => b.name));
+  return PROVIDER_PREFERENCE.filter((name) => name === "cpu" || usable.has(name));
+}
+
+function providerConfig(name: string, settings: SessionSettings): ort.InferenceSession.ExecutionProviderConfig {
+  if (name === "cuda") return { name: "cuda", deviceId: Number(settings.deviceId) || 0 };
+  return name;
+}
+
+/** A loaded session as the inference thread holds it. */
+export interface HostedSession {
+  readonly session: ort.InferenceSession;
+  readonly inputs: InputSpec[];
+  readonly outputNames: readonly string[];
+  readonly provider: string;
+}
+
+/** Loads a model file; falls back to CPU (with a warning) when an accelerator provider fails. */
+export async function createHostedSession(modelPath: string, settings: SessionSettings): Promise<HostedSession> {
+  let lastError: unknown;
+  for (const provider of availableProviders()) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: [providerConfig(provider, settings)],
+        intraOpNumThreads: settings.intraOpThreads,
+        interOpNumThreads: settings.interOpThreads,
+        executionMode: settings.interOpThreads > 1 ? "parallel" : "sequential",
+        enableCpuMemArena: settings.arena,
+        graphOptimizationLevel: "all",
+      });
+      return { session, inputs: describeInputs(session), outputNames: session.outputNames, provider };
+    } catch (error) {
+      lastError = error;
+      if (provider !== "cpu") log.warn(`${provider} provider failed for ${modelPath}, falling back: ${String(error)}`);
+    }
+  }
+  throw lastError;
+}
+
+export async function runHostedSession(hosted: HostedSession, feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+  const tensors: Record<string, ort.Tensor> = {};
+  for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+  const results = await hosted.session.run(tensors);
+  return hosted.outputNames.map((name) => {
+    const tensor = results[name]!;
+    const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
+    return { dims: [...tensor.dims], data };
+  });
+}
+
+function describeInputs(session: ort.InferenceSession): InputSpec[] {
+  return session.inputMetadata.map((meta) => ({
+    name: meta.name,
+    type: meta.isTensor ? meta.type : "unknown",
+    shape: meta.isTensor ? meta.shape.map((dim) => (typeof dim === "number" && dim >= 0 ? dim : (dim as string | undefined))) : [],
+  }));
+}
