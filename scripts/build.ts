@@ -113,6 +113,9 @@ function nativeAddons(platform: string): BunPlugin {
       build.onResolve({ filter: /^@img\/sharp-[a-z0-9-]+\/sharp\.node$/ }, (args) =>
         args.path === `@img/sharp-${platform}/sharp.node` ? { path: "sharp", namespace: "addon" } : { path: args.path, namespace: "absent" },
       );
+      // msgpackr's optional native addon only speeds up decoding, which the service never does; the
+      // bundled copy would look for it in the build machine's node_modules.
+      build.onResolve({ filter: /^msgpackr-extract$/ }, (args) => ({ path: args.path, namespace: "absent" }));
       build.onLoad({ filter: /.*/, namespace: "addon" }, (args) => ({
         loader: "js",
         contents: `module.exports = require(${JSON.stringify(LOADER)}).loadAddon(${JSON.stringify(args.path)});`,

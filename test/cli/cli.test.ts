@@ -145,6 +145,30 @@ describe("immich-ml download", () => {
     expect(existsSync(join(cache, "clip"))).toBe(false);
   });
 
+  test("OCR models come from the RapidOCR mirror, as the service fetches them", async () => {
+    const weights = new Uint8Array(4096).fill(3);
+    const mirror = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request) =>
+        new URL(request.url).pathname === "/onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile_infer.onnx" ? new Response(weights) : new Response("", { status: 404 }),
+    });
+    try {
+      const cache = tempDir();
+      const run = await cli(["download", "EL__PP-OCRv5_mobile", "--type", "recognition"], {
+        MACHINE_LEARNING_CACHE_FOLDER: cache,
+        MACHINE_LEARNING_OCR_MODEL_URL: `http://127.0.0.1:${mirror.port}`,
+        IMMICH_LOG_LEVEL: "error",
+      });
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(readFileSync(join(cache, "ocr/EL__PP-OCRv5_mobile/recognition/model.onnx"))).toEqual(Buffer.from(weights));
+      expect(lines(run.stdout)[0]).toStartWith("ocr/EL__PP-OCRv5_mobile recognition: 4.1 kB in ");
+    } finally {
+      mirror.stop(true);
+    }
+  });
+
   test("a model the Hub does not have fails with one line and exit status 1", async () => {
     const run = await cli(["download", "buffalo_l", "--type", "detection"], { HF_ENDPOINT: hub.url, IMMICH_LOG_LEVEL: "critical" });
     expect(run.code).toBe(1);
