@@ -7,28 +7,21 @@
  *   bun bench/floor.ts [--requests 30]
  */
 import * as ort from "onnxruntime-node";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
 import { join } from "node:path";
-import { heavyVisualModel } from "../test/support/onnx-builder.ts";
-import { clipRepoFiles } from "../test/support/clip-cache.ts";
 import { fixturePath, haveFixtures } from "../test/support/fixtures.ts";
 import { clipVisualInput, parseClipPreprocessConfig } from "../src/tasks/clip/visual-preprocess.ts";
 import { scrfdInput, decodeScrfd } from "../src/tasks/facial-recognition/scrfd.ts";
 import { alignFace, arcfaceInput } from "../src/tasks/facial-recognition/arcface-align.ts";
-import { argNumber, multipartBody, percentile, startServerProcess } from "./lib.ts";
+import { argNumber, benchClipCache, multipartBody, percentile, startServerProcess } from "./lib.ts";
 
 const requests = argNumber("--requests", 30);
 const sharp: typeof import("sharp").default = require("sharp");
 const THREADS = { intraOpNumThreads: 2, interOpNumThreads: 1 };
 
-const cache = mkdtempSync(join(tmpdir(), "immich-ml-floor-"));
+const cache = benchClipCache();
 const clipDir = join(cache, "clip", "ViT-B-32__openai");
-for (const [path, content] of Object.entries(clipRepoFiles())) {
-  if (path.endsWith(".armnn") || path === "README.md") continue;
-  mkdirSync(join(clipDir, path, ".."), { recursive: true });
-  writeFileSync(join(clipDir, path), path === "visual/model.onnx" ? heavyVisualModel() : content);
-}
 if (haveFixtures) {
   const faceDir = join(cache, "facial-recognition", "buffalo_m");
   mkdirSync(join(faceDir, "detection"), { recursive: true });

@@ -1,5 +1,8 @@
 /** Shared helpers for the benchmark scripts. */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { heavyVisualModel } from "../test/support/onnx-builder.ts";
+import { clipRepoFiles } from "../test/support/clip-cache.ts";
 import { tmpdir } from "node:os";
 
 export interface ServerProcess {
@@ -86,4 +89,19 @@ export async function runAutocannon(url: string, body: Buffer, contentType: stri
   };
   await Bun.file(bodyFile).delete();
   return { requestsPerSecond: result.requests.average, p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+/**
+ * A cache folder with `clip/ViT-B-32__openai` laid out as upstream's, its visual model replaced by
+ * a stand-in with real compute (the text model stays the tiny stand-in). Returns the folder.
+ */
+export function benchClipCache(): string {
+  const cache = mkdtempSync(join(tmpdir(), "immich-ml-bench-"));
+  const modelDir = join(cache, "clip", "ViT-B-32__openai");
+  for (const [path, content] of Object.entries(clipRepoFiles())) {
+    if (path.endsWith(".armnn") || path === "README.md") continue;
+    mkdirSync(join(modelDir, path, ".."), { recursive: true });
+    writeFileSync(join(modelDir, path), path === "visual/model.onnx" ? heavyVisualModel() : content);
+  }
+  return cache;
 }

@@ -5,25 +5,15 @@
  *
  *   bun bench/ping-under-load.ts [--seconds 20] [--connections 4]
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { availableParallelism, cpus, tmpdir } from "node:os";
-import { mkdtempSync } from "node:fs";
-import { heavyVisualModel } from "../test/support/onnx-builder.ts";
-import { clipRepoFiles } from "../test/support/clip-cache.ts";
-import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon } from "./lib.ts";
+import { resolve } from "node:path";
+import { availableParallelism, cpus } from "node:os";
+import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon, benchClipCache } from "./lib.ts";
 
 const seconds = argNumber("--seconds", 20);
 const connections = argNumber("--connections", 4);
 const sharp: typeof import("sharp").default = require("sharp");
 
-const cache = mkdtempSync(join(tmpdir(), "immich-ml-bench-"));
-const modelDir = join(cache, "clip", "ViT-B-32__openai");
-for (const [path, content] of Object.entries(clipRepoFiles())) {
-  if (path.endsWith(".armnn") || path === "README.md") continue;
-  mkdirSync(join(modelDir, path, ".."), { recursive: true });
-  writeFileSync(join(modelDir, path), path === "visual/model.onnx" ? heavyVisualModel() : content);
-}
+const cache = benchClipCache();
 
 const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai" });
 const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } }).jpeg().toBuffer();

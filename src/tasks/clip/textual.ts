@@ -9,9 +9,9 @@ import { InferenceModel, type ModelOptions, type Payload } from "../../models/in
 import { modelFilePath } from "../../models/cache-layout.ts";
 import { lookupModel } from "../../models/registry.ts";
 import { OnnxSession, type Feed, type InputSpec } from "../../runtime/onnx-session.ts";
-import { Embedding } from "../response-values.ts";
+import type { Embedding } from "../response-values.ts";
 import { ClipTokenizer } from "./tokenizer.ts";
-import { checkEmbeddingSize } from "./embedding-size.ts";
+import { EmbeddingReader } from "./embedding-size.ts";
 
 /**
  * Queries are cut at a space after this many characters before tokenising: far more than 77
@@ -23,7 +23,7 @@ export class ClipTextualModel extends InferenceModel<Embedding> {
   readonly identity = { task: "clip", type: "textual" } as const;
   private session: OnnxSession | undefined;
   private tokenizer: ClipTokenizer | undefined;
-  private sizeChecked = false;
+  private readonly embeddings = new EmbeddingReader(this.name, "textual");
 
   protected async loadFrom(modelDir: string): Promise<void> {
     const textual = join(modelDir, "textual");
@@ -50,9 +50,7 @@ export class ClipTextualModel extends InferenceModel<Embedding> {
         ? { input_ids: intFeed(session.input("input_ids"), inputIds, dims), attention_mask: intFeed(session.input("attention_mask"), attentionMask, dims) }
         : { [session.inputs[0]!.name]: intFeed(session.inputs[0], inputIds, dims) };
     const [output] = await session.run(feeds);
-    const embedding = output!.data.slice(0, output!.dims.at(-1));
-    if (!this.sizeChecked) this.sizeChecked = checkEmbeddingSize(this.name, "textual", embedding.length);
-    return new Embedding(embedding);
+    return this.embeddings.read(output!);
   }
 
   async unload(): Promise<void> {

@@ -8,15 +8,15 @@ import { join } from "node:path";
 import { InferenceModel, type Payload } from "../../models/inference-model.ts";
 import { modelFilePath } from "../../models/cache-layout.ts";
 import { OnnxSession } from "../../runtime/onnx-session.ts";
-import { Embedding } from "../response-values.ts";
+import type { Embedding } from "../response-values.ts";
 import { parseClipPreprocessConfig, type ClipPreprocessConfig } from "./visual-preprocess.ts";
-import { checkEmbeddingSize } from "./embedding-size.ts";
+import { EmbeddingReader } from "./embedding-size.ts";
 
 export class ClipVisualModel extends InferenceModel<Embedding> {
   readonly identity = { task: "clip", type: "visual" } as const;
   private session: OnnxSession | undefined;
   private config: ClipPreprocessConfig | undefined;
-  private sizeChecked = false;
+  private readonly embeddings = new EmbeddingReader(this.name, "visual");
 
   protected async loadFrom(modelDir: string): Promise<void> {
     const cfgPath = join(modelDir, "visual", "preprocess_cfg.json");
@@ -32,9 +32,7 @@ export class ClipVisualModel extends InferenceModel<Embedding> {
     const [output] = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: tensor, dims: [1, 3, config.size, config.size] },
     });
-    const embedding = output!.data.slice(0, output!.dims.at(-1));
-    if (!this.sizeChecked) this.sizeChecked = checkEmbeddingSize(this.name, "visual", embedding.length);
-    return new Embedding(embedding);
+    return this.embeddings.read(output!);
   }
 
   async unload(): Promise<void> {
