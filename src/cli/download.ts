@@ -1,68 +1,96 @@
 /**
  * `immich-ml download <model>… [--task …] [--type …]`: fetches models into the cache folder ahead of
- * their first request, through the same model store and sources the service uses (so the same
- * layout, `.partial` + rename and SHA-256 checks). Every name is checked before anything downloads.
+ * their first request, through the same model store and the same source each model class fetches
+ * from (the Hub, RapidOCR's registry, …), so the layout, `.partial` + rename and checksums are the
+ * service's own. Every name and type is checked before anything downloads.
  */
 import { loadSettings, type Settings } from "../config/settings.ts";
 import { setLogLevel } from "../log.ts";
-import { isModelTask, TASK_TYPES, type ModelType } from "../models/identity.ts";
+import { isModelTask, TASK_TYPES, type ModelIdentity } from "../models/identity.ts";
 import { ModelStore, type ModelSource } from "../models/model-store.ts";
-import { hubSource } from "../models/hub-source.ts";
-import { rapidOcrSource } from "../tasks/ocr/rapidocr-source.ts";
+import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
+import { WorkerPool } from "../runtime/worker-pool.ts";
+import { createModel, UnknownModelError } from "../tasks/model-factory.ts";
 import { UsageError, type Invocation } from "./args.ts";
-import { findModel, type CatalogEntry } from "./model-catalog.ts";
+import { findModel } from "./model-catalog.ts";
 import { DownloadProgress } from "./download-progress.ts";
 import { formatBytes } from "./format-bytes.ts";
 
-interface Job {
-  model: CatalogEntry;
-  type: ModelType;
+/**
+ * The context the service gives its models (see service.ts), with no worker threads: a model
+ * instance is only asked where its files come from, nothing is loaded or run.
+ */
+function modelContext(settings: Settings, store: ModelStore): ModelContext {
+  const session = {
+    inferenceThreads: settings.inferenceThreads,
+    intraOpThreads: settings.intraOpThreads,
+    interOpThreads: settings.interOpThreads,
+    arena: settings.modelArena,
+    deviceId: settings.deviceId,
+  };
+  return { settings, store, pool: new WorkerPool(0), session };
 }
 
-function plan(invocation: Invocation): Job[] {
-  if (invocation.task !== undefined && !isModelTask(invocation.task)) {
-    throw new UsageError(`unknown task '${invocation.task}' (expected ${Object.keys(TASK_TYPES).join(", ")})`);
+/**
+ * The source the model class fetches from. `InferenceModel.source()` is protected; it is read here
+ * so that this command can never fetch from somewhere the service would not.
+ */
+function sourceOf(model: InferenceModel): ModelSource {
+  return (model as unknown as { source(): ModelSource }).source();
+}
+
+function servable(identity: ModelIdentity, name: string, context: ModelContext): InferenceModel | undefined {
+  try {
+    return createModel(identity, name, context);
+  } catch (error) {
+    if (error instanceof UnknownModelError) return undefined;
+    throw error;
   }
-  const jobs: Job[] = [];
+}
+
+/** Every (model, type) to fetch, or a UsageError naming the first name, task or type that is wrong. */
+function plan(invocation: Invocation, context: ModelContext): InferenceModel[] {
+  const { task, type } = invocation;
+  if (task !== undefined && !isModelTask(task)) {
+    throw new UsageError(`unknown task '${task}' (expected ${Object.keys(TASK_TYPES).join(", ")})`);
+  }
+  const models: InferenceModel[] = [];
   for (const name of invocation.names) {
-    const model = findModel(name);
-    if (!model) throw new UsageError(`unknown model '${name}' (immich-ml models lists the supported names)`);
-    if (invocation.task !== undefined && invocation.task !== model.task) {
-      throw new UsageError(`'${name}' is a ${model.task} model, not ${invocation.task}`);
+    const entry = findModel(name);
+    if (!entry) throw new UsageError(`unknown model '${name}' (immich-ml models lists the supported names)`);
+    if (task !== undefined && task !== entry.task) throw new UsageError(`'${name}' is a ${entry.task} model, not ${task}`);
+    const types = TASK_TYPES[entry.task];
+    if (type !== undefined) {
+      const chosen = types.find((t) => t === type);
+      const model = chosen && servable({ task: entry.task, type: chosen }, name, context);
+      if (!model) throw new UsageError(`'${name}' has no type '${type}' (expected ${types.join(" or ")})`);
+      models.push(model);
+    } else {
+      const served = types.flatMap((t) => servable({ task: entry.task, type: t }, name, context) ?? []);
+      if (served.length === 0) throw new UsageError(`'${name}' is not served by this build`);
+      models.push(...served);
     }
-    const types = TASK_TYPES[model.task];
-    if (invocation.type !== undefined && !types.includes(invocation.type as ModelType)) {
-      throw new UsageError(`${model.task} models have no type '${invocation.type}' (expected ${types.join(" or ")})`);
-    }
-    for (const type of invocation.type !== undefined ? [invocation.type as ModelType] : types) jobs.push({ model, type });
   }
-  return jobs;
-}
-
-/** Where the model classes fetch from: OCR models from RapidOCR's registry, the others from the Hub. */
-function sourceFor(model: CatalogEntry, settings: Settings): ModelSource {
-  if (model.task === "ocr") return rapidOcrSource(settings.ocrModelUrl, model.name);
-  const hub = { organization: settings.modelOrganization, revision: settings.modelRevision, endpoint: settings.hf.endpoint, token: settings.hf.token };
-  return hubSource(hub, model.name);
+  return models;
 }
 
 export async function downloadModels(invocation: Invocation): Promise<number> {
-  const jobs = plan(invocation);
   const settings = loadSettings();
   setLogLevel(settings.logLevel);
   const store = new ModelStore({ cacheFolder: settings.cacheFolder, revision: settings.modelRevision, offline: settings.hf.offline });
-  for (const { model, type } of jobs) {
-    const identity = { task: model.task, type };
-    const label = `${model.task}/${model.name} ${type}`;
-    const dir = store.directory(model.task, model.name);
-    if (store.isCached(identity, model.name)) {
+  for (const model of plan(invocation, modelContext(settings, store))) {
+    const { identity, name } = model;
+    const source = sourceOf(model);
+    const label = `${identity.task}/${name} ${identity.type}`;
+    const dir = store.directory(identity.task, name);
+    if (store.isCached(identity, name, source)) {
       console.log(`${label}: already cached in ${dir}`);
       continue;
     }
     const progress = new DownloadProgress(label, dir);
     let totals;
     try {
-      await store.ensure(identity, model.name, sourceFor(model, settings));
+      await store.ensure(identity, name, source);
     } finally {
       totals = progress.stop();
     }

@@ -2,11 +2,13 @@
 import { MODEL_TASKS, type ModelTask } from "../models/identity.ts";
 import { lookupModel, registeredModels, type ModelFamily, type RegisteredModel } from "../models/registry.ts";
 
+// As tasks/model-factory.ts maps them; a Record over every family, so a new family must be added here.
 const FAMILY_TASK: Record<ModelFamily, ModelTask> = {
   openclip: "clip",
   mclip: "clip",
   insightface: "facial-recognition",
   paddle: "ocr",
+  tesseract: "ocr",
 };
 
 export interface CatalogEntry extends RegisteredModel {

@@ -4,6 +4,7 @@ import ortLibrary from "../../node_modules/onnxruntime-node/bin/napi-v6/darwin/a
 import sharpBinding from "../../vendor/npm/@img/sharp-darwin-arm64/lib/sharp-darwin-arm64-0.35.5.node" with { type: "file" };
 import vipsLibrary from "../../vendor/npm/@img/sharp-libvips-darwin-arm64/lib/libvips-cpp.8.18.7.dylib" with { type: "file" };
 import type { NativeTarget } from "./native-target.ts";
+import { tesseractFiles } from "./tesseract-files.ts";
 
 export const nativeTarget: NativeTarget = {
   name: "darwin-arm64",
@@ -15,5 +16,6 @@ export const nativeTarget: NativeTarget = {
     // sharp has LC_RPATH @loader_path/../../sharp-libvips-darwin-arm64/lib.
     "sharp-libvips-darwin-arm64/lib/libvips-cpp.8.18.7.dylib": vipsLibrary,
   },
+  data: tesseractFiles,
   addons: { ort: "onnxruntime/onnxruntime_binding.node", sharp: "sharp-darwin-arm64/lib/sharp.node" },
 };

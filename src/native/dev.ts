@@ -4,4 +4,4 @@
  */
 import type { NativeTarget } from "./native-target.ts";
 
-export const nativeTarget: NativeTarget = { name: "dev", files: {}, addons: {} };
+export const nativeTarget: NativeTarget = { name: "dev", files: {}, data: {}, addons: {} };

@@ -4,6 +4,7 @@ import ortLibrary from "../../node_modules/onnxruntime-node/bin/napi-v6/linux/ar
 import sharpBinding from "../../vendor/npm/@img/sharp-linux-arm64/lib/sharp-linux-arm64-0.35.5.node" with { type: "file" };
 import vipsLibrary from "../../vendor/npm/@img/sharp-libvips-linux-arm64/lib/libvips-cpp.so.8.18.7" with { type: "file" };
 import type { NativeTarget } from "./native-target.ts";
+import { tesseractFiles } from "./tesseract-files.ts";
 
 export const nativeTarget: NativeTarget = {
   name: "linux-arm64",
@@ -15,5 +16,6 @@ export const nativeTarget: NativeTarget = {
     // sharp's DT_RPATH is $ORIGIN/../../sharp-libvips-linux-arm64/lib.
     "sharp-libvips-linux-arm64/lib/libvips-cpp.so.8.18.7": vipsLibrary,
   },
+  data: tesseractFiles,
   addons: { ort: "onnxruntime/onnxruntime_binding.node", sharp: "sharp-linux-arm64/lib/sharp.node" },
 };

@@ -4,6 +4,7 @@ import ortLibrary from "../../node_modules/onnxruntime-node/bin/napi-v6/linux/x6
 import sharpBinding from "../../vendor/npm/@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node" with { type: "file" };
 import vipsLibrary from "../../vendor/npm/@img/sharp-libvips-linux-x64/lib/libvips-cpp.so.8.18.7" with { type: "file" };
 import type { NativeTarget } from "./native-target.ts";
+import { tesseractFiles } from "./tesseract-files.ts";
 
 export const nativeTarget: NativeTarget = {
   name: "linux-x64",
@@ -15,5 +16,6 @@ export const nativeTarget: NativeTarget = {
     // sharp's DT_RPATH is $ORIGIN/../../sharp-libvips-linux-x64/lib.
     "sharp-libvips-linux-x64/lib/libvips-cpp.so.8.18.7": vipsLibrary,
   },
+  data: tesseractFiles,
   addons: { ort: "onnxruntime/onnxruntime_binding.node", sharp: "sharp-linux-x64/lib/sharp.node" },
 };

@@ -3,7 +3,7 @@
  * loads onnxruntime-node or sharp:
  *  - switches onnxruntime's telemetry off in the C environment;
  *  - in a compiled executable, extracts the embedded addons and their shared libraries once
- *    (see native-dir.ts, extract.ts). `scripts/build.ts` rewrites the packages' own
+ *    (see native-dir.ts, extract.ts); data files wait for their first use (`embeddedPath`). `scripts/build.ts` rewrites the packages' own
  *    `require("….node")` calls into `loadAddon(…)`, which dlopens the extracted copies.
  * From source `#native-target` is an empty map: nothing is extracted and the packages load their
  * addons from node_modules.
@@ -43,6 +43,22 @@ disableOrtTelemetry();
 
 /** Folder the native libraries were extracted to; undefined when running from source. */
 export const nativeDir = prepare();
+
+/**
+ * An embedded data file (e.g. `tessdata/eng.traineddata.gz`) as a real file, extracted on this first
+ * call; undefined when running from source, where callers read it from its package in node_modules.
+ * Throws (the request that needs it fails, the service stays up) when it cannot be written.
+ */
+export function embeddedPath(file: string): string | undefined {
+  const embedded = nativeTarget.data[file];
+  if (nativeDir === undefined || embedded === undefined) return undefined;
+  try {
+    extractFiles({ [file]: embedded }, nativeDir);
+  } catch (error) {
+    throw new Error(`cannot write ${file} to ${nativeDir} (${errorText(error)}); ${HINT}`);
+  }
+  return join(nativeDir, file);
+}
 
 /** Loads an embedded addon from the extraction folder (called by the rewritten package code). */
 export function loadAddon(name: AddonName): unknown {

@@ -22,6 +22,6 @@ function nativeRoot(env: Record<string, string | undefined>): string {
 }
 
 export function nativeDirectory(target: NativeTarget, env: Record<string, string | undefined> = process.env): string {
-  const names = Object.values(target.files).map((path) => basename(path)).sort();
+  const names = [...Object.values(target.files), ...Object.values(target.data)].map((path) => basename(path)).sort();
   return join(nativeRoot(env), `${target.name}-${Bun.hash(names.join("\n")).toString(36)}`);
 }

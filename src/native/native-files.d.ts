@@ -17,3 +17,11 @@ declare module "*.dylib" {
   const path: string;
   export default path;
 }
+declare module "*.traineddata.gz" {
+  const path: string;
+  export default path;
+}
+declare module "*.wasm" {
+  const path: string;
+  export default path;
+}

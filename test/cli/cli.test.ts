@@ -132,7 +132,7 @@ describe("immich-ml download", () => {
     const cases: Array<[string[], string]> = [
       [["download", "ViT-B-32__openai", "no-such-model"], "unknown model 'no-such-model'"],
       [["download", "buffalo_l", "--task", "clip"], "'buffalo_l' is a facial-recognition model, not clip"],
-      [["download", "ViT-B-32__openai", "--type", "detection"], "clip models have no type 'detection'"],
+      [["download", "ViT-B-32__openai", "--type", "detection"], "'ViT-B-32__openai' has no type 'detection'"],
       [["download", "ViT-B-32__openai", "--task", "faces"], "unknown task 'faces'"],
       [["download"], "download needs at least one model name"],
     ];
