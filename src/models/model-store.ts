@@ -5,6 +5,7 @@
  */
 import { existsSync, lstatSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { relative, resolve } from "node:path";
 import { log } from "../log.ts";
 import { modelDirectory, modelFilePath, type CacheLayoutOptions } from "./cache-layout.ts";
 import type { ModelIdentity } from "./identity.ts";
@@ -15,6 +16,18 @@ export interface ModelSource {
   readonly label: string;
   /** Writes the files of `identity.type` (and the model-root files) into `modelDir`. */
   fetch(modelDir: string, identity: ModelIdentity): Promise<void>;
+  /**
+   * The file whose presence means `identity.type` is cached, relative to the model folder (or
+   * absolute, for a file installed with the service), for models that are not ONNX (tesseract's
+   * language data). Upstream's `<type>/model.onnx` when absent.
+   */
+  cachedFile?(identity: ModelIdentity): string;
+}
+
+/** Where the file that marks a model type as cached lives. */
+function cachedPath(dir: string, identity: ModelIdentity, source: ModelSource | undefined): string {
+  const file = source?.cachedFile?.(identity);
+  return file === undefined ? modelFilePath(dir, identity.type) : resolve(dir, file);
 }
 
 export class ModelUnavailableError extends Error {
@@ -40,15 +53,15 @@ export class ModelStore {
     return modelDirectory(this.options, task, name);
   }
 
-  /** Upstream's rule: a model is cached iff its `model.onnx` exists. */
-  isCached(identity: ModelIdentity, name: string): boolean {
-    return existsSync(modelFilePath(this.directory(identity.task, name), identity.type));
+  /** Upstream's rule: a model is cached iff its `model.onnx` (or the source's own marker file) exists. */
+  isCached(identity: ModelIdentity, name: string, source?: ModelSource): boolean {
+    return existsSync(cachedPath(this.directory(identity.task, name), identity, source));
   }
 
-  /** Returns the model folder once `<type>/model.onnx` is present, downloading it if needed. */
+  /** Returns the model folder once `<type>/model.onnx` (or the source's marker) is present, downloading it if needed. */
   ensure(identity: ModelIdentity, name: string, source: ModelSource): Promise<string> {
     const dir = this.directory(identity.task, name);
-    const key = modelFilePath(dir, identity.type);
+    const key = cachedPath(dir, identity, source);
     if (existsSync(key)) return Promise.resolve(dir);
     const running = this.inFlight.get(key);
     if (running) return running;
@@ -68,8 +81,9 @@ export class ModelStore {
       this.options.onDownload?.(name, "failure");
       throw new ModelUnavailableError(name, `download from ${source.label} failed: ${errorMessage(error)}`);
     }
-    if (!existsSync(modelFilePath(dir, identity.type))) {
-      throw new ModelUnavailableError(name, `${source.label} has no ${identity.type}/model.onnx`);
+    const marker = cachedPath(dir, identity, source);
+    if (!existsSync(marker)) {
+      throw new ModelUnavailableError(name, `${source.label} has no ${relative(dir, marker)}`);
     }
     return dir;
   }

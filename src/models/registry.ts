@@ -1,10 +1,11 @@
 /**
- * Every model name upstream accepts, the family that serves it and its embedding size.
+ * Every model name upstream accepts, the family that serves it and its embedding size, plus our
+ * own OCR fallback, tesseract (`tesseract`, `tesseract__<language>`).
  * Names are looked up after `cleanName`, like upstream's `get_model_source`; an unknown name is a
  * client error here (400), a deliberate improvement over upstream's bare 500.
  */
 
-export type ModelFamily = "openclip" | "mclip" | "insightface" | "paddle";
+export type ModelFamily = "openclip" | "mclip" | "insightface" | "paddle" | "tesseract";
 
 export interface RegisteredModel {
   readonly name: string;
@@ -66,6 +67,13 @@ const PADDLE = [
   "TH__PP-OCRv5_mobile",
 ];
 
+/**
+ * Tesseract (not upstream): `tesseract` reads English, `tesseract__<code>` any language tessdata
+ * publishes, by its code (`deu`, `chi_sim`, `srp_latn`). Matched by pattern: there are over 100.
+ */
+const TESSERACT = "tesseract";
+const TESSERACT_NAME = /^tesseract(?:__[a-z]{3}(?:_[a-z]+)*)?$/;
+
 function buildRegistry(): Map<string, RegisteredModel> {
   const registry = new Map<string, RegisteredModel>();
   const add = (name: string, family: ModelFamily, dimensions: number | undefined) =>
@@ -74,6 +82,7 @@ function buildRegistry(): Map<string, RegisteredModel> {
   for (const [name, dim] of Object.entries(MCLIP)) add(name, "mclip", dim);
   for (const name of INSIGHTFACE) add(name, "insightface", 512);
   for (const name of PADDLE) add(name, "paddle", undefined);
+  add(TESSERACT, "tesseract", undefined);
   return registry;
 }
 
@@ -81,7 +90,8 @@ const REGISTRY = buildRegistry();
 
 /** The registered model for a (possibly uncleaned) name, or undefined. */
 export function lookupModel(name: string): RegisteredModel | undefined {
-  return REGISTRY.get(cleanName(name));
+  const clean = cleanName(name);
+  return REGISTRY.get(clean) ?? (TESSERACT_NAME.test(clean) ? { name: clean, family: "tesseract", dimensions: undefined } : undefined);
 }
 
 export function registeredModels(): RegisteredModel[] {

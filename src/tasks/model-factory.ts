@@ -12,6 +12,8 @@ import { FaceDetectionModel } from "./facial-recognition/detection.ts";
 import { FaceRecognitionModel } from "./facial-recognition/recognition.ts";
 import { OcrDetectionModel } from "./ocr/detection.ts";
 import { OcrRecognitionModel } from "./ocr/recognition.ts";
+import { TesseractDetectionModel } from "./ocr/tesseract/detection.ts";
+import { TesseractRecognitionModel } from "./ocr/tesseract/recognition.ts";
 
 export class UnknownModelError extends Error {
   constructor(message: string) {
@@ -27,6 +29,7 @@ const CLASSES: Partial<Record<ModelFamily, Partial<Record<ModelIdentity["type"],
   mclip: { visual: ClipVisualModel, textual: ClipTextualModel },
   insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel },
   paddle: { detection: OcrDetectionModel, recognition: OcrRecognitionModel },
+  tesseract: { detection: TesseractDetectionModel, recognition: TesseractRecognitionModel },
 };
 
 const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {
@@ -34,6 +37,7 @@ const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {
   mclip: "clip",
   insightface: "facial-recognition",
   paddle: "ocr",
+  tesseract: "ocr",
 };
 
 function modelClass(identity: ModelIdentity, name: string): { Model: ModelClass; canonicalName: string } {

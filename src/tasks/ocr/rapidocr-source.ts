@@ -4,12 +4,11 @@
  * SHA-256 where the registry publishes one. Files land at `<model dir>/<type>/model.onnx`, the
  * layout upstream uses. `MACHINE_LEARNING_OCR_MODEL_URL` points at a mirror of the same tree.
  */
-import { createHash } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { log } from "../../log.ts";
 import type { ModelIdentity } from "../../models/identity.ts";
 import type { ModelSource } from "../../models/model-store.ts";
+import { fetchVerified } from "../../models/url-download.ts";
 
 export const DEFAULT_OCR_MODEL_BASE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.4.0";
 
@@ -50,30 +49,6 @@ function remoteModel(name: string, type: ModelIdentity["type"]): RemoteModel {
   const model = type === "detection" ? DETECTORS[variant] : RECOGNIZERS[language]?.[variant];
   if (!model) throw new Error(`no ${variant} ${type} model is published for language ${language}`);
   return model;
-}
-
-async function fetchVerified(url: string, target: string, sha256: string | undefined): Promise<void> {
-  const response = await fetch(url);
-  if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}`);
-  await mkdir(join(target, ".."), { recursive: true });
-  const partial = `${target}.partial`;
-  const hash = createHash("sha256");
-  const handle = await open(partial, "w");
-  try {
-    for await (const chunk of response.body) {
-      hash.update(chunk);
-      await handle.write(chunk);
-    }
-  } finally {
-    await handle.close();
-  }
-  const digest = hash.digest("hex");
-  if (sha256 && digest !== sha256) {
-    await rm(partial, { force: true });
-    throw new Error(`${url} has SHA-256 ${digest}, expected ${sha256}`);
-  }
-  if (!sha256) log.warn(`${url}: no published checksum to verify against (SHA-256 ${digest})`);
-  await rename(partial, target);
 }
 
 export function rapidOcrSource(baseUrl: string, name: string): ModelSource {
