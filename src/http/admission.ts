@@ -22,7 +22,12 @@ export class AdmissionGate {
     return this.waiting.length;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a slot. With `timeoutSeconds`, the caller gets 504 at the deadline but the slot
+   * stays taken until the work really ends: an inference cannot be cancelled, and freeing its slot
+   * early would let abandoned runs pile up past the limit while new requests are admitted.
+   */
+  async run<T>(work: () => Promise<T>, timeoutSeconds = 0): Promise<T> {
     if (this.running < this.concurrent) {
       this.running++;
     } else {
@@ -32,18 +37,21 @@ export class AdmissionGate {
       // The finishing request hands its slot over directly, so `running` never overshoots.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
+    const running = (async () => {
+      try {
+        return await work();
+      } finally {
+        const next = this.waiting.shift();
+        if (next) next();
+        else this.running--;
+      }
+    })();
+    return withTimeout(running, timeoutSeconds);
   }
 }
 
-/** Resolves like `work`, or rejects with 504 after `seconds` (the work is left to finish unobserved). */
-export function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
+/** Resolves like `work`, or rejects with 504 after `seconds` (`work` runs on: nothing can stop an inference). */
+function withTimeout<T>(work: Promise<T>, seconds: number): Promise<T> {
   if (!(seconds > 0)) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -75,27 +75,27 @@ async function fetchFile(request: HubDownloadRequest, file: RemoteFile): Promise
   const handle = await open(partial, "w");
   let received = 0;
   try {
-    const reader = blob.stream().getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      hash.update(value);
-      await handle.write(value);
-      received += value.byteLength;
-      request.onProgress?.({ file: file.path, receivedBytes: received, totalBytes: file.size });
+    try {
+      const reader = blob.stream().getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hash.update(value);
+        await handle.write(value);
+        received += value.byteLength;
+        request.onProgress?.({ file: file.path, receivedBytes: received, totalBytes: file.size });
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  if (received !== file.size) {
+    if (received !== file.size) throw new DownloadError(`${request.repo}: ${file.path} ended after ${received} of ${file.size} bytes`);
+    const digest = hash.digest("hex");
+    if (file.sha256 && digest !== file.sha256) throw new DownloadError(`${request.repo}: ${file.path} has SHA-256 ${digest}, expected ${file.sha256}`);
+  } catch (error) {
+    // Never taken as cached anyway, but on a full disk a half-written file holds the space the next try needs.
     await rm(partial, { force: true });
-    throw new DownloadError(`${request.repo}: ${file.path} ended after ${received} of ${file.size} bytes`);
-  }
-  const digest = hash.digest("hex");
-  if (file.sha256 && digest !== file.sha256) {
-    await rm(partial, { force: true });
-    throw new DownloadError(`${request.repo}: ${file.path} has SHA-256 ${digest}, expected ${file.sha256}`);
+    throw error;
   }
   await rename(partial, target);
 }

@@ -3,9 +3,9 @@
  * odd-but-valid images) and the server keeps answering. The long generated run is `npm run fuzz`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { deflateSync } from "node:zlib";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
+import { declaredPng } from "../support/fuzz/image-corpus.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
 const VISUAL = { clip: { visual: { modelName: "ViT-B-32__openai" } } };
@@ -17,26 +17,6 @@ beforeAll(async () => {
   );
 });
 afterAll(() => server.stop());
-
-/** A PNG whose header declares `width`x`height` but whose data is one tiny row: a pixel bomb. */
-function declaredPng(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, "ascii");
-    Buffer.from(data).copy(out, 8);
-    out.writeUInt32BE(Bun.hash.crc32(Buffer.concat([Buffer.from(type, "ascii"), Buffer.from(data)])) >>> 0, 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return new Uint8Array(
-    Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(Buffer.alloc(4))), chunk("IEND", new Uint8Array(0))]),
-  );
-}
 
 const solid = (width: number, height: number, channels: 1 | 3 | 4 = 3) => {
   const image = sharp({ create: { width, height, channels: channels === 4 ? 4 : 3, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } });

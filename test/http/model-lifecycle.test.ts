@@ -31,6 +31,11 @@ describe("model lifecycle over HTTP", () => {
       expect(existsSync(join(dir, "textual", "model.onnx"))).toBe(true);
       expect(existsSync(join(dir, "visual", "model.onnx"))).toBe(false); // fetched when first needed
       expect(server.service.cache.loaded()).toHaveLength(1);
+      // The service's own count agrees: one download, one load.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toContain('immich_ml_model_downloads_total{model="ViT-B-32__openai",outcome="success"} 1');
+      expect(metrics).toContain('immich_ml_model_load_seconds{task="clip",type="textual",model="ViT-B-32__openai"}');
+      expect(metrics).toContain('immich_ml_requests_total{task="clip",type="textual",model="ViT-B-32__openai",status="200"} 50');
     } finally {
       await server.stop();
     }

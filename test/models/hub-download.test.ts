@@ -54,6 +54,7 @@ describe("hub download into upstream's cache layout", () => {
     await expect(store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"))).rejects.toThrow(ModelUnavailableError);
     expect(store.isCached(visual, "ViT-B-32__openai")).toBe(false);
     expect(existsSync(join(cache, "clip/ViT-B-32__openai/visual/model.onnx"))).toBe(false);
+    expect(listTree(join(cache, "clip/ViT-B-32__openai")).filter((path) => path.endsWith(".partial"))).toEqual([]);
     await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"));
     expect(store.isCached(visual, "ViT-B-32__openai")).toBe(true);
     expect(listTree(join(cache, "clip/ViT-B-32__openai")).some((path) => path.endsWith(".partial"))).toBe(false);

@@ -101,4 +101,27 @@ describe("model cache", () => {
     expect(created).toHaveLength(2);
     await cache.close();
   });
+
+  test("memory is released after a load, and once after the last request ends, not while one runs", async () => {
+    let loads = 0;
+    let idles = 0;
+    const cache = new ModelCache(() => new CountingModel("m", 1), {
+      ttlSeconds: 0,
+      sweepSeconds: 0,
+      afterLoad: () => loads++,
+      whenIdle: { seconds: 0.01, run: () => idles++ },
+    });
+    let finishFirst!: () => void;
+    const first = cache.with(identity, "m", () => new Promise<void>((resolve) => (finishFirst = resolve)));
+    const second = cache.with(identity, "m", async () => {});
+    await second;
+    await Bun.sleep(30);
+    expect([loads, idles]).toEqual([1, 0]);
+    finishFirst();
+    await first;
+    while (idles === 0) await Bun.sleep(5);
+    await Bun.sleep(30);
+    expect([loads, idles]).toEqual([1, 1]);
+    await cache.close();
+  });
 });

@@ -1,0 +1,89 @@
+/**
+ * The service's limits hold under real slow work: a prediction past MACHINE_LEARNING_REQUEST_TIMEOUT_S
+ * is answered 504 while the server goes on serving, and requests beyond MAX_CONCURRENT + MAX_QUEUED
+ * are refused at once with 503 and Retry-After. The slow work is a stand-in CLIP visual model with
+ * many dense layers (hundreds of ms per image on one thread).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
+import { writeClipModel } from "../support/clip-cache.ts";
+import { heavyVisualModel } from "../support/onnx-builder.ts";
+
+const sharp: typeof import("sharp").default = require("sharp");
+const MODEL = "ViT-B-32__openai";
+const VISUAL = { clip: { visual: { modelName: MODEL } } };
+const TEXTUAL = { clip: { textual: { modelName: MODEL } } };
+let slowModel: Uint8Array;
+let jpeg: Uint8Array;
+
+beforeAll(async () => {
+  slowModel = heavyVisualModel({ layers: 12 });
+  jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
+});
+
+/** A server whose cached CLIP model has the slow visual tower; both towers loaded before serving. */
+function startSlowServer(env: Record<string, string>): Promise<TestServer> {
+  return startTestServer({ MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: MODEL, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL, ...env }, (cache) => {
+    const dir = writeClipModel(cache, MODEL);
+    writeFileSync(join(dir, "visual", "model.onnx"), slowModel);
+  });
+}
+
+async function visualInFlight(server: TestServer): Promise<number> {
+  const health = (await (await fetch(`${server.url}/health`)).json()) as { loadedModels: Array<{ type: string; inFlight: number }> };
+  return health.loadedModels.find((m) => m.type === "visual")?.inFlight ?? 0;
+}
+
+describe("request timeout", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.05", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" });
+  });
+  afterAll(() => server.stop());
+
+  test("a prediction slower than the limit gets 504 and the server keeps serving", async () => {
+    const started = performance.now();
+    const res = await predict(server.url, VISUAL, { image: jpeg });
+    const elapsed = performance.now() - started;
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { detail: string }).detail).toContain("MACHINE_LEARNING_REQUEST_TIMEOUT_S");
+    // Answered at the deadline, not when the inference finished.
+    expect(elapsed).toBeLessThan(1000);
+    expect(await (await fetch(`${server.url}/ping`)).text()).toBe("pong");
+    // An inference cannot be cancelled: the abandoned run keeps its model and its admission slot
+    // until it ends, so timed-out work cannot pile up past MAX_CONCURRENT_REQUESTS.
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number };
+    expect([health.inFlight, await visualInFlight(server)]).toEqual([1, 1]);
+    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    expect(await visualInFlight(server)).toBe(0);
+    // Then predictions are served as usual.
+    expect((await predict(server.url, TEXTUAL, { text: "a photo of a cat" })).status).toBe(200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain(`immich_ml_requests_total{task="clip",type="visual",model="${MODEL}",status="504"} 1`);
+  });
+});
+
+describe("bounded queue", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startSlowServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1", MACHINE_LEARNING_MAX_QUEUED_REQUESTS: "1" });
+  });
+  afterAll(() => server.stop());
+
+  test("beyond MAX_CONCURRENT + MAX_QUEUED a request gets 503 with Retry-After at once", async () => {
+    // Six slow requests at once: one runs, one waits, four are refused.
+    const responses = await Promise.all(Array.from({ length: 6 }, () => predict(server.url, VISUAL, { image: jpeg })));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503, 503, 503, 503]);
+    for (const res of responses.filter((r) => r.status === 503)) {
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(((await res.json()) as { detail: string }).detail).toContain("capacity");
+    }
+    // The slots are given back: the next request is served.
+    expect((await predict(server.url, TEXTUAL, { text: "a photo of a dog" })).status).toBe(200);
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number; queued: number };
+    expect([health.inFlight, health.queued]).toEqual([0, 0]);
+  });
+});
