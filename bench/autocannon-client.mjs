@@ -1,16 +1,36 @@
-// Runs one autocannon load from a Node process, with the request body read as bytes (the CLI's
-// `-i` reads it as UTF-8 text, which corrupts images). Prints autocannon's result as JSON.
-// Usage: node bench/autocannon-client.mjs <url> <bodyFile> <contentType> <connections> <seconds>
+// Runs one autocannon load from a Node process, with request bodies read as bytes (the CLI's `-i`
+// reads them as UTF-8 text, which corrupts images). Each connection cycles through the requests
+// in order (one request: the same one again and again). Prints JSON: every 2xx latency (ms, not
+// rounded), the steady-state completion rate, non-2xx and error counts.
+// Usage: node bench/autocannon-client.mjs <specFile>
+//   spec: { url, connections, seconds, requests: [{ bodyFile, contentType }] }
 import autocannon from "autocannon";
 import { readFileSync } from "node:fs";
 
-const [url, bodyFile, contentType, connections, seconds] = process.argv.slice(2);
-const result = await autocannon({
-  url,
-  method: "POST",
-  headers: { "content-type": contentType },
-  body: readFileSync(bodyFile),
-  connections: Number(connections),
-  duration: Number(seconds),
+const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const latencies = [];
+const completions = [];
+const instance = autocannon({
+  url: spec.url,
+  connections: spec.connections,
+  duration: spec.seconds,
+  requests: spec.requests.map((r) => ({ method: "POST", headers: { "content-type": r.contentType }, body: readFileSync(r.bodyFile) })),
 });
-process.stdout.write(JSON.stringify(result));
+instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+  if (statusCode >= 200 && statusCode < 300) {
+    latencies.push(responseTime);
+    completions.push(performance.now());
+  }
+});
+const result = await instance;
+// Completions per second between the first and the last one: no ramp-up, no cut-off requests.
+const span = (completions.at(-1) - completions[0]) / 1000;
+process.stdout.write(
+  JSON.stringify({
+    latencies,
+    completed: completions.length,
+    requestsPerSecond: completions.length > 1 ? (completions.length - 1) / span : 0,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  }),
+);

@@ -1,13 +1,12 @@
 /** Shared helpers for the benchmark scripts. */
-import { join, resolve } from "node:path";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { heavyVisualModel } from "../test/support/onnx-builder.ts";
-import { clipRepoFiles } from "../test/support/clip-cache.ts";
+import { resolve } from "node:path";
 import { tmpdir } from "node:os";
 
 export interface ServerProcess {
   url: string;
   pid: number;
+  /** Resolves with the exit code once the process ends (for crash and shutdown checks). */
+  exited: Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +28,7 @@ export async function startServerProcess(env: Record<string, string>, port = 300
   return {
     url,
     pid: child.pid,
+    exited: child.exited,
     async stop() {
       child.kill("SIGTERM");
       await child.exited;
@@ -62,6 +62,9 @@ export function argNumber(flag: string, fallback: number): number {
 }
 
 export interface LoadResult {
+  /** 2xx responses. */
+  completed: number;
+  /** Steady-state completions per second (first to last completion). */
   requestsPerSecond: number;
   p50ms: number;
   p99ms: number;
@@ -69,39 +72,35 @@ export interface LoadResult {
   errors: number;
 }
 
-/**
- * Runs autocannon as its own Node process (its HTTP client is far cheaper under Node than inside
- * a Bun process, and a separate process cannot stall the one measuring).
- */
-export async function runAutocannon(url: string, body: Buffer, contentType: string, connections: number, seconds: number): Promise<LoadResult> {
-  const bodyFile = `${tmpdir()}/immich-ml-bench-body-${process.pid}.bin`;
-  await Bun.write(bodyFile, body);
-  const child = Bun.spawn(
-    ["node", resolve(import.meta.dir, "autocannon-client.mjs"), url, bodyFile, contentType, String(connections), String(seconds)],
-    { stdout: "pipe", stderr: "ignore" },
-  );
-  const text = await new Response(child.stdout).text();
-  const result = JSON.parse(text) as {
-    requests: { average: number };
-    latency: { p50: number; p99: number };
-    non2xx: number;
-    errors: number;
-  };
-  await Bun.file(bodyFile).delete();
-  return { requestsPerSecond: result.requests.average, p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+export interface LoadRequest {
+  body: Buffer;
+  contentType: string;
 }
 
 /**
- * A cache folder with `clip/ViT-B-32__openai` laid out as upstream's, its visual model replaced by
- * a stand-in with real compute (the text model stays the tiny stand-in). Returns the folder.
+ * Runs autocannon as its own Node process (its HTTP client is far cheaper under Node than inside
+ * a Bun process, and a separate process cannot stall the one measuring). Each connection cycles
+ * through `requests` in order.
  */
-export function benchClipCache(): string {
-  const cache = mkdtempSync(join(tmpdir(), "immich-ml-bench-"));
-  const modelDir = join(cache, "clip", "ViT-B-32__openai");
-  for (const [path, content] of Object.entries(clipRepoFiles())) {
-    if (path.endsWith(".armnn") || path === "README.md") continue;
-    mkdirSync(join(modelDir, path, ".."), { recursive: true });
-    writeFileSync(join(modelDir, path), path === "visual/model.onnx" ? heavyVisualModel() : content);
-  }
-  return cache;
+export async function runAutocannon(url: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
+  const prefix = `${tmpdir()}/immich-ml-bench-${process.pid}-${Date.now()}`;
+  const bodyFiles = await Promise.all(requests.map(async (request, i) => {
+    const bodyFile = `${prefix}-${i}.bin`;
+    await Bun.write(bodyFile, request.body);
+    return { bodyFile, contentType: request.contentType };
+  }));
+  const specFile = `${prefix}.json`;
+  await Bun.write(specFile, JSON.stringify({ url, connections, seconds, requests: bodyFiles }));
+  const child = Bun.spawn(["node", resolve(import.meta.dir, "autocannon-client.mjs"), specFile], { stdout: "pipe", stderr: "inherit" });
+  const text = await new Response(child.stdout).text();
+  const result = JSON.parse(text) as { latencies: number[]; completed: number; requestsPerSecond: number; non2xx: number; errors: number };
+  for (const file of [specFile, ...bodyFiles.map((b) => b.bodyFile)]) await Bun.file(file).delete();
+  return {
+    completed: result.completed,
+    requestsPerSecond: result.requestsPerSecond,
+    p50ms: percentile(result.latencies, 50),
+    p99ms: percentile(result.latencies, 99),
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }

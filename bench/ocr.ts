@@ -82,7 +82,7 @@ for (let i = 0; i < requests; i++) {
   floor.push(await timed(() => sessions.runPlan(plan)));
   service.push(await timed(ppocr));
 }
-const stages = stageProfile(stagesBefore, await stageTotals(server.url), requests, service.reduce((a, b) => a + b, 0) / 1000, settings.inferenceThreads);
+const stages = stageProfile(stagesBefore, await stageTotals(server.url), requests, service.reduce((a, b) => a + b, 0) / 1000);
 await sessions.close();
 const rssAfter = await rssMiB();
 const tesseract = post("tesseract");

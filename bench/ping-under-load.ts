@@ -1,19 +1,20 @@
 /**
- * /ping latency while every core runs inference: starts the server as a separate process on a
- * stand-in CLIP visual model with real compute, saturates /predict with autocannon, and samples
+ * /ping latency while every core runs inference: starts the server as a separate process on the
+ * ViT-B/32 CLIP visual stand-in (bench/cache.ts), saturates /predict with autocannon, and samples
  * /ping meanwhile. Prints the latency distribution and the predict throughput.
  *
  *   bun bench/ping-under-load.ts [--seconds 20] [--connections 4]
  */
 import { resolve } from "node:path";
 import { availableParallelism, cpus } from "node:os";
-import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon, benchClipCache } from "./lib.ts";
+import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon } from "./lib.ts";
+import { buildBenchCache } from "./cache.ts";
 
 const seconds = argNumber("--seconds", 20);
 const connections = argNumber("--connections", 4);
 const sharp: typeof import("sharp").default = require("sharp");
 
-const cache = benchClipCache();
+const cache = buildBenchCache().folder;
 
 const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai" });
 const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } }).jpeg().toBuffer();
@@ -25,7 +26,7 @@ if (!probe.ok) throw new Error(`the server refused the benchmark request: ${prob
 // /ping is sampled from a separate process so the load generator's own event loop does not add latency.
 const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-sampler.ts"), server.url, String(seconds)], { stdout: "pipe" });
 
-const load = await runAutocannon(`${server.url}/predict`, body, contentType, connections, seconds);
+const load = await runAutocannon(`${server.url}/predict`, [{ body, contentType }], connections, seconds);
 const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
 await server.stop();
 

@@ -8,6 +8,7 @@ import { createApp } from "./http/app.ts";
 import { VERSION } from "./version.ts";
 import { runCli } from "./cli/cli.ts";
 import { keepComputeThreadsDeprioritized } from "./runtime/thread-priority.ts";
+import { fixMmapThreshold } from "./runtime/allocator.ts";
 
 async function serve(): Promise<void> {
   let settings;
@@ -21,11 +22,13 @@ async function serve(): Promise<void> {
     throw error;
   }
   setLogLevel(settings.logLevel);
+  fixMmapThreshold();
   for (const name of settings.ignored) log.info(`${name} is not used by immich-ml and is ignored`);
   const service = createService(settings);
   log.info(
     `immich-ml ${VERSION}: cache ${settings.cacheFolder}, ${settings.requestThreads} worker threads, ` +
-      `ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads}, model TTL ${settings.modelTtl} s`,
+      `${settings.inferenceThreads} inference threads with ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads}, ` +
+      `model TTL ${settings.modelTtl} s`,
   );
   await preloadModels(service);
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");

@@ -9,8 +9,9 @@ import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
 import type { ModelTask, ModelType } from "./models/identity.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
-import { availableProviders, type SessionSettings } from "./runtime/onnx-session.ts";
+import { availableProviders, collectInferenceGarbage, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
+import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
 import type { DependencyLookup } from "./pipeline/predict.ts";
 import type { AdmissionGate } from "./http/admission.ts";
@@ -35,6 +36,22 @@ const PRELOAD_ORDER: Array<[ModelTask, ModelType]> = [
   ["facial-recognition", "recognition"], ["ocr", "detection"], ["ocr", "recognition"],
 ];
 
+/** Upstream hands freed memory back 5 s after the last request; sooner here, it is cheap when idle. */
+const IDLE_RELEASE_SECONDS = 1;
+
+/**
+ * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
+ * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
+ */
+async function releaseMemory(pool: WorkerPool): Promise<void> {
+  try {
+    await Promise.all([pool.collectGarbage(), collectInferenceGarbage()]);
+  } catch (error) {
+    log.debug(`garbage collection in worker threads failed: ${String(error)}`);
+  }
+  releaseFreedMemory();
+}
+
 export function createService(settings: Settings): Service {
   const metrics = new Metrics();
   const store = new ModelStore({
@@ -45,6 +62,7 @@ export function createService(settings: Settings): Service {
   });
   const pool = new WorkerPool(settings.requestThreads);
   const session: SessionSettings = {
+    inferenceThreads: settings.inferenceThreads,
     intraOpThreads: settings.intraOpThreads,
     interOpThreads: settings.interOpThreads,
     arena: settings.modelArena,
@@ -54,8 +72,11 @@ export function createService(settings: Settings): Service {
   const cache = new ModelCache((identity, name) => createModel(identity, name, context), {
     ttlSeconds: settings.modelTtl,
     sweepSeconds: settings.modelTtlPollS,
-    afterEviction: releaseFreedMemory,
+    afterEviction: () => void releaseMemory(pool),
+    afterLoad: releaseFreedMemory,
+    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool) },
   });
+  const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
   const started = Date.now();
   const service: Service = {
     settings,
@@ -73,10 +94,11 @@ export function createService(settings: Settings): Service {
       loadedModels: cache.loaded(),
       inFlight: service.gate?.inFlight ?? 0,
       queued: service.gate?.queueDepth ?? 0,
-      workerThreads: pool.size,
+      runtime: { workers: pool.size, ...session },
       rssBytes: process.memoryUsage.rss(),
     }),
     close: async () => {
+      stopStageTiming();
       await cache.close();
       await pool.close();
     },

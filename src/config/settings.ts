@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
 import { DEFAULT_OCR_MODEL_BASE } from "../tasks/ocr/rapidocr-source.ts";
+import { defaultThreadLayout } from "../runtime/thread-layout.ts";
+import { DEFAULT_TESSDATA_BASE } from "../tasks/ocr/tesseract/tessdata-source.ts";
 
 export type PreloadSettings = Partial<Record<ModelTask, Partial<Record<ModelType, string[]>>>>;
 
@@ -20,8 +22,10 @@ export interface Settings {
   modelTtl: number;
   /** How often (s) idle models are looked for; <= 0 disables eviction sweeps. */
   modelTtlPollS: number;
-  /** Worker threads for decoding-side CPU work (pre/post-processing). */
+  /** Worker threads for pre/post-processing; 0 runs it inline on the event loop. */
   requestThreads: number;
+  /** Threads hosting onnxruntime sessions (our own variable, `MACHINE_LEARNING_INFERENCE_THREADS`). */
+  inferenceThreads: number;
   interOpThreads: number;
   intraOpThreads: number;
   modelArena: boolean;
@@ -33,6 +37,13 @@ export interface Settings {
   hf: { endpoint: string; token: string | undefined; offline: boolean };
   /** Base URL of RapidOCR's model tree (PP-OCR downloads); a mirror can be set. */
   ocrModelUrl: string;
+  /**
+   * `MACHINE_LEARNING_OCR_FALLBACK`: serve OCR requests for PP-OCR models with this engine when
+   * their models cannot be downloaded; `tesseract` is the only one.
+   */
+  ocrFallback: "tesseract" | undefined;
+  /** Base URL of tesseract.js's language data (`<base>/<lang>/4.0.0_best_int/<lang>.traineddata.gz`). */
+  tessdataUrl: string;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
   /** Largest decoded image, in pixels (width x height): protects against decompression bombs. */
@@ -107,9 +118,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (port < 0 || port > 65535) throw new SettingsError(raw("immich_port")!.name, String(port), "a port 0-65535");
 
   const cpus = Math.max(1, availableParallelism());
-  const requestThreads = num(ml("request_threads"), cpus, true);
-
-  // Upstream: 0 means "let the session decide", which for a CPU-only provider list is inter 1 / intra 2.
+  // Unset thread counts follow the layout chosen from the core count (runtime/thread-layout.ts);
+  // upstream's fixed intra 2 / inter 1 leaves most of a big machine idle.
+  const layout = defaultThreadLayout(cpus);
+  const requestThreads = num(ml("request_threads"), layout.workers, true);
+  const inferenceThreads = num(ml("inference_threads"), 0, true);
   const interOp = num(ml("model_inter_op_threads"), 0, true);
   const intraOp = num(ml("model_intra_op_threads"), 0, true);
 
@@ -137,6 +150,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     return value;
   };
 
+  const fallbackEntry = ml("ocr_fallback");
+  const ocrFallback = fallbackEntry?.value.trim().toLowerCase() || undefined;
+  if (ocrFallback !== undefined && ocrFallback !== "tesseract") {
+    throw new SettingsError(fallbackEntry!.name, fallbackEntry!.value, "tesseract or unset");
+  }
+
   const settings: Settings = {
     host: raw("immich_host")?.value.trim() || "[::]",
     port,
@@ -144,10 +163,14 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     cacheFolder: ml("cache_folder")?.value.trim() || join(homedir(), ".cache", "immich_ml"),
     modelTtl: num(ml("model_ttl"), 300),
     modelTtlPollS: num(ml("model_ttl_poll_s"), 10),
-    requestThreads: Math.max(1, requestThreads),
-    interOpThreads: interOp > 0 ? interOp : 1,
-    intraOpThreads: intraOp > 0 ? intraOp : 2,
-    modelArena: bool(ml("model_arena"), true),
+    requestThreads: Math.max(0, requestThreads),
+    inferenceThreads: inferenceThreads > 0 ? inferenceThreads : layout.inferenceThreads,
+    interOpThreads: interOp > 0 ? interOp : layout.interOpThreads,
+    intraOpThreads: intraOp > 0 ? intraOp : layout.intraOpThreads,
+    // Off by default (upstream: on, except its CUDA image): the arena keeps every run's peak
+    // activations for good, while without it they are freed and handed back to the OS when idle;
+    // runs measured no slower (bench/README.md).
+    modelArena: bool(ml("model_arena"), false),
     preload,
     maxBatchSize: { facialRecognition: faceBatch ? positive(faceBatch, 1) : undefined, ocr: positive(ocrBatch, 6) },
     deviceId: ml("device_id")?.value.trim() || "0",
@@ -159,6 +182,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       offline: bool(raw("hf_hub_offline"), false),
     },
     ocrModelUrl: ml("ocr_model_url")?.value.trim() || DEFAULT_OCR_MODEL_BASE,
+    ocrFallback,
+    tessdataUrl: (ml("ocr_tessdata_url")?.value.trim() || DEFAULT_TESSDATA_BASE).replace(/\/+$/, ""),
     maxBodyBytes: positive(ml("max_body_bytes"), 64 * 1024 * 1024),
     maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
     requestTimeoutS: num(ml("request_timeout_s"), 600),

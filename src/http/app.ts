@@ -10,13 +10,15 @@ import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
 import { decodeImage } from "../pipeline/decode-image.ts";
 import { runPipeline } from "../pipeline/predict.ts";
+import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
-import { AdmissionGate, withTimeout } from "./admission.ts";
+import { AdmissionGate } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
+import { RequestLog } from "./request-log.ts";
 import type { PipelineEntry } from "../pipeline/entries.ts";
 import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
 import { VERSION } from "../version.ts";
@@ -47,6 +49,8 @@ export function createApp(service: Service) {
   service.gate = gate;
 
   const { metrics } = service;
+  const requestLog = new RequestLog();
+  const fallback = settings.ocrFallback === "tesseract" ? ocrFallback() : undefined;
   const observeInference = (entry: PipelineEntry, seconds: number) =>
     metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: entry.modelName }, seconds);
 
@@ -62,6 +66,7 @@ export function createApp(service: Service) {
   async function predict(form: PredictForm, request: Request, parsed: { entries?: PipelineEntry[] }): Promise<Response> {
     const entries = parseEntries(form.entries!);
     parsed.entries = entries;
+    requestLog.tasks(request, entries);
     let payload: Payload;
     if (form.image !== undefined) {
       const bytes = new Uint8Array(await form.image.arrayBuffer());
@@ -71,11 +76,29 @@ export function createApp(service: Service) {
     } else {
       throw new RequestError(400, "Either image or text must be provided");
     }
-    const response = await runPipeline(service.cache, service.dependenciesOf, entries, payload, observeInference);
+    const run: PipelineRun = (list) => runPipeline(service.cache, service.dependenciesOf, list, payload, observeInference);
+    const response = await (fallback ? fallback(entries, run) : run(entries));
     if (wantsMsgpack(request.headers.get("accept"))) {
       return new Response(encodeMsgpack(response), { headers: { "content-type": "application/msgpack" } });
     }
     return new Response(encodeJson(response), { headers: { "content-type": "application/json" } });
+  }
+
+  function errorResponse(code: string | number, error: unknown, request: Request): Response {
+    if (code === "NOT_FOUND") {
+      const path = new URL(request.url).pathname;
+      const allowed = KNOWN_PATHS[path];
+      return allowed ? detail(405, "Method Not Allowed", { allow: allowed }) : detail(404, "Not Found");
+    }
+    if (code === "VALIDATION") return detail(422, validationDetail((error as { all: never }).all));
+    if (code === "PARSE") {
+      // Our form reader's own errors (415, 400 with a reason) arrive wrapped by Elysia.
+      const cause = (error as Error).cause;
+      return cause instanceof RequestError ? detail(cause.status, cause.detail, cause.headers) : detail(400, "Malformed request body");
+    }
+    const { status, body, headers } = statusForError(error);
+    if (status >= 500) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return detail(status, body, headers);
   }
 
   return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes } })
@@ -94,21 +117,15 @@ export function createApp(service: Service) {
         },
       }),
     )
-    .onError(({ code, error, request }) => {
-      if (code === "NOT_FOUND") {
-        const path = new URL(request.url).pathname;
-        const allowed = KNOWN_PATHS[path];
-        return allowed ? detail(405, "Method Not Allowed", { allow: allowed }) : detail(404, "Not Found");
-      }
-      if (code === "VALIDATION") return detail(422, validationDetail(error.all as never));
-      if (code === "PARSE") {
-        // Our form reader's own errors (415, 400 with a reason) arrive wrapped by Elysia.
-        const cause = (error as Error).cause;
-        return cause instanceof RequestError ? detail(cause.status, cause.detail, cause.headers) : detail(400, "Malformed request body");
-      }
-      const { status, body, headers } = statusForError(error);
-      if (status >= 500) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return detail(status, body, headers);
+    .onRequest(({ request }) => requestLog.start(request))
+    .onError(({ code, error, request, set }) => {
+      const response = errorResponse(code, error, request);
+      // Elysia's after-response hook sees `set.status`, not the status of a Response returned here.
+      set.status = response.status;
+      return response;
+    })
+    .onAfterResponse(({ request, set, responseValue }) => {
+      requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
     })
     .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }), {
       detail: { summary: "Service banner", description: 'Always `{"message":"Immich ML"}`.' },
@@ -140,7 +157,7 @@ export function createApp(service: Service) {
         const started = performance.now();
         const parsed: { entries?: PipelineEntry[] } = {};
         try {
-          const response = await gate.run(() => withTimeout(predict(body as PredictForm, request, parsed), settings.requestTimeoutS));
+          const response = await gate.run(() => predict(body as PredictForm, request, parsed), settings.requestTimeoutS);
           record(parsed.entries, 200, (performance.now() - started) / 1000);
           return response;
         } catch (error) {

@@ -31,6 +31,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly stageSeconds = new Histogram({
+    name: "immich_ml_stage_duration_seconds",
+    help: "Time per runtime stage (decode, kernel:<name>, session:<model>/<type>): waiting for its thread, then running",
+    labelNames: ["stage", "phase"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
   readonly modelLoadSeconds = new Gauge({
     name: "immich_ml_model_load_seconds",
     help: "How long the currently loaded model took to load (download excluded when cached)",

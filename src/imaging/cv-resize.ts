@@ -41,32 +41,40 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number): Rg
   const xs = axisTaps(src.width, width, true);
   const ys = axisTaps(src.height, height, false);
   const rowLen = width * CHANNELS;
-  // Horizontally filtered rows, memoised by source row: consecutive output rows share them.
-  const cache = new Map<number, Int32Array>();
-  const filteredRow = (sy: number): Int32Array => {
-    let row = cache.get(sy);
-    if (!row) {
-      row = filterRow(src, sy, xs, rowLen);
-      cache.set(sy, row);
-    }
-    return row;
-  };
+  const lastRow = src.height - 1;
+  // Source rows only move down from one output row to the next, so the two horizontally
+  // filtered rows of the previous output row are reused when the next one reads them again.
+  let row0 = new Int32Array(rowLen);
+  let row1 = new Int32Array(rowLen);
+  let have0 = -1;
+  let have1 = -1;
 
   const out = new Uint8Array(rowLen * height);
-  const lastRow = src.height - 1;
   for (let dy = 0; dy < height; dy++) {
     const sy = ys.index[dy]!;
-    const r0 = filteredRow(Math.min(Math.max(sy, 0), lastRow));
-    const r1 = filteredRow(Math.min(Math.max(sy + 1, 0), lastRow));
+    const y0 = Math.min(Math.max(sy, 0), lastRow);
+    const y1 = Math.min(Math.max(sy + 1, 0), lastRow);
+    if (have0 !== y0) {
+      if (have1 === y0) {
+        [row0, row1] = [row1, row0];
+        have0 = y0;
+        have1 = -1;
+      } else {
+        filterRow(src, y0, xs, row0);
+        have0 = y0;
+      }
+    }
+    if (have1 !== y1) {
+      filterRow(src, y1, xs, row1);
+      have1 = y1;
+    }
     const b0 = ys.w0[dy]!;
     const b1 = ys.w1[dy]!;
     const base = dy * rowLen;
     for (let i = 0; i < rowLen; i++) {
-      const v = (((b0 * (r0[i]! >> 4)) >> 16) + ((b1 * (r1[i]! >> 4)) >> 16) + 2) >> 2;
+      const v = (((b0 * (row0[i]! >> 4)) >> 16) + ((b1 * (row1[i]! >> 4)) >> 16) + 2) >> 2;
       out[base + i] = v > 255 ? 255 : v;
     }
-    // Rows above the window of the next output row are never read again.
-    for (const key of cache.keys()) if (key < sy) cache.delete(key);
   }
   return { width, height, data: out };
 }
@@ -95,20 +103,24 @@ function axisTaps(srcLen: number, dstLen: number, collapseEdges: boolean): AxisT
   return { index, w0, w1 };
 }
 
-function filterRow(src: RgbImage, sy: number, xs: AxisTaps, rowLen: number): Int32Array {
-  const row = new Int32Array(rowLen);
+/** Horizontal pass over source row `sy` into `row`. */
+function filterRow(src: RgbImage, sy: number, xs: AxisTaps, row: Int32Array): void {
+  const { index, w0, w1 } = xs;
   const data = src.data;
   const base = sy * src.width * CHANNELS;
   const lastX = src.width - 1;
-  for (let dx = 0, o = 0; o < rowLen; dx++) {
-    const p0 = base + xs.index[dx]! * CHANNELS;
+  const width = index.length;
+  for (let dx = 0, o = 0; dx < width; dx++, o += CHANNELS) {
+    const x = index[dx]!;
+    const p0 = base + x * CHANNELS;
     // At the right edge the second tap has weight 0; clamping only keeps the read in bounds.
-    const p1 = base + Math.min(xs.index[dx]! + 1, lastX) * CHANNELS;
-    const a0 = xs.w0[dx]!;
-    const a1 = xs.w1[dx]!;
-    for (let c = 0; c < CHANNELS; c++, o++) row[o] = data[p0 + c]! * a0 + data[p1 + c]! * a1;
+    const p1 = base + (x < lastX ? x + 1 : lastX) * CHANNELS;
+    const a0 = w0[dx]!;
+    const a1 = w1[dx]!;
+    row[o] = data[p0]! * a0 + data[p1]! * a1;
+    row[o + 1] = data[p0 + 1]! * a0 + data[p1 + 1]! * a1;
+    row[o + 2] = data[p0 + 2]! * a0 + data[p1 + 2]! * a1;
   }
-  return row;
 }
 
 /** OpenCV's fast INTER_AREA for an exact 2:1 reduction: 2x2 box sum, rounded half up. */

@@ -38,6 +38,13 @@ export interface ModelCacheOptions {
   sweepSeconds: number;
   /** Called after models were unloaded, to hand freed memory back to the OS. */
   afterEviction?: () => void;
+  /** Called after a model loaded: loading frees as much as it keeps (the parsed file), to hand back too. */
+  afterLoad?: () => void;
+  /**
+   * Called once no model has been in use for `seconds` (upstream releases memory 5 s after the
+   * last request): what requests freed (activations, images) goes back to the OS while idle.
+   */
+  whenIdle?: { seconds: number; run: () => void };
   now?: () => number;
 }
 
@@ -45,6 +52,8 @@ export class ModelCache {
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly now: () => number;
+  private inUse = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly factory: ModelFactory,
@@ -69,13 +78,23 @@ export class ModelCache {
   async with<T>(identity: ModelIdentity, name: string, use: (model: InferenceModel) => Promise<T>): Promise<T> {
     const entry = this.acquire(identity, name);
     entry.inFlight++;
+    this.inUse++;
+    clearTimeout(this.idleTimer);
     try {
       await entry.ready;
       return await use(entry.model);
     } finally {
       entry.inFlight--;
       entry.lastUsed = this.now();
+      if (--this.inUse === 0) this.armIdleTimer();
     }
+  }
+
+  private armIdleTimer(): void {
+    const idle = this.options.whenIdle;
+    if (!idle) return;
+    this.idleTimer = setTimeout(idle.run, idle.seconds * 1000);
+    this.idleTimer.unref?.();
   }
 
   /** Loads a model that must stay resident (the PRELOAD__* settings). */
@@ -106,6 +125,7 @@ export class ModelCache {
       () => {
         entry.loadedAt = this.now();
         entry.loadSeconds = entry.loadedAt - started;
+        this.options.afterLoad?.();
         log.info(`Loaded ${identity.task} ${identity.type} model '${name}' in ${entry.loadSeconds.toFixed(2)} s`);
       },
       (error) => {
@@ -152,6 +172,7 @@ export class ModelCache {
   /** Unloads everything (shutdown). */
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    clearTimeout(this.idleTimer);
     const all = [...this.entries.values()];
     this.entries.clear();
     await Promise.allSettled(all.map((entry) => entry.ready.then(() => entry.model.unload())));

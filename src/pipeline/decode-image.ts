@@ -6,9 +6,12 @@
  */
 import type { RgbImage } from "../imaging/rgb-image.ts";
 import { RequestError } from "./request-error.ts";
+import { recordStage } from "../runtime/stage-timing.ts";
 
 // sharp must be loaded with require(): its ESM build hides the native addon from `bun build --compile`.
 const sharp: typeof import("sharp").default = require("sharp");
+// libvips' operation cache would keep recently decoded images (up to 50 MB); every posted image is new.
+sharp.cache(false);
 
 export interface DecodeLimits {
   /** Largest width x height accepted; larger images are refused before their pixels are decoded. */
@@ -18,6 +21,7 @@ export interface DecodeLimits {
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<RgbImage> {
   if (bytes.byteLength === 0) throw new RequestError(400, "Image is empty (0 bytes)");
   let decoded: { data: Buffer; info: import("sharp").OutputInfo };
+  const started = performance.now();
   try {
     decoded = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "error", animated: false, autoOrient: false })
       .removeAlpha()
@@ -27,6 +31,7 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   } catch (error) {
     throw decodeFailure(error, limits);
   }
+  recordStage("decode", "run", (performance.now() - started) / 1000);
   const { width, height, channels } = decoded.info;
   if (width === 0 || height === 0) throw new RequestError(400, "Image has zero width or height");
   if (channels !== 3) throw new RequestError(400, `Unsupported image: decoded to ${channels} channels`);

@@ -1,15 +1,23 @@
 /**
- * ONNX sessions as the rest of the service sees them. The sessions themselves live on one
- * dedicated inference thread (a worker running `worker.ts`), because under Bun onnxruntime-node's
+ * ONNX sessions as the rest of the service sees them. The sessions themselves live on dedicated
+ * inference threads (workers running `worker.ts`), because under Bun onnxruntime-node's
  * `session.run` keeps the calling JS thread busy for the whole run (measured: a 55 ms run stalls
  * the event loop ~40-115 ms), which on the main thread would stall /ping and every other request.
  * On their own thread, runs are queued there while the event loop stays free; onnxruntime's
- * intra-op threads still use every core for each run.
+ * intra-op threads give each run its share of the cores.
+ *
+ * `inferenceThreads` (thread-layout.ts) of them may exist; a new session goes to a thread hosting
+ * no session yet, else to the one hosting fewest, so different models run side by side. Threads
+ * start when a session first needs them, which keeps an idle process small.
  */
+import { basename, dirname } from "node:path";
 import type { HostedSession } from "./session-host.ts";
+import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
 
 export interface SessionSettings {
+  /** How many inference threads sessions are spread over. */
+  inferenceThreads: number;
   intraOpThreads: number;
   interOpThreads: number;
   arena: boolean;
@@ -40,35 +48,75 @@ export type SessionRequest =
 
 export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number };
 
+/** What the inference thread answers: the value, and when (process clock) it began handling the request. */
+interface Reply {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+  startedMs: number;
+  runMs: number;
+}
+
+interface Waiter {
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+}
+
 class InferenceThread {
   private readonly worker = new Worker(new URL("./worker.ts", import.meta.url).href);
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, Waiter>();
   private nextId = 1;
+  /** Sessions hosted here, for placement. */
+  sessions = 0;
 
   constructor() {
     this.worker.addEventListener("message", (event: MessageEvent) => {
-      const { id, ok, value, error } = event.data as { id: number; ok: boolean; value?: unknown; error?: string };
-      const waiter = this.pending.get(id);
+      const reply = event.data as Reply;
+      const waiter = this.pending.get(reply.id);
       if (!waiter) return;
-      this.pending.delete(id);
-      if (ok) waiter.resolve(value);
-      else waiter.reject(new Error(error));
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply);
+      else waiter.reject(new Error(reply.error));
     });
     // An idle inference thread must not keep a finished process (CLI, tests) alive.
     this.worker.unref();
   }
 
-  call<T>(request: SessionRequest, transfer: ArrayBuffer[] = []): Promise<T> {
+  call(request: SessionRequest, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    return this.post({ session: request }, transfer);
+  }
+
+  collectGarbage(): Promise<Reply> {
+    return this.post({ gc: true });
+  }
+
+  private post(message: object, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.worker.postMessage({ id, session: request }, transfer);
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...message }, transfer);
     });
   }
 }
 
-let thread: InferenceThread | undefined;
-const inferenceThread = () => (thread ??= new InferenceThread());
+const threads: InferenceThread[] = [];
+
+function placeSession(wanted: number): InferenceThread {
+  const free = threads.find((thread) => thread.sessions === 0);
+  if (free) return free;
+  if (threads.length < Math.max(1, wanted)) {
+    const thread = new InferenceThread();
+    threads.push(thread);
+    return thread;
+  }
+  return threads.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
+}
+
+/** Has every inference thread collect its garbage (when the process is idle). */
+export async function collectInferenceGarbage(): Promise<void> {
+  await Promise.all(threads.map((thread) => thread.collectGarbage()));
+}
 
 /** A feed whose view covers its whole buffer can be handed over; a slice of a larger one is copied first. */
 function ownedFeed(feed: Feed): Feed {
@@ -77,17 +125,31 @@ function ownedFeed(feed: Feed): Feed {
   return whole ? feed : { ...feed, data: data.slice() as Feed["data"] };
 }
 
+/** `<cache>/<task>/<name>/<type>/model.onnx` → `<name>/<type>`, the label of its stage timings. */
+function stageLabel(modelPath: string): string {
+  return `session:${basename(dirname(dirname(modelPath)))}/${basename(dirname(modelPath))}`;
+}
+
 export class OnnxSession {
   private constructor(
+    private readonly thread: InferenceThread,
     private readonly id: number,
+    private readonly stage: string,
     readonly inputs: readonly InputSpec[],
     readonly outputNames: readonly string[],
     readonly provider: string,
   ) {}
 
   static async create(modelPath: string, settings: SessionSettings): Promise<OnnxSession> {
-    const description = await inferenceThread().call<SessionDescription>({ op: "create", path: modelPath, settings });
-    return new OnnxSession(description.session, description.inputs, description.outputNames, description.provider);
+    const thread = placeSession(settings.inferenceThreads);
+    thread.sessions++;
+    try {
+      const description = (await thread.call({ op: "create", path: modelPath, settings })).value as SessionDescription;
+      return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
+    } catch (error) {
+      thread.sessions--;
+      throw error;
+    }
   }
 
   input(name: string): InputSpec | undefined {
@@ -95,13 +157,21 @@ export class OnnxSession {
   }
 
   /** Runs the model; the feeds' buffers are handed to the inference thread and must not be reused. */
-  run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+  async run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
     const owned = Object.fromEntries(Object.entries(feeds).map(([name, feed]) => [name, ownedFeed(feed)]));
-    return inferenceThread().call<OutputTensor[]>({ op: "run", session: this.id, feeds: owned }, collectTransferables(owned));
+    const posted = processClockMs();
+    const reply = await this.thread.call({ op: "run", session: this.id, feeds: owned }, collectTransferables(owned));
+    recordStage(this.stage, "wait", Math.max(0, reply.startedMs - posted) / 1000);
+    recordStage(this.stage, "run", reply.runMs / 1000);
+    return reply.value as OutputTensor[];
   }
 
   async release(): Promise<void> {
-    await inferenceThread().call({ op: "release", session: this.id });
+    try {
+      await this.thread.call({ op: "release", session: this.id });
+    } finally {
+      this.thread.sessions--;
+    }
   }
 }
 

@@ -2,7 +2,8 @@
  * The onnxruntime sessions themselves, living on the inference thread (see onnx-session.ts for
  * why not on the main thread). Upstream's session policy (spec §2.8): provider preference
  * CUDA > CoreML > CPU filtered by what this onnxruntime-node build can use, CPU arena per
- * `MODEL_ARENA`, inter/intra-op threads, parallel execution when inter-op threads > 1.
+ * `MODEL_ARENA`, inter/intra-op threads, parallel execution when inter-op threads > 1; plus
+ * non-spinning intra-op threads.
  */
 import * as ort from "onnxruntime-node";
 import { existsSync } from "node:fs";
@@ -59,6 +60,10 @@ export async function createHostedSession(modelPath: string, settings: SessionSe
         executionMode: settings.interOpThreads > 1 ? "parallel" : "sequential",
         enableCpuMemArena: settings.arena,
         graphOptimizationLevel: "all",
+        // Idle intra-op threads sleep instead of spinning: a spinning thread holds its core
+        // between parallel sections, which is exactly when pre-processing (a lower priority, see
+        // thread-priority.ts) and the other processes of an Immich host should run.
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
       return { session, inputs: describeInputs(session), outputNames: session.outputNames, provider };
     } catch (error) {

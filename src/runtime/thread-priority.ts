@@ -1,35 +1,84 @@
 /**
- * Keeps the HTTP thread responsive under full load: every other thread of the process
- * (onnxruntime's compute threads, the pre-processing workers, libuv's decode threads) is moved
- * to a lower CPU priority (nice +10), so when all cores are busy the scheduler still runs the
- * event loop at once and /ping answers in milliseconds. Throughput is unchanged: the compute
- * threads still get every cycle the event loop does not need. Linux only (per-thread nice);
- * elsewhere a no-op.
+ * CPU priorities in three tiers, so that a saturated machine serves what matters first:
+ *
+ * 1. the HTTP thread (nice 0): /ping and request parsing answer at once under full load;
+ * 2. inference (nice +10): the inference threads and the onnxruntime threads they create;
+ * 3. pre/post-processing (nice +19): the kernel workers and the image-decoding threads.
+ *
+ * Tier 3 below tier 2 makes pre-processing fill the cycles onnxruntime leaves idle (its threads
+ * sleep between parallel sections) instead of slowing every run: at saturation the inference
+ * thread always has the next request's input ready and runs close to its raw speed. Nothing
+ * starves: when inference waits for input, pre-processing gets the cores.
+ *
+ * Threads inherit their creator's priority, so a worker that lowers itself before creating
+ * sessions takes onnxruntime's threads with it. The main thread's sweep puts every other thread
+ * at least at tier 2 and never raises one. Linux only (per-thread nice); elsewhere a no-op.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { log } from "../log.ts";
 
-const NICE = 10;
-const reniced = new Set<number>();
-let setPriority: ((tid: number, value: number) => number) | undefined;
+export const INFERENCE_NICE = 10;
+export const PREPROCESSING_NICE = 19;
+/** Threads that decode images (libvips, and the runtime's pool running sharp's async work). */
+const DECODE_THREAD_NAMES = [/^libvips/, /^Bun Pool/];
 
-function loadSetPriority(): ((tid: number, value: number) => number) | undefined {
-  if (process.platform !== "linux") return undefined;
+interface Priority {
+  get(tid: number): number;
+  set(tid: number, nice: number): boolean;
+}
+
+let priority: Priority | null | undefined;
+
+function loadPriority(): Priority | null {
+  if (process.platform !== "linux") return null;
   try {
     const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-    // setpriority(PRIO_PROCESS, tid, nice) applies to one thread on Linux.
-    const libc = dlopen("libc.so.6", { setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 } });
-    return (tid, value) => libc.symbols.setpriority(0, tid, value);
+    // getpriority/setpriority(PRIO_PROCESS, tid, …) apply to one thread on Linux.
+    const libc = dlopen("libc.so.6", {
+      getpriority: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+      setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+    });
+    return { get: (tid) => libc.symbols.getpriority(0, tid), set: (tid, nice) => libc.symbols.setpriority(0, tid, nice) === 0 };
   } catch (error) {
     log.debug(`per-thread priorities unavailable: ${String(error)}`);
-    return undefined;
+    return null;
   }
 }
 
-/** Lowers the priority of every thread but the main one that has not been lowered yet. */
+function api(): Priority | null {
+  if (priority === undefined) priority = loadPriority();
+  return priority;
+}
+
+/** Moves a thread down to `nice` unless it is already there or lower. */
+function lower(p: Priority, tid: number, nice: number): void {
+  if (p.get(tid) < nice) p.set(tid, nice);
+}
+
+function threadName(tid: number): string {
+  try {
+    return readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Lowers the calling thread (a worker) to `nice`, before it creates threads of its own. */
+export function lowerOwnPriority(nice: number): void {
+  const p = api();
+  if (!p) return;
+  try {
+    // "/proc/thread-self" → "<pid>/task/<tid>"
+    lower(p, Number(readlinkSync("/proc/thread-self").split("/").at(-1)), nice);
+  } catch (error) {
+    log.debug(`cannot lower this thread's priority: ${String(error)}`);
+  }
+}
+
+/** From the main thread: every other thread to at least tier 2, decoding threads to tier 3. */
 export function deprioritizeComputeThreads(): void {
-  setPriority ??= loadSetPriority();
-  if (!setPriority) return;
+  const p = api();
+  if (!p) return;
   let tids: string[];
   try {
     tids = readdirSync("/proc/self/task");
@@ -38,8 +87,9 @@ export function deprioritizeComputeThreads(): void {
   }
   for (const entry of tids) {
     const tid = Number(entry);
-    if (tid === process.pid || reniced.has(tid)) continue;
-    if (setPriority(tid, NICE) === 0) reniced.add(tid);
+    if (tid === process.pid) continue;
+    const name = threadName(tid);
+    lower(p, tid, DECODE_THREAD_NAMES.some((pattern) => pattern.test(name)) ? PREPROCESSING_NICE : INFERENCE_NICE);
   }
 }
 

@@ -1,15 +1,26 @@
 /**
- * A fixed pool of worker threads running pure "kernels" (pre/post-processing functions of the
- * tasks), so that CPU-heavy JavaScript never stalls the HTTP event loop. Kernels are looked up by
- * name in a table shared by the pool and `worker.ts`; arguments are structured-cloned (decoded
+ * A pool of up to `size` worker threads running pure "kernels" (pre/post-processing functions of
+ * the tasks), so that CPU-heavy JavaScript never stalls the HTTP event loop. Kernels are looked up
+ * by name in a table shared by the pool and `worker.ts`; arguments are structured-cloned (decoded
  * pixels travel in a SharedArrayBuffer, so they are not copied), typed-array results are transferred.
- * With size 0 the kernels run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
+ * Workers start when a job finds every started one busy (an idle process holds none: each costs
+ * ~5 MB). With size 0 the kernels run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
  */
 import { log } from "../log.ts";
 import type { KernelTable } from "./kernel-table.ts";
+import { processClockMs, recordStage } from "./stage-timing.ts";
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+  startedMs: number;
+  runMs: number;
+}
 
 interface Pending {
-  resolve: (value: unknown) => void;
+  resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
 
@@ -35,23 +46,21 @@ export class WorkerPool {
   private closed = false;
   private inlineTable: KernelTable | undefined;
 
-  constructor(readonly size: number) {
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
-  }
+  constructor(readonly size: number) {}
 
   private spawn(): Slot {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
     const slot: Slot = { worker, pending: new Map() };
     worker.addEventListener("message", (event: MessageEvent) => {
-      const { id, ok, value, error } = event.data as { id: number; ok: boolean; value?: unknown; error?: string };
-      const pending = slot.pending.get(id);
+      const reply = event.data as Reply;
+      const pending = slot.pending.get(reply.id);
       if (!pending) return;
-      slot.pending.delete(id);
-      if (ok) pending.resolve(value);
-      else pending.reject(new Error(error));
+      slot.pending.delete(reply.id);
+      if (reply.ok) pending.resolve(reply);
+      else pending.reject(new Error(reply.error));
     });
     worker.addEventListener("error", (event) => {
-      // A worker that dies takes only its own queued jobs with it; a fresh one takes its place.
+      // A worker that dies takes only its own queued jobs with it; the next job starts a fresh one.
       const message = (event as ErrorEvent).message ?? "worker failed";
       log.error(`Worker thread failed: ${message}`);
       for (const pending of slot.pending.values()) pending.reject(new Error(`worker thread failed: ${message}`));
@@ -59,27 +68,53 @@ export class WorkerPool {
       if (this.closed) return;
       const index = this.slots.indexOf(slot);
       worker.terminate();
-      if (index >= 0) this.slots[index] = this.spawn();
+      if (index >= 0) this.slots.splice(index, 1);
     });
     return slot;
   }
 
   /**
-   * Runs a kernel on the least-loaded worker. Arguments are copied (or shared, for
+   * Runs a kernel on an idle (or the least-loaded) worker. Arguments are copied (or shared, for
    * SharedArrayBuffer pixels) unless their buffers are listed in `transfer`, which hands them over.
    */
   async run<K extends KernelName>(kernel: K, args: KernelArgs<K>, transfer: ArrayBuffer[] = []): Promise<KernelResult<K>> {
     if (this.closed) throw new Error("worker pool is closed");
-    if (this.slots.length === 0) return this.runInline(kernel, args);
-    const slot = this.slots.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
+    if (this.size === 0) return this.runInline(kernel, args);
+    const posted = processClockMs();
+    let reply: Reply;
+    try {
+      reply = await this.post(this.pickSlot(), { kernel, args }, transfer);
+    } catch (error) {
+      throw new KernelError(String(kernel), (error as Error).message);
+    }
+    recordStage(`kernel:${String(kernel)}`, "wait", Math.max(0, reply.startedMs - posted) / 1000);
+    recordStage(`kernel:${String(kernel)}`, "run", reply.runMs / 1000);
+    return reply.value as KernelResult<K>;
+  }
+
+  private post(slot: Slot, message: object, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.nextId++;
-    return new Promise<KernelResult<K>>((resolve, reject) => {
-      slot.pending.set(id, {
-        resolve: resolve as (value: unknown) => void,
-        reject: (error) => reject(new KernelError(String(kernel), error.message)),
-      });
-      slot.worker.postMessage({ id, kernel, args }, transfer);
+    return new Promise<Reply>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, ...message }, transfer);
     });
+  }
+
+  /** Has every started worker collect its garbage (when the process is idle). */
+  async collectGarbage(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => this.post(slot, { gc: true })));
+  }
+
+  /** An idle worker, else a new one while the pool is below its size, else the least loaded. */
+  private pickSlot(): Slot {
+    const idle = this.slots.find((slot) => slot.pending.size === 0);
+    if (idle) return idle;
+    if (this.slots.length < this.size) {
+      const slot = this.spawn();
+      this.slots.push(slot);
+      return slot;
+    }
+    return this.slots.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
   }
 
   private async runInline<K extends KernelName>(kernel: K, args: KernelArgs<K>): Promise<KernelResult<K>> {

@@ -1,16 +1,20 @@
 /**
  * Worker-thread entry, for both kinds of worker: pre/post-processing workers run kernels by name;
- * the inference thread hosts the onnxruntime sessions (see onnx-session.ts). Results go back with
- * their typed arrays transferred.
+ * inference threads host onnxruntime sessions (see onnx-session.ts); both collect their garbage
+ * when asked. Results go back with their typed arrays transferred, with when the request started
+ * (process clock) and how long it ran.
  */
 import "../native/loader.ts"; // first: native set-up before any kernel code loads
 import { kernels } from "./kernel-table.ts";
 import { collectTransferables } from "./transfer.ts";
+import { processClockMs } from "./stage-timing.ts";
+import { collectGarbage } from "./allocator.ts";
+import { INFERENCE_NICE, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
 import type { SessionRequest } from "./onnx-session.ts";
 
 declare const self: Worker;
 
-/** Sessions hosted by this thread (only the inference thread ever creates any). */
+/** Sessions hosted by this thread (only inference threads ever create any). */
 const sessions = new Map<number, import("./session-host.ts").HostedSession>();
 let nextSession = 1;
 
@@ -38,19 +42,49 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
   }
 }
 
-self.addEventListener("message", async (event: MessageEvent) => {
-  const { id, kernel, args, session } = event.data as { id: number; kernel?: keyof typeof kernels; args?: unknown; session?: SessionRequest };
+interface WorkerMessage {
+  id: number;
+  kernel?: keyof typeof kernels;
+  args?: unknown;
+  session?: SessionRequest;
+  /** Collect this thread's garbage now (the process is idle; see allocator.ts). */
+  gc?: true;
+}
+
+let prioritized = false;
+
+async function handle(message: WorkerMessage): Promise<void> {
+  const { id, kernel, args, session } = message;
+  if (!prioritized && !message.gc) {
+    // The first job tells what this thread is for; onnxruntime's threads, created later by a
+    // session, inherit the inference tier (see thread-priority.ts).
+    prioritized = true;
+    lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
+  }
+  const startedMs = processClockMs();
   try {
-    let value: unknown;
-    if (session) {
+    let value: unknown = null;
+    if (message.gc) {
+      collectGarbage();
+    } else if (session) {
       value = await handleSession(session);
     } else {
       const fn = kernels[kernel!] as ((a: unknown) => unknown) | undefined;
       if (!fn) throw new Error(`unknown kernel ${String(kernel)}`);
       value = await fn(args);
     }
-    self.postMessage({ id, ok: true, value }, collectTransferables(value));
+    self.postMessage({ id, ok: true, value, startedMs, runMs: processClockMs() - startedMs }, collectTransferables(value));
   } catch (error) {
-    self.postMessage({ id, ok: false, error: error instanceof Error ? error.message : String(error) });
+    self.postMessage({ id, ok: false, error: error instanceof Error ? error.message : String(error), startedMs, runMs: processClockMs() - startedMs });
   }
+}
+
+/**
+ * One request at a time, in arrival order. Under Bun a session run occupies this thread anyway
+ * (two runs posted together take as long as two in a row), but `session.run` returns before its
+ * work starts, so without the queue a second request would be timed from while the first ran.
+ */
+let queue = Promise.resolve();
+self.addEventListener("message", (event: MessageEvent) => {
+  queue = queue.then(() => handle(event.data));
 });

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import { loadSettings, SettingsError } from "../../src/config/settings.ts";
+import { defaultThreadLayout } from "../../src/runtime/thread-layout.ts";
 
 describe("settings from the environment", () => {
   test("upstream defaults", () => {
@@ -9,9 +11,14 @@ describe("settings from the environment", () => {
     expect(s.logLevel).toBe("info");
     expect(s.modelTtl).toBe(300);
     expect(s.modelTtlPollS).toBe(10);
-    expect(s.interOpThreads).toBe(1);
-    expect(s.intraOpThreads).toBe(2);
-    expect(s.modelArena).toBe(true);
+    const layout = defaultThreadLayout(availableParallelism());
+    expect([s.inferenceThreads, s.intraOpThreads, s.interOpThreads, s.requestThreads]).toEqual([
+      layout.inferenceThreads,
+      layout.intraOpThreads,
+      layout.interOpThreads,
+      layout.workers,
+    ]);
+    expect(s.modelArena).toBe(false);
     expect(s.maxBatchSize).toEqual({ facialRecognition: undefined, ocr: 6 });
     expect(s.modelOrganization).toBe("immich-app");
     expect(s.modelRevision).toBe("main");
@@ -42,7 +49,9 @@ describe("settings from the environment", () => {
     const s = loadSettings({
       MACHINE_LEARNING_MODEL_INTER_OP_THREADS: "2",
       MACHINE_LEARNING_MODEL_INTRA_OP_THREADS: "4",
-      MACHINE_LEARNING_MODEL_ARENA: "false",
+      MACHINE_LEARNING_MODEL_ARENA: "true",
+      MACHINE_LEARNING_INFERENCE_THREADS: "3",
+      MACHINE_LEARNING_REQUEST_THREADS: "0",
       MACHINE_LEARNING_MAX_BATCH_SIZE__FACIAL_RECOGNITION: "2",
       MACHINE_LEARNING_MAX_BATCH_SIZE__TEXT_RECOGNITION: "4",
       MACHINE_LEARNING_MODEL_ORGANIZATION: "immich-testing",
@@ -52,7 +61,7 @@ describe("settings from the environment", () => {
       HF_HUB_OFFLINE: "1",
       IMMICH_LOG_LEVEL: "Warning",
     });
-    expect([s.interOpThreads, s.intraOpThreads, s.modelArena]).toEqual([2, 4, false]);
+    expect([s.interOpThreads, s.intraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, true, 3, 0]);
     expect(s.maxBatchSize).toEqual({ facialRecognition: 2, ocr: 4 });
     expect([s.modelOrganization, s.modelRevision]).toEqual(["immich-testing", "v2"]);
     expect(s.hf).toEqual({ endpoint: "http://mirror.local", token: "secret", offline: true });

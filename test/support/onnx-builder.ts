@@ -165,3 +165,49 @@ export function heavyVisualModel(options: { dim?: number; layers?: number; width
     nodes,
   });
 }
+
+/**
+ * A face-recognition stand-in with a batch axis (`input` f32[batch,3,112,112] → `output`
+ * f32[batch,512]): two strided convolutions, ReLU, global pooling and a projection, so that every
+ * output depends on the whole crop. `batch` 1 gives a model fixed to one face per run.
+ */
+export function faceEmbedderModel(batch: number | string = "batch"): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "input", type: "float32", shape: [batch, 3, 112, 112] }],
+    outputs: [{ name: "output", type: "float32", shape: [batch, 512] }],
+    initializers: [
+      { name: "k1", dims: [16, 3, 7, 7], values: weights(16 * 3 * 7 * 7, 21) },
+      { name: "k2", dims: [32, 16, 3, 3], values: weights(32 * 16 * 3 * 3, 23) },
+      { name: "w", dims: [32, 512], values: weights(32 * 512, 29) },
+    ],
+    nodes: [
+      { op: "Conv", inputs: ["input", "k1"], outputs: ["c1"], attributes: { kernel_shape: [7, 7], strides: [4, 4] } },
+      { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
+      { op: "Conv", inputs: ["r1", "k2"], outputs: ["c2"], attributes: { kernel_shape: [3, 3], strides: [2, 2] } },
+      { op: "Relu", inputs: ["c2"], outputs: ["r2"] },
+      { op: "GlobalAveragePool", inputs: ["r2"], outputs: ["pooled"] },
+      { op: "Flatten", inputs: ["pooled"], outputs: ["flat"], attributes: { axis: 1 } },
+      { op: "MatMul", inputs: ["flat", "w"], outputs: ["output"] },
+    ],
+  });
+}
+
+/**
+ * A CLIP text tower that loads but fails inside onnxruntime on every run: its 512-value projection
+ * is reshaped to a shape read from the input at run time (the largest token id, e.g. 49407), which
+ * cannot hold it. For tests that one failing inference stays that request's problem.
+ */
+export function runtimeFailingTextualModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "text", type: "int32", shape: [1, 77] }],
+    outputs: [{ name: "embedding", type: "float32", shape: [1, 512] }],
+    initializers: [{ name: "w", dims: [77, 512], values: weights(77 * 512, 5) }],
+    nodes: [
+      { op: "Cast", inputs: ["text"], outputs: ["ids"], attributes: { to: ELEM.float32 } },
+      { op: "MatMul", inputs: ["ids", "w"], outputs: ["projected"] },
+      { op: "Cast", inputs: ["text"], outputs: ["ids64"], attributes: { to: ELEM.int64 } },
+      { op: "ReduceMax", inputs: ["ids64"], outputs: ["shape"], attributes: { axes: [1], keepdims: 0 } },
+      { op: "Reshape", inputs: ["projected", "shape"], outputs: ["embedding"] },
+    ],
+  });
+}

@@ -1,17 +1,26 @@
 /**
  * Face recognition (`facial-recognition`/`recognition`): every detected face aligned to the ArcFace
- * template (worker thread), embedded in batches of `MAX_BATCH_SIZE__FACIAL_RECOGNITION` (unset: all
- * faces in one run; a model whose batch axis is fixed to 1 gets one face per run — the file on disk
- * is left as it is). Embeddings are raw (not normalised), zipped with the detector's box and score.
+ * template (worker thread), then embedded through a micro-batcher, so that the faces of concurrent
+ * requests share runs: at most `MAX_BATCH_SIZE__FACIAL_RECOGNITION` faces per run (unset: no
+ * limit, so a lone request's faces all go in one run, as upstream); a model whose batch axis is
+ * fixed to 1 gets one face per run (the file on disk is left as it is). Each face's embedding is
+ * the same whatever it was batched with. Embeddings are raw (not normalised), zipped with the
+ * detector's box and score.
  */
 import { InferenceModel, type Payload } from "../../models/inference-model.ts";
 import { modelFilePath } from "../../models/cache-layout.ts";
 import type { ModelType } from "../../models/identity.ts";
+import { MicroBatcher } from "../../runtime/micro-batcher.ts";
 import { OnnxSession } from "../../runtime/onnx-session.ts";
 import { Embedding, Float32Value } from "../response-values.ts";
 import type { DetectedFaces } from "./detection.ts";
 
 const CROP_VALUES = 3 * 112 * 112;
+/**
+ * A lone request does not wait for others: under load, faces queue behind the run in progress
+ * and batch up by themselves, and a wait would only add latency when the machine is idle.
+ */
+const BATCH_WAIT_MS = 0;
 
 export interface RecognizedFace {
   boundingBox: { x1: Float32Value; y1: Float32Value; x2: Float32Value; y2: Float32Value };
@@ -23,13 +32,15 @@ export class FaceRecognitionModel extends InferenceModel<RecognizedFace[]> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
   private session: OnnxSession | undefined;
-  private batchSize: number | undefined;
+  private batcher: MicroBatcher<Float32Array, Float32Array> | undefined;
 
   protected async loadFrom(modelDir: string): Promise<void> {
-    this.session = await OnnxSession.create(modelFilePath(modelDir, "recognition"), this.context.session);
-    const fixedBatch = this.session.inputs[0]?.shape[0];
+    const session = await OnnxSession.create(modelFilePath(modelDir, "recognition"), this.context.session);
+    const fixedBatch = session.inputs[0]?.shape[0];
     const configured = this.context.settings.maxBatchSize.facialRecognition;
-    this.batchSize = typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : configured;
+    const maxBatch = typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : configured;
+    this.session = session;
+    this.batcher = new MicroBatcher((crops) => embedCrops(session, crops), { maxBatch, maxWaitMs: BATCH_WAIT_MS });
   }
 
   async predict(payload: Payload, _options: unknown, dependencies: ReadonlyMap<ModelType, unknown>): Promise<RecognizedFace[]> {
@@ -37,18 +48,9 @@ export class FaceRecognitionModel extends InferenceModel<RecognizedFace[]> {
     const faces = dependencies.get("detection") as DetectedFaces;
     const count = faces.count;
     if (count === 0) return [];
-    const session = this.session!;
     const input = await this.context.pool.run("faces.recognitionInput", { image, landmarks: faces.detections.landmarks });
-    const batch = this.batchSize ?? count;
-    const embeddings: Float32Array[] = [];
-    for (let start = 0; start < count; start += batch) {
-      const n = Math.min(batch, count - start);
-      const [output] = await session.run({
-        [session.inputs[0]!.name]: { type: "float32", data: input.subarray(start * CROP_VALUES, (start + n) * CROP_VALUES), dims: [n, 3, 112, 112] },
-      });
-      const width = output!.data.length / n;
-      for (let i = 0; i < n; i++) embeddings.push(output!.data.slice(i * width, (i + 1) * width));
-    }
+    const crops = Array.from({ length: count }, (_, i) => input.subarray(i * CROP_VALUES, (i + 1) * CROP_VALUES));
+    const embeddings = await this.batcher!.submit(crops);
     const { boxes, scores } = faces.detections;
     return embeddings.map((embedding, i) => ({
       boundingBox: {
@@ -65,5 +67,15 @@ export class FaceRecognitionModel extends InferenceModel<RecognizedFace[]> {
   async unload(): Promise<void> {
     await this.session?.release();
     this.session = undefined;
+    this.batcher = undefined;
   }
+}
+
+/** One run over the crops ([n, 3, 112, 112] in one buffer); one embedding per crop. */
+async function embedCrops(session: OnnxSession, crops: Float32Array[]): Promise<Float32Array[]> {
+  const batch = new Float32Array(crops.length * CROP_VALUES);
+  crops.forEach((crop, i) => batch.set(crop, i * CROP_VALUES));
+  const [output] = await session.run({ [session.inputs[0]!.name]: { type: "float32", data: batch, dims: [crops.length, 3, 112, 112] } });
+  const width = output!.data.length / crops.length;
+  return crops.map((_, i) => output!.data.slice(i * width, (i + 1) * width));
 }

@@ -32,6 +32,8 @@ export interface ScrfdInput {
 
 const MEAN = 127.5;
 const STD = 128;
+/** `(p - 127.5) / 128` for every byte, as float32: a lookup instead of a division per value. */
+const NORMALISED = Float32Array.from({ length: 256 }, (_, p) => (p - MEAN) / STD);
 const NMS_IOU = 0.4;
 const f = Math.fround;
 
@@ -50,15 +52,15 @@ export function scrfdInput(image: RgbImage, inputSize = 640): ScrfdInput {
   }
   const resized = resizeCvLinear(image, newWidth, newHeight);
   const plane = inputSize * inputSize;
-  const tensor = new Float32Array(3 * plane).fill((0 - MEAN) / STD);
+  const tensor = new Float32Array(3 * plane).fill(NORMALISED[0]!);
   const px = resized.data;
   for (let y = 0; y < newHeight; y++) {
     for (let x = 0; x < newWidth; x++) {
       const src = (y * newWidth + x) * 3;
       const dst = y * inputSize + x;
-      tensor[dst] = (px[src]! - MEAN) / STD;
-      tensor[plane + dst] = (px[src + 1]! - MEAN) / STD;
-      tensor[2 * plane + dst] = (px[src + 2]! - MEAN) / STD;
+      tensor[dst] = NORMALISED[px[src]!]!;
+      tensor[plane + dst] = NORMALISED[px[src + 1]!]!;
+      tensor[2 * plane + dst] = NORMALISED[px[src + 2]!]!;
     }
   }
   return { tensor, scale: newHeight / image.height };

@@ -1,0 +1,57 @@
+/**
+ * Resident memory of a server process (its /health `rssBytes`), against the size of the model
+ * files it holds: idle, with CLIP visual + textual, a face detector + recogniser and an OCR
+ * detector + recogniser loaded, and after MODEL_TTL evicted them all.
+ */
+import { statSync } from "node:fs";
+import { startServerProcess, type LoadRequest } from "./lib.ts";
+import { postRequest } from "./measure.ts";
+
+export interface MemoryResult {
+  /** Models resident when `loadedMb` was read. */
+  loadedModels: number;
+  idleMb: number;
+  loadedMb: number;
+  evictedMb: number;
+  modelMb: number;
+  ttlSeconds: number;
+}
+
+const MB = 1024 * 1024;
+const TTL_SECONDS = 15;
+
+async function rss(url: string): Promise<{ rssBytes: number; loadedModels: unknown[] }> {
+  return (await fetch(`${url}/health`)).json() as Promise<{ rssBytes: number; loadedModels: unknown[] }>;
+}
+
+/** `requests` must load the models whose files are `modelFiles`. */
+export async function measureMemory(cacheFolder: string, requests: LoadRequest[], modelFiles: string[]): Promise<MemoryResult> {
+  const server = await startServerProcess({
+    MACHINE_LEARNING_CACHE_FOLDER: cacheFolder,
+    MACHINE_LEARNING_MODEL_TTL: String(TTL_SECONDS),
+    MACHINE_LEARNING_MODEL_TTL_POLL_S: "1",
+    IMMICH_LOG_LEVEL: "warn",
+  });
+  try {
+    await Bun.sleep(2000);
+    const idle = await rss(server.url);
+    for (const request of requests) await postRequest(server.url, request);
+    // Past the service's release of freed memory, 1 s after the last request.
+    await Bun.sleep(2500);
+    const loaded = await rss(server.url);
+    const deadline = performance.now() + (TTL_SECONDS + 30) * 1000;
+    while ((await rss(server.url)).loadedModels.length > 0 && performance.now() < deadline) await Bun.sleep(500);
+    await Bun.sleep(2000);
+    const evicted = await rss(server.url);
+    return {
+      loadedModels: loaded.loadedModels.length,
+      idleMb: idle.rssBytes / MB,
+      loadedMb: loaded.rssBytes / MB,
+      evictedMb: evicted.rssBytes / MB,
+      modelMb: modelFiles.reduce((sum, file) => sum + statSync(file).size, 0) / MB,
+      ttlSeconds: TTL_SECONDS,
+    };
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,161 @@
+/** The benchmark's results as data (saved as JSON) and as the markdown tables of bench/RESULTS.md. */
+import type { MachineInfo } from "./machine.ts";
+import type { MemoryResult } from "./memory.ts";
+import type { Latency, Saturation } from "./measure.ts";
+import type { SessionSettings } from "../src/runtime/onnx-session.ts";
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  /** Faces or text lines per request (1 for CLIP). */
+  units: number;
+  /** Sequential requests vs sequential raw plans; absent for the mixed load. */
+  latency: { service: Latency; floor: Latency } | undefined;
+  floorRps: number;
+  saturation: Saturation;
+}
+
+/** Batched (the defaults, `a`) against MAX_BATCH_SIZE 1 (`b`), saturation windows in alternation. */
+export interface BatchingResult {
+  faces: number;
+  groupLatency: { batched: Latency; unbatched: Latency };
+  groupFloorRps: { batched: number; unbatched: number };
+  groupSaturation: { a: Saturation[]; b: Saturation[] };
+  singleFaceSaturation: { a: Saturation[]; b: Saturation[] };
+}
+
+export interface BenchReport {
+  command: string;
+  date: string;
+  machine: MachineInfo;
+  settings: { connections: number; seconds: number; rounds: number; runtime: SessionSettings & { workers: number } };
+  scenarios: ScenarioResult[];
+  batching: BatchingResult | undefined;
+  memory: MemoryResult | undefined;
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(1) : value.toFixed(0));
+const ratio = (value: number) => `${value.toFixed(2)}×`;
+const rate = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+const mark = (ok: boolean) => (ok ? "met" : "**missed**");
+
+function scenarioTable(results: ScenarioResult[]): string[] {
+  const lines = [
+    "| scenario | p50 floor → service | p99 floor → service | req/s at saturation: floor → service | /ping p99 (max) under it |",
+    "|---|---|---|---|---|",
+  ];
+  for (const r of results) {
+    const l = r.latency;
+    const p50 = l ? `${ms(l.floor.p50)} → ${ms(l.service.p50)} ms (${ratio(l.service.p50 / l.floor.p50)})` : "—";
+    const p99 = l ? `${ms(l.floor.p99)} → ${ms(l.service.p99)} ms (${ratio(l.service.p99 / l.floor.p99)})` : "—";
+    const s = r.saturation;
+    const errors = s.load.non2xx + s.load.errors > 0 ? `, ${s.load.non2xx} non-2xx, ${s.load.errors} errors` : "";
+    lines.push(
+      `| ${r.title} | ${p50} | ${p99} | ${rate(r.floorRps)} → ${rate(s.load.requestsPerSecond)} (${ratio(s.load.requestsPerSecond / r.floorRps)})${errors} | ${ms(s.ping.p99)} ms (${ms(s.ping.max)}) |`,
+    );
+  }
+  return lines;
+}
+
+function profileTable(results: ScenarioResult[]): string[] {
+  const lines = [
+    "| scenario | session runs / wall time | per request: stage ×runs wait+run ms |",
+    "|---|---|---|",
+  ];
+  for (const r of results) {
+    const stages = r.saturation.profile.rows
+      .map((row) => `${row.stage.replace(/^(kernel|session):/, "")} ×${row.perRequest.toFixed(row.perRequest % 1 === 0 ? 0 : 1)} ${ms(row.waitMs)}+${ms(row.runMs)}`)
+      .join("; ");
+    lines.push(`| ${r.id} | ${r.saturation.profile.inferenceBusy.toFixed(2)} | ${stages} |`);
+  }
+  return lines;
+}
+
+const meanRps = (runs: Saturation[]) => runs.reduce((sum, s) => sum + s.load.requestsPerSecond, 0) / runs.length;
+
+/** Faces per recogniser run, over alternating windows. */
+function facesPerRun(runs: Saturation[], facesPerRequest: number): number {
+  const perRequest = runs.map((s) => s.profile.rows.find((row) => row.stage.endsWith("/recognition"))?.perRequest ?? NaN);
+  return facesPerRequest / (perRequest.reduce((sum, v) => sum + v, 0) / perRequest.length);
+}
+
+function batchingTable(b: BatchingResult): string[] {
+  const group = { batched: meanRps(b.groupSaturation.a), unbatched: meanRps(b.groupSaturation.b) };
+  const single = { batched: meanRps(b.singleFaceSaturation.a), unbatched: meanRps(b.singleFaceSaturation.b) };
+  return [
+    `| ${b.faces}-face group photo / single-face requests | batched (default) | one face per run (MAX_BATCH_SIZE 1) | gain |`,
+    "|---|---|---|---|",
+    `| group photo, sequential p50 | ${ms(b.groupLatency.batched.p50)} ms | ${ms(b.groupLatency.unbatched.p50)} ms | ${ratio(b.groupLatency.unbatched.p50 / b.groupLatency.batched.p50)} |`,
+    `| group photo, raw onnxruntime floor (faces/s) | ${rate(b.groupFloorRps.batched * b.faces)} | ${rate(b.groupFloorRps.unbatched * b.faces)} | ${ratio(b.groupFloorRps.batched / b.groupFloorRps.unbatched)} |`,
+    `| group photo at saturation (faces/s) | ${rate(group.batched * b.faces)} | ${rate(group.unbatched * b.faces)} | ${ratio(group.batched / group.unbatched)} |`,
+    `| single-face requests at saturation (req/s) | ${rate(single.batched)} (${facesPerRun(b.singleFaceSaturation.a, 1).toFixed(2)} faces per run) | ${rate(single.unbatched)} | ${ratio(single.batched / single.unbatched)} |`,
+  ];
+}
+
+function targetTable(report: BenchReport): string[] {
+  const find = (id: string) => report.scenarios.find((r) => r.id === id);
+  const lines = ["| target | measured | |", "|---|---|---|"];
+  const image = find("clip-image");
+  if (image) {
+    const value = image.saturation.load.requestsPerSecond / image.floorRps;
+    lines.push(`| CLIP image throughput at saturation ≥ 0.95× floor | ${ratio(value)} | ${mark(value >= 0.95)} |`);
+  }
+  const text = find("clip-text")?.latency;
+  if (text) {
+    const extra = text.service.p50 - text.floor.p50;
+    lines.push(`| CLIP text p50 ≤ floor + 2 ms | floor + ${extra.toFixed(2)} ms | ${mark(extra <= 2)} |`);
+  }
+  const faces = find("faces")?.latency;
+  if (faces) {
+    const value = faces.service.p50 / faces.floor.p50;
+    lines.push(`| face request ≤ 1.1× raw detector + recogniser (p50) | ${ratio(value)} | ${mark(value <= 1.1)} |`);
+  }
+  if (report.batching) {
+    const b = report.batching;
+    lines.push(`| batching gain, ${b.faces}-face photo at saturation | ${ratio(meanRps(b.groupSaturation.a) / meanRps(b.groupSaturation.b))} | |`);
+  }
+  if (report.scenarios.length > 0) {
+    const worst = Math.max(...report.scenarios.map((r) => r.saturation.ping.p99));
+    lines.push(`| /ping p99 < 10 ms at saturation (worst scenario) | ${ms(worst)} ms | ${mark(worst < 10)} |`);
+  }
+  const m = report.memory;
+  if (m) {
+    const budget = 1.15 * m.modelMb + 80;
+    lines.push(`| RSS, models loaded ≤ 1.15 × ${m.modelMb.toFixed(0)} MB + 80 MB = ${budget.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB | ${mark(m.loadedMb <= budget)} |`);
+    lines.push(`| RSS idle ≤ 80 MB | ${m.idleMb.toFixed(0)} MB | ${mark(m.idleMb <= 80)} |`);
+    lines.push(`| RSS after TTL eviction near idle | ${m.evictedMb.toFixed(0)} MB (idle + ${(m.evictedMb - m.idleMb).toFixed(0)} MB) | |`);
+  }
+  return lines;
+}
+
+export function renderReport(report: BenchReport): string {
+  const { machine, settings } = report;
+  const t = settings.runtime;
+  const out = [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}; Bun ${machine.bun}, onnxruntime-node ${machine.onnxruntime}.`,
+    `Thread layout (chosen from the core count): ${t.inferenceThreads} inference thread(s) × ${t.intraOpThreads} intra-op threads (inter-op ${t.interOpThreads}), ${t.workers} pre/post-processing worker(s); onnxruntime memory arena ${t.arena ? "on" : "off"}.`,
+    `Command: \`${report.command}\` — ${settings.connections} connections, ${settings.seconds} s per saturation run, ${settings.rounds} sequential rounds; ${report.date}.`,
+    "",
+    "### Targets",
+    "",
+    ...targetTable(report),
+    "",
+    "### Service vs floor, per scenario",
+    "",
+    ...scenarioTable(report.scenarios),
+  ];
+  if (report.batching) out.push("", "### Face recognition batching", "", ...batchingTable(report.batching));
+  if (report.memory) {
+    const m = report.memory;
+    out.push(
+      "",
+      "### Memory (server RSS from /health)",
+      "",
+      "| idle | CLIP visual + textual, face pair, OCR pair loaded | after TTL eviction | model files |",
+      "|---|---|---|---|",
+      `| ${m.idleMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
+    );
+  }
+  out.push("", "### Where the time goes at saturation", "", ...profileTable(report.scenarios), "");
+  return out.join("\n");
+}

@@ -1,0 +1,154 @@
+/**
+ * The benchmark suite (`npm run bench`): every scenario of scenarios.ts against its raw
+ * onnxruntime floor, measured in the same run — sequential latency (p50, p99), throughput at
+ * saturation, /ping meanwhile, where the time goes (the server's stage timers) — then face
+ * batching on and off, then memory. Writes JSON and markdown to bench/results/ and prints the
+ * markdown.
+ *
+ *   bun bench/run.ts [--connections 2×cores] [--seconds 15] [--rounds 20] [--only clip-text,faces] [--skip batching,memory]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { buildBenchCache, CLIP_MODEL, FACE_MODEL, OCR_MODEL } from "./cache.ts";
+import { FloorProcess } from "./floor-client.ts";
+import { argNumber, startServerProcess, type ServerProcess } from "./lib.ts";
+import { machineInfo } from "./machine.ts";
+import { measureMemory } from "./memory.ts";
+import { postRequest, saturate, sequentialLatency, summarize, type Latency, type Saturation } from "./measure.ts";
+import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
+import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
+import type { SessionSettings } from "../src/runtime/onnx-session.ts";
+
+const argList = (flag: string): string[] | undefined => {
+  const index = process.argv.indexOf(flag);
+  return index >= 0 ? process.argv[index + 1]!.split(",") : undefined;
+};
+const connections = argNumber("--connections", 2 * availableParallelism());
+const seconds = argNumber("--seconds", 15);
+const rounds = argNumber("--rounds", 20);
+const only = argList("--only");
+const skip = new Set(argList("--skip") ?? []);
+
+/** The server's pool size and session settings, as /health reports them. */
+type Runtime = SessionSettings & { workers: number };
+
+async function startServer(cacheFolder: string, env: Record<string, string> = {}): Promise<{ server: ServerProcess; runtime: Runtime }> {
+  const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cacheFolder, MACHINE_LEARNING_MODEL_TTL: "0", IMMICH_LOG_LEVEL: "warn", ...env });
+  const health = (await (await fetch(`${server.url}/health`)).json()) as { runtime: Runtime };
+  return { server, runtime: health.runtime };
+}
+
+const cache = buildBenchCache();
+const { server, runtime } = await startServer(cache.folder);
+// The floor's sessions get the server's own session settings.
+const { floor, units } = await FloorProcess.start(cache, runtime);
+const scenarios = await buildScenarios();
+const scenario = (id: ScenarioId) => scenarios.find((s) => s.id === id)!;
+
+async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    for (const request of s.requests) await postRequest(url, request);
+    await floor.once(floorId);
+  }
+}
+
+/** Long enough for a few completions per connection even when a request takes seconds. */
+const windowFor = (floorRps: number) => Math.max(seconds, Math.ceil((3 * connections) / floorRps));
+
+const saturateOn = (target: ServerProcess, s: Scenario, window: number) => saturate(target, s.requests, connections, window);
+
+/** Floor rate half before and half after the service's run, so drift on the machine hits both. */
+async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation }> {
+  const before = await floor.rate(s.id, seconds / 2);
+  const saturation = await saturateOn(server, s, windowFor(before * s.requests.length));
+  const after = await floor.rate(s.id, seconds / 2);
+  return { floorRps: ((before + after) / 2) * s.requests.length, saturation };
+}
+
+/** Two servers compared at saturation in alternation (A B A B), so drift hits both alike. */
+async function alternate(a: ServerProcess, b: ServerProcess, s: Scenario, window: number): Promise<{ a: Saturation[]; b: Saturation[] }> {
+  const out = { a: [] as Saturation[], b: [] as Saturation[] };
+  for (let i = 0; i < 2; i++) {
+    out.a.push(await saturateOn(a, s, window / 2));
+    out.b.push(await saturateOn(b, s, window / 2));
+  }
+  return out;
+}
+
+async function sequentialOnly(url: string, s: Scenario, count: number): Promise<Latency> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await postRequest(url, s.requests[0]!);
+    samples.push(performance.now() - started);
+  }
+  return summarize(samples);
+}
+
+const results: ScenarioResult[] = [];
+let batching: BatchingResult | undefined;
+try {
+  for (const s of scenarios.filter((s) => s.id !== "faces-batched" && (!only || only.includes(s.id)))) {
+    console.error(`— ${s.id}`);
+    await warmUp(server.url, s);
+    // Requests with many faces take seconds each: fewer rounds.
+    const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
+    const { floorRps, saturation } = await floorAround(s);
+    results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation });
+  }
+
+  if (!skip.has("batching") && !only) {
+    console.error("— batching: against MAX_BATCH_SIZE__FACIAL_RECOGNITION=1");
+    const unbatched = await startServer(cache.folder, { MACHINE_LEARNING_MAX_BATCH_SIZE__FACIAL_RECOGNITION: "1" });
+    try {
+      const group = scenario("faces-group");
+      const single = scenario("faces-batched");
+      await warmUp(unbatched.server.url, group, "faces-group-unbatched");
+      await warmUp(server.url, single);
+      await warmUp(unbatched.server.url, single);
+      const groupRounds = Math.ceil(rounds / 4);
+      const groupFloorRps = { batched: await floor.rate("faces-group", seconds / 2), unbatched: await floor.rate("faces-group-unbatched", seconds / 2) };
+      batching = {
+        faces: units["faces-group"],
+        groupLatency: { batched: await sequentialOnly(server.url, group, groupRounds), unbatched: await sequentialOnly(unbatched.server.url, group, groupRounds) },
+        groupFloorRps,
+        groupSaturation: await alternate(server, unbatched.server, group, 2 * windowFor(groupFloorRps.unbatched)),
+        singleFaceSaturation: await alternate(server, unbatched.server, single, 2 * seconds),
+      };
+    } finally {
+      await unbatched.server.stop();
+    }
+  }
+} finally {
+  await server.stop();
+  await floor.stop();
+}
+
+const memory =
+  skip.has("memory") || only
+    ? undefined
+    : await measureMemory(
+        cache.folder,
+        (["clip-text", "clip-image", "faces", "ocr"] as const).map((id) => scenario(id).requests[0]!),
+        [`clip/${CLIP_MODEL}/visual`, `clip/${CLIP_MODEL}/textual`, `facial-recognition/${FACE_MODEL}/detection`, `facial-recognition/${FACE_MODEL}/recognition`, `ocr/${OCR_MODEL}/detection`, `ocr/${OCR_MODEL}/recognition`].map(
+          (key) => cache.models[key]!,
+        ),
+      );
+
+const report: BenchReport = {
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+  date: new Date().toISOString(),
+  machine: await machineInfo(),
+  settings: { connections, seconds, rounds, runtime },
+  scenarios: results,
+  batching,
+  memory,
+};
+const outDir = resolve(import.meta.dir, "results");
+mkdirSync(outDir, { recursive: true });
+const stamp = report.date.replace(/[:.]/g, "-");
+const markdown = renderReport(report);
+writeFileSync(join(outDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
+writeFileSync(join(outDir, `bench-${stamp}.md`), markdown);
+console.log(markdown);

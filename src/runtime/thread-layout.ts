@@ -1,0 +1,46 @@
+/**
+ * How the process spreads its work over the machine's cores when the environment does not say:
+ *
+ * - inference threads: JS threads hosting onnxruntime sessions. Under Bun a run blocks its JS
+ *   thread, so runs on one inference thread go one after the other; each session lives on one
+ *   thread. At least two, so that a search query (CLIP text, tens of ms) is not stuck behind a
+ *   face or OCR run of a second; one per 4 cores on bigger machines, up to 4, so that the models
+ *   Immich runs side by side (CLIP, faces and OCR jobs) each run on cores of their own.
+ * - intra-op threads per session: the inference thread's share of the cores, so concurrent runs
+ *   never oversubscribe them. A batch-1 run parallelises poorly (on 2 cores, ViT-B/32 runs 1.3×
+ *   faster on 2 threads for 2× the CPU time), so the cores are better spent on runs of different
+ *   models side by side: on 2 cores two single-threaded inference threads served the mixed Immich
+ *   load 1.4× faster than one inference thread per core pair, faces 1.24× and CLIP images 1.06×,
+ *   for single requests 20–30 % slower (bench/RESULTS.md).
+ * - pool workers: pre/post-processing (resizes, alignment, decoding of outputs). They run below
+ *   inference (thread-priority.ts) and need about a quarter of a run's CPU time: one per 4 cores.
+ *
+ *   cores:              2    4    8   12   16
+ *   inference threads:  2    2    2    3    4
+ *   intra-op threads:   1    2    4    4    4
+ *   pool workers:       1    1    2    3    4
+ *
+ * Measured on 2 cores; the rows above follow the same rules.
+ */
+export interface ThreadLayout {
+  inferenceThreads: number;
+  intraOpThreads: number;
+  interOpThreads: number;
+  workers: number;
+}
+
+const CORES_PER_THREAD = 4;
+const MIN_INFERENCE_THREADS = 2;
+const MAX_INFERENCE_THREADS = 4;
+
+export function defaultThreadLayout(cores: number): ThreadLayout {
+  const cpus = Math.max(1, Math.floor(cores));
+  const perFour = Math.floor(cpus / CORES_PER_THREAD);
+  const inferenceThreads = Math.min(MAX_INFERENCE_THREADS, Math.max(MIN_INFERENCE_THREADS, perFour));
+  return {
+    inferenceThreads,
+    intraOpThreads: Math.max(1, Math.floor(cpus / inferenceThreads)),
+    interOpThreads: 1,
+    workers: Math.max(1, perFour),
+  };
+}

@@ -1,0 +1,108 @@
+import { describe, expect, test } from "bun:test";
+import { MicroBatcher } from "../../src/runtime/micro-batcher.ts";
+
+/** A batch runner that records each batch and finishes only when the test releases it. */
+function controlledRunner() {
+  const batches: number[][] = [];
+  const releases: Array<() => void> = [];
+  const run = (items: number[]) => {
+    batches.push(items);
+    return new Promise<string[]>((resolve) => releases.push(() => resolve(items.map((n) => `out${n}`))));
+  };
+  const releaseNext = async () => {
+    releases.shift()!();
+    await Bun.sleep(0);
+  };
+  return { batches, run, releaseNext };
+}
+
+describe("MicroBatcher", () => {
+  test("a lone submission runs at once, all its items in one run", async () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 0 });
+    const result = batcher.submit([1, 2, 3]);
+    expect(runner.batches).toEqual([[1, 2, 3]]);
+    await runner.releaseNext();
+    expect(await result).toEqual(["out1", "out2", "out3"]);
+  });
+
+  test("items submitted during a run go together in the next run, each request gets its own outputs", async () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 0 });
+    const first = batcher.submit([1]);
+    const second = batcher.submit([2, 3]);
+    const third = batcher.submit([4]);
+    expect(runner.batches).toEqual([[1]]);
+    await runner.releaseNext();
+    expect(runner.batches).toEqual([[1], [2, 3, 4]]);
+    await runner.releaseNext();
+    expect(await first).toEqual(["out1"]);
+    expect(await second).toEqual(["out2", "out3"]);
+    expect(await third).toEqual(["out4"]);
+  });
+
+  test("maxBatch splits the queue over consecutive runs, in submission order", async () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 0 });
+    const big = batcher.submit([1, 2, 3, 4, 5]);
+    const small = batcher.submit([6]);
+    for (let i = 0; i < 3; i++) await runner.releaseNext();
+    expect(runner.batches).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(await big).toEqual(["out1", "out2", "out3", "out4", "out5"]);
+    expect(await small).toEqual(["out6"]);
+  });
+
+  test("a batch axis fixed to 1 runs one item per run", async () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 1, maxWaitMs: 0 });
+    const result = batcher.submit([1, 2]);
+    await runner.releaseNext();
+    await runner.releaseNext();
+    expect(runner.batches).toEqual([[1], [2]]);
+    expect(await result).toEqual(["out1", "out2"]);
+  });
+
+  test("with maxWait, submissions made while nothing runs are gathered into one run", async () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 5 });
+    const first = batcher.submit([1]);
+    const second = batcher.submit([2]);
+    expect(runner.batches).toEqual([]);
+    while (runner.batches.length === 0) await Bun.sleep(1);
+    expect(runner.batches).toEqual([[1, 2]]);
+    await runner.releaseNext();
+    expect([await first, await second]).toEqual([["out1"], ["out2"]]);
+  });
+
+  test("a full batch does not wait", () => {
+    const runner = controlledRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 60_000 });
+    void batcher.submit([1, 2]);
+    expect(runner.batches).toEqual([[1, 2]]);
+  });
+
+  test("a failed run fails the requests in it; the next run goes on", async () => {
+    let calls = 0;
+    const batcher = new MicroBatcher(
+      async (items: number[]) => {
+        calls++;
+        if (calls === 1) throw new Error("session failed");
+        return items.map((n) => n * 10);
+      },
+      { maxBatch: 1, maxWaitMs: 0 },
+    );
+    const failed = batcher.submit([1]);
+    const fine = batcher.submit([2]);
+    await expect(failed).rejects.toThrow("session failed");
+    expect(await fine).toEqual([20]);
+  });
+
+  test("a runner returning the wrong number of outputs is an error, not a silent mismatch", async () => {
+    const batcher = new MicroBatcher(async (items: number[]) => items.slice(1), { maxBatch: undefined, maxWaitMs: 0 });
+    await expect(batcher.submit([1, 2])).rejects.toThrow("batch of 2 items gave 1 outputs");
+  });
+
+  test("maxBatch below 1 is refused", () => {
+    expect(() => new MicroBatcher(async (items: number[]) => items, { maxBatch: 0, maxWaitMs: 0 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,27 @@
+import { describe, expect, test } from "bun:test";
+import { defaultThreadLayout } from "../../src/runtime/thread-layout.ts";
+
+describe("defaultThreadLayout", () => {
+  test("the documented table, 1 to 16 cores", () => {
+    const rows = [1, 2, 4, 8, 12, 16].map((cores) => {
+      const l = defaultThreadLayout(cores);
+      return [cores, l.inferenceThreads, l.intraOpThreads, l.workers];
+    });
+    expect(rows).toEqual([
+      [1, 2, 1, 1],
+      [2, 2, 1, 1],
+      [4, 2, 2, 1],
+      [8, 2, 4, 2],
+      [12, 3, 4, 3],
+      [16, 4, 4, 4],
+    ]);
+  });
+
+  test("concurrent sessions never ask for more threads than there are cores", () => {
+    for (let cores = 2; cores <= 64; cores++) {
+      const l = defaultThreadLayout(cores);
+      expect(l.inferenceThreads * l.intraOpThreads).toBeLessThanOrEqual(cores);
+      expect(l.interOpThreads).toBe(1);
+    }
+  });
+});
