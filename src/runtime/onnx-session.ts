@@ -14,6 +14,7 @@ import { basename, dirname } from "node:path";
 import type { HostedSession } from "./session-host.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
+import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 
 export interface SessionSettings {
   /** How many inference threads sessions are spread over. */
@@ -48,31 +49,16 @@ export type SessionRequest =
 
 export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number };
 
-/** What the inference thread answers: the value, and when (process clock) it began handling the request. */
-interface Reply {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: string;
-  startedMs: number;
-  runMs: number;
-}
-
-interface Waiter {
-  resolve: (reply: Reply) => void;
-  reject: (error: Error) => void;
-}
-
 class InferenceThread {
   private readonly worker = new Worker(new URL("./worker.ts", import.meta.url).href);
-  private readonly pending = new Map<number, Waiter>();
+  private readonly pending = new Map<number, ReplyWaiter>();
   private nextId = 1;
   /** Sessions hosted here, for placement. */
   sessions = 0;
 
   constructor() {
     this.worker.addEventListener("message", (event: MessageEvent) => {
-      const reply = event.data as Reply;
+      const reply = event.data as WorkerReply;
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
@@ -83,17 +69,17 @@ class InferenceThread {
     this.worker.unref();
   }
 
-  call(request: SessionRequest, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  call(request: SessionRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     return this.post({ session: request }, transfer);
   }
 
-  collectGarbage(): Promise<Reply> {
+  collectGarbage(): Promise<WorkerReply> {
     return this.post({ gc: true });
   }
 
-  private post(message: object, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  private post(message: object, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, ...message }, transfer);
     });

@@ -9,24 +9,11 @@
 import { log } from "../log.ts";
 import type { KernelTable } from "./kernel-table.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
-
-interface Reply {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: string;
-  startedMs: number;
-  runMs: number;
-}
-
-interface Pending {
-  resolve: (reply: Reply) => void;
-  reject: (error: Error) => void;
-}
+import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, Pending>;
+  pending: Map<number, ReplyWaiter>;
 }
 
 type KernelName = keyof KernelTable;
@@ -52,7 +39,7 @@ export class WorkerPool {
     const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
     const slot: Slot = { worker, pending: new Map() };
     worker.addEventListener("message", (event: MessageEvent) => {
-      const reply = event.data as Reply;
+      const reply = event.data as WorkerReply;
       const pending = slot.pending.get(reply.id);
       if (!pending) return;
       slot.pending.delete(reply.id);
@@ -81,7 +68,7 @@ export class WorkerPool {
     if (this.closed) throw new Error("worker pool is closed");
     if (this.size === 0) return this.runInline(kernel, args);
     const posted = processClockMs();
-    let reply: Reply;
+    let reply: WorkerReply;
     try {
       reply = await this.post(this.pickSlot(), { kernel, args }, transfer);
     } catch (error) {
@@ -92,9 +79,9 @@ export class WorkerPool {
     return reply.value as KernelResult<K>;
   }
 
-  private post(slot: Slot, message: object, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  private post(slot: Slot, message: object, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<WorkerReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, ...message }, transfer);
     });

@@ -1,0 +1,18 @@
+/**
+ * The reply every worker thread (kernel worker or inference thread, see worker.ts) posts back, and
+ * the waiter the main thread keeps for it until it arrives.
+ */
+export interface WorkerReply {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+  /** When (process clock, ms) the worker began handling the request, and for how long it ran. */
+  startedMs: number;
+  runMs: number;
+}
+
+export interface ReplyWaiter {
+  resolve: (reply: WorkerReply) => void;
+  reject: (error: Error) => void;
+}
