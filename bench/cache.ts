@@ -12,7 +12,7 @@
  *
  * Large files are symlinked, not copied.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fixture, ocrAsset, requireFixtures } from "./fixtures.ts";
@@ -29,6 +29,11 @@ export interface BenchCache {
   folder: string;
   /** Every model.onnx, by `<task>/<name>/<type>`. */
   models: Record<string, string>;
+}
+
+/** Removes the folder (the generated models it links to stay in bench/.models). */
+export function removeBenchCache(cache: BenchCache): void {
+  rmSync(cache.folder, { recursive: true, force: true });
 }
 
 export function buildBenchCache(): BenchCache {

@@ -8,15 +8,15 @@
 import { resolve } from "node:path";
 import { availableParallelism, cpus } from "node:os";
 import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon } from "./lib.ts";
-import { buildBenchCache } from "./cache.ts";
+import { buildBenchCache, removeBenchCache } from "./cache.ts";
 
 const seconds = argNumber("--seconds", 20);
 const connections = argNumber("--connections", 4);
 const sharp: typeof import("sharp").default = require("sharp");
 
-const cache = buildBenchCache().folder;
+const cache = buildBenchCache();
 
-const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai" });
+const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache.folder, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai" });
 const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } }).jpeg().toBuffer();
 const { body, contentType } = multipartBody({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image });
 
@@ -29,6 +29,7 @@ const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-samp
 const load = await runAutocannon(`${server.url}/predict`, [{ body, contentType }], connections, seconds);
 const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
 await server.stop();
+removeBenchCache(cache);
 
 const result = {
   machine: `${cpus()[0]?.model ?? "unknown"} x${availableParallelism()}, ${process.platform}`,

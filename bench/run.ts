@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import { buildBenchCache, CLIP_MODEL, FACE_MODEL, OCR_MODEL } from "./cache.ts";
+import { buildBenchCache, CLIP_MODEL, FACE_MODEL, OCR_MODEL, removeBenchCache } from "./cache.ts";
 import { FloorProcess } from "./floor-client.ts";
 import { argNumber, startServerProcess, type ServerProcess } from "./lib.ts";
 import { machineInfo } from "./machine.ts";
@@ -135,6 +135,7 @@ const memory =
           (key) => cache.models[key]!,
         ),
       );
+removeBenchCache(cache);
 
 const report: BenchReport = {
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
