@@ -15,6 +15,8 @@ interface Entry {
   readonly model: InferenceModel;
   readonly ready: Promise<void>;
   inFlight: number;
+  /** Set by `close()` while it waits for the requests still using this model. */
+  whenIdle: (() => void) | undefined;
   lastUsed: number;
   pinned: boolean;
   loadedAt: number | undefined;
@@ -86,6 +88,7 @@ export class ModelCache {
     } finally {
       entry.inFlight--;
       entry.lastUsed = this.now();
+      if (entry.inFlight === 0) entry.whenIdle?.();
       if (--this.inUse === 0) this.armIdleTimer();
     }
   }
@@ -115,6 +118,7 @@ export class ModelCache {
       model,
       ready: model.load(),
       inFlight: 0,
+      whenIdle: undefined,
       lastUsed: started,
       pinned: false,
       loadedAt: undefined,
@@ -169,12 +173,13 @@ export class ModelCache {
       }));
   }
 
-  /** Unloads everything (shutdown). */
+  /** Unloads everything (shutdown), each model once the requests still using it have finished. */
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     clearTimeout(this.idleTimer);
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.allSettled(all.map((entry) => entry.ready.then(() => entry.model.unload())));
+    const drained = (entry: Entry) => (entry.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (entry.whenIdle = resolve)));
+    await Promise.allSettled(all.map((entry) => entry.ready.then(() => drained(entry)).then(() => entry.model.unload())));
   }
 }

@@ -94,6 +94,20 @@ describe("model cache", () => {
     await cache.close();
   });
 
+  test("close() unloads a model only after the requests using it have finished", async () => {
+    const { cache, created } = cacheWith();
+    let unloadsSeenInside = -1;
+    const use = cache.with(identity, "m", async () => {
+      await Bun.sleep(100);
+      unloadsSeenInside = created[0]!.unloads;
+    });
+    await Bun.sleep(40); // loaded and in use
+    await cache.close();
+    await use;
+    expect(unloadsSeenInside).toBe(0);
+    expect(created[0]!.unloads).toBe(1);
+  });
+
   test("a failed load is forgotten so the next request retries", async () => {
     const { cache, created } = cacheWith({ failFirst: true });
     await expect(cache.with(identity, "m", async () => {})).rejects.toThrow("boom");
