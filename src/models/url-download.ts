@@ -14,20 +14,23 @@ export async function fetchVerified(url: string, target: string, sha256: string 
   await mkdir(dirname(target), { recursive: true });
   const partial = `${target}.partial`;
   const hash = createHash("sha256");
-  const handle = await open(partial, "w");
   try {
-    for await (const chunk of response.body) {
-      hash.update(chunk);
-      await handle.write(chunk);
+    const handle = await open(partial, "w");
+    try {
+      for await (const chunk of response.body) {
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+    } finally {
+      await handle.close();
     }
-  } finally {
-    await handle.close();
-  }
-  const digest = hash.digest("hex");
-  if (sha256 && digest !== sha256) {
+    const digest = hash.digest("hex");
+    if (sha256 && digest !== sha256) throw new Error(`${url} has SHA-256 ${digest}, expected ${sha256}`);
+    if (!sha256) log.warn(`${url}: no published checksum to verify against (SHA-256 ${digest})`);
+    await rename(partial, target);
+  } catch (error) {
+    // A dropped connection or a wrong checksum leaves nothing behind that a later start could trip on.
     await rm(partial, { force: true });
-    throw new Error(`${url} has SHA-256 ${digest}, expected ${sha256}`);
+    throw error;
   }
-  if (!sha256) log.warn(`${url}: no published checksum to verify against (SHA-256 ${digest})`);
-  await rename(partial, target);
 }

@@ -145,13 +145,15 @@ describe("immich-ml download", () => {
     expect(existsSync(join(cache, "clip"))).toBe(false);
   });
 
-  test("OCR models come from the RapidOCR mirror, as the service fetches them", async () => {
-    const weights = new Uint8Array(4096).fill(3);
+  test("OCR models come from the RapidOCR mirror, as the service fetches them, and are checked against RapidOCR's SHA-256", async () => {
+    const requested: string[] = [];
     const mirror = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
-      fetch: (request) =>
-        new URL(request.url).pathname === "/onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile_infer.onnx" ? new Response(weights) : new Response("", { status: 404 }),
+      fetch: (request) => {
+        requested.push(new URL(request.url).pathname);
+        return new Response(new Uint8Array(4096).fill(3)); // not the published model: its digest differs
+      },
     });
     try {
       const cache = tempDir();
@@ -160,10 +162,11 @@ describe("immich-ml download", () => {
         MACHINE_LEARNING_OCR_MODEL_URL: `http://127.0.0.1:${mirror.port}`,
         IMMICH_LOG_LEVEL: "error",
       });
-      expect(run.stderr).toBe("");
-      expect(run.code).toBe(0);
-      expect(readFileSync(join(cache, "ocr/EL__PP-OCRv5_mobile/recognition/model.onnx"))).toEqual(Buffer.from(weights));
-      expect(lines(run.stdout)[0]).toStartWith("ocr/EL__PP-OCRv5_mobile recognition: 4.1 kB in ");
+      expect(requested).toEqual(["/onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile_infer.onnx"]);
+      expect(run.code).toBe(1);
+      expect(lines(run.stderr)).toHaveLength(1);
+      expect(run.stderr).toContain("expected b4368bccd557123c702b7549fee6cd1e94b581337d1c9b65310f109131542b7f");
+      expect(existsSync(join(cache, "ocr/EL__PP-OCRv5_mobile/recognition/model.onnx"))).toBe(false);
     } finally {
       mirror.stop(true);
     }
