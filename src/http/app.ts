@@ -58,8 +58,9 @@ export function createApp(service: Service) {
   function record(entries: readonly PipelineEntry[] | undefined, status: number, seconds: number): void {
     const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: e.modelName })) : [{ task: "none", type: "none", model: "none" }];
     for (const label of labels) {
-      metrics.requests.inc({ ...label, status: String(status) });
-      metrics.requestSeconds.observe(label, seconds);
+      const labelled = { ...label, status: String(status) };
+      metrics.requests.inc(labelled);
+      metrics.requestSeconds.observe(labelled, seconds);
     }
   }
 

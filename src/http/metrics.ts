@@ -17,8 +17,8 @@ export class Metrics {
 
   readonly requestSeconds = new Histogram({
     name: "immich_ml_request_duration_seconds",
-    help: "Whole /predict latency by task, type and model (decode, queue and inference included)",
-    labelNames: ["task", "type", "model"] as const,
+    help: "Whole /predict latency by task, type, model and HTTP status (decode, queue and inference included)",
+    labelNames: ["task", "type", "model", "status"] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
@@ -33,7 +33,7 @@ export class Metrics {
 
   readonly stageSeconds = new Histogram({
     name: "immich_ml_stage_duration_seconds",
-    help: "Time per runtime stage (decode, kernel:<name>, session:<model>/<type>): waiting for its thread, then running",
+    help: "Time per runtime stage (decode, kernel:<name>, session:<model>/<type>) by phase: wait (for its thread), run, abandoned (skipped unstarted: its request timed out; time waited)",
     labelNames: ["stage", "phase"] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],

@@ -10,6 +10,7 @@ import type { ModelType } from "../models/identity.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { PipelineEntry } from "./entries.ts";
 import { RequestError } from "./request-error.ts";
+import { throwIfAbandoned } from "../runtime/request-scope.ts";
 
 export type PredictResponse = Record<string, unknown>;
 
@@ -47,6 +48,8 @@ export async function runPipeline(
     cache.with(entry, entry.modelName, async (model) => {
       const inputs = new Map<ModelType, unknown>();
       for (const dependency of dependencies.get(entry)!) inputs.set(dependency, await pending.get(key(entry.task, dependency)));
+      // A request that timed out while this entry waited (for its model or its dependency) needs nothing more.
+      throwIfAbandoned();
       const started = performance.now();
       const output = await model.predict(payload, entry.options, inputs);
       observe(entry, (performance.now() - started) / 1000);

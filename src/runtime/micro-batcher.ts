@@ -5,8 +5,12 @@
  * the next run as soon as it ends. While nothing runs, the first item waits at most `maxWaitMs`
  * for companions (0: it starts at once, so a lone request pays nothing). A request with more
  * items than `maxBatch` is split over consecutive runs. Each item gets its own output back; a
- * failed run fails the requests whose items were in it.
+ * failed run fails the requests whose items were in it. Items of a request abandoned (timed out)
+ * while they waited are dropped before the run, and the run itself belongs to no single request,
+ * so one request timing out cannot cancel the others' items.
  */
+import { AbandonedError, outsideRequest, requestSignal } from "./request-scope.ts";
+
 export interface MicroBatchOptions {
   /** Most items in one run; undefined: no limit. */
   maxBatch: number | undefined;
@@ -16,6 +20,7 @@ export interface MicroBatchOptions {
 
 interface Queued<In, Out> {
   item: In;
+  signal: AbortSignal | undefined;
   resolve: (output: Out) => void;
   reject: (error: unknown) => void;
 }
@@ -36,7 +41,8 @@ export class MicroBatcher<In, Out> {
   }
 
   submit(items: readonly In[]): Promise<Out[]> {
-    const outputs = items.map((item) => new Promise<Out>((resolve, reject) => this.queue.push({ item, resolve, reject })));
+    const signal = requestSignal();
+    const outputs = items.map((item) => new Promise<Out>((resolve, reject) => this.queue.push({ item, signal, resolve, reject })));
     this.schedule(false);
     return Promise.all(outputs);
   }
@@ -54,11 +60,12 @@ export class MicroBatcher<In, Out> {
   private async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.dropAbandoned();
     if (this.running || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.limit);
     this.running = true;
     try {
-      const outputs = await this.runBatch(batch.map((queued) => queued.item));
+      const outputs = await outsideRequest(() => this.runBatch(batch.map((queued) => queued.item)));
       if (outputs.length !== batch.length) throw new Error(`batch of ${batch.length} items gave ${outputs.length} outputs`);
       batch.forEach((queued, i) => queued.resolve(outputs[i]!));
     } catch (error) {
@@ -66,6 +73,15 @@ export class MicroBatcher<In, Out> {
     } finally {
       this.running = false;
       this.schedule(true);
+    }
+  }
+
+  private dropAbandoned(): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const queued = this.queue[i]!;
+      if (!queued.signal?.aborted) continue;
+      this.queue.splice(i, 1);
+      queued.reject(new AbandonedError());
     }
   }
 }

@@ -12,6 +12,7 @@
  */
 import { basename, dirname } from "node:path";
 import type { HostedSession } from "./session-host.ts";
+import { AbandonedError, requestSignal, throwIfAbandoned } from "./request-scope.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
@@ -44,7 +45,8 @@ export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigI
 /** Messages the inference thread understands (handled in worker.ts). */
 export type SessionRequest =
   | { op: "create"; path: string; settings: SessionSettings }
-  | { op: "run"; session: number; feeds: Record<string, Feed> }
+  /** `abandon[0]` becomes 1 when the request gave up on this run; checked before it starts. */
+  | { op: "run"; session: number; feeds: Record<string, Feed>; abandon?: Int32Array }
   | { op: "release"; session: number };
 
 export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number };
@@ -63,7 +65,7 @@ class InferenceThread {
       if (!waiter) return;
       this.pending.delete(reply.id);
       if (reply.ok) waiter.resolve(reply);
-      else waiter.reject(new Error(reply.error));
+      else waiter.reject(reply.abandoned ? new AbandonedError() : new Error(reply.error));
     });
     // An idle inference thread must not keep a finished process (CLI, tests) alive.
     this.worker.unref();
@@ -142,14 +144,30 @@ export class OnnxSession {
     return this.inputs.find((input) => input.name === name);
   }
 
-  /** Runs the model; the feeds' buffers are handed to the inference thread and must not be reused. */
+  /**
+   * Runs the model; the feeds' buffers are handed to the inference thread and must not be reused.
+   * Within a request that gets abandoned (timed out), a run still queued on its thread is skipped.
+   */
   async run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+    const signal = requestSignal();
+    throwIfAbandoned(signal);
     const owned = Object.fromEntries(Object.entries(feeds).map(([name, feed]) => [name, ownedFeed(feed)]));
+    // Shared, not copied: the inference thread reads the flag the moment it dequeues the run.
+    const abandon = signal ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const onAbandon = () => Atomics.store(abandon!, 0, 1);
+    signal?.addEventListener("abort", onAbandon, { once: true });
     const posted = processClockMs();
-    const reply = await this.thread.call({ op: "run", session: this.id, feeds: owned }, collectTransferables(owned));
-    recordStage(this.stage, "wait", Math.max(0, reply.startedMs - posted) / 1000);
-    recordStage(this.stage, "run", reply.runMs / 1000);
-    return reply.value as OutputTensor[];
+    try {
+      const reply = await this.thread.call({ op: "run", session: this.id, feeds: owned, abandon }, collectTransferables(owned));
+      recordStage(this.stage, "wait", Math.max(0, reply.startedMs - posted) / 1000);
+      recordStage(this.stage, "run", reply.runMs / 1000);
+      return reply.value as OutputTensor[];
+    } catch (error) {
+      if (error instanceof AbandonedError) recordStage(this.stage, "abandoned", (processClockMs() - posted) / 1000);
+      throw error;
+    } finally {
+      signal?.removeEventListener("abort", onAbandon);
+    }
   }
 
   async release(): Promise<void> {

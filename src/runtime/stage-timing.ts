@@ -1,9 +1,11 @@
 /**
  * Where a request's time goes, stage by stage: image decoding, each worker-pool kernel and each
- * session run, split into time spent waiting for a thread ("wait") and time running ("run").
+ * session run, split into time spent waiting for a thread ("wait") and time running ("run"), and
+ * runs dropped unstarted because their request was abandoned ("abandoned").
  * The runtime reports here; whoever wants the figures (the Prometheus metrics) subscribes.
  */
-export type StagePhase = "wait" | "run";
+/** "abandoned": work skipped because its request timed out, with how long it had waited. */
+export type StagePhase = "wait" | "run" | "abandoned";
 export type StageListener = (stage: string, phase: StagePhase, seconds: number) => void;
 
 const listeners = new Set<StageListener>();

@@ -7,6 +7,8 @@ export interface WorkerReply {
   ok: boolean;
   value?: unknown;
   error?: string;
+  /** The work was skipped because its request had been abandoned (request-scope.ts). */
+  abandoned?: boolean;
   /** When (process clock, ms) the worker began handling the request, and for how long it ran. */
   startedMs: number;
   runMs: number;

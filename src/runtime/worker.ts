@@ -11,6 +11,7 @@ import { processClockMs } from "./stage-timing.ts";
 import { collectGarbage } from "./allocator.ts";
 import { INFERENCE_NICE, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
 import type { SessionRequest } from "./onnx-session.ts";
+import { AbandonedError } from "./request-scope.ts";
 
 declare const self: Worker;
 
@@ -31,6 +32,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
     case "run": {
       const hosted = sessions.get(request.session);
       if (!hosted) throw new Error("session was released");
+      if (request.abandon && Atomics.load(request.abandon, 0) === 1) throw new AbandonedError();
       return host.runHostedSession(hosted, request.feeds);
     }
     case "release": {
@@ -75,7 +77,8 @@ async function handle(message: WorkerMessage): Promise<void> {
     }
     self.postMessage({ id, ok: true, value, startedMs, runMs: processClockMs() - startedMs }, collectTransferables(value));
   } catch (error) {
-    self.postMessage({ id, ok: false, error: error instanceof Error ? error.message : String(error), startedMs, runMs: processClockMs() - startedMs });
+    const reason = error instanceof Error ? error.message : String(error);
+    self.postMessage({ id, ok: false, error: reason, abandoned: error instanceof AbandonedError, startedMs, runMs: processClockMs() - startedMs });
   }
 }
 

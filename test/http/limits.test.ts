@@ -1,8 +1,10 @@
 /**
  * The service's limits hold under real slow work: a prediction past MACHINE_LEARNING_REQUEST_TIMEOUT_S
  * is answered 504 while the server goes on serving, and requests beyond MAX_CONCURRENT + MAX_QUEUED
- * are refused at once with 503 and Retry-After. The slow work is a stand-in CLIP visual model with
- * many dense layers (hundreds of ms per image on one thread).
+ * are refused at once with 503 and Retry-After. Work a timed-out request no longer needs is dropped:
+ * runs still queued on the inference thread are skipped, and a request still waiting for a slot at
+ * its deadline leaves the queue with 503. The slow work is a stand-in CLIP visual model with many
+ * dense layers (hundreds of ms per image on one thread; `layers: 48` about four times that).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
@@ -29,6 +31,12 @@ function startSlowServer(env: Record<string, string>): Promise<TestServer> {
     const dir = writeClipModel(cache, MODEL);
     writeFileSync(join(dir, "visual", "model.onnx"), slowModel);
   });
+}
+
+/** The `immich_ml_stage_duration_seconds` count of the visual session's runs in `phase`. */
+function visualStageCount(metrics: string, phase: "run" | "abandoned"): number {
+  const line = metrics.split("\n").find((l) => l.startsWith(`immich_ml_stage_duration_seconds_count{stage="session:${MODEL}/visual",phase="${phase}"}`));
+  return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
 async function visualInFlight(server: TestServer): Promise<number> {
@@ -62,6 +70,57 @@ describe("request timeout", () => {
     expect((await predict(server.url, TEXTUAL, { text: "a photo of a cat" })).status).toBe(200);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toContain(`immich_ml_requests_total{task="clip",type="visual",model="${MODEL}",status="504"} 1`);
+  });
+});
+
+describe("abandoned work", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    slowModel = heavyVisualModel({ layers: 48 });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.2", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" });
+  });
+  afterAll(() => {
+    server.stop();
+    slowModel = heavyVisualModel({ layers: 12 });
+  });
+
+  test("runs still queued on the inference thread when their requests time out are skipped", async () => {
+    // Four at once: the first run occupies the visual session's thread past every deadline; the
+    // three queued behind it belong to requests answered 504 by the time the thread is free.
+    const responses = await Promise.all(Array.from({ length: 4 }, () => predict(server.url, VISUAL, { image: jpeg })));
+    expect(responses.map((r) => r.status)).toEqual([504, 504, 504, 504]);
+    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect([visualStageCount(metrics, "run"), visualStageCount(metrics, "abandoned")]).toEqual([1, 3]);
+    expect(metrics).toContain(`immich_ml_request_duration_seconds_count{task="clip",type="visual",model="${MODEL}",status="504"} 4`);
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number };
+    expect(health.inFlight).toBe(0);
+    expect((await predict(server.url, TEXTUAL, { text: "a photo of a cat" })).status).toBe(200);
+  });
+});
+
+describe("queue deadline", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    slowModel = heavyVisualModel({ layers: 48 });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.2", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" });
+  });
+  afterAll(() => {
+    server.stop();
+    slowModel = heavyVisualModel({ layers: 12 });
+  });
+
+  test("a request still waiting for a slot at its deadline gets 503 with Retry-After and never runs", async () => {
+    const [running, waiting] = await Promise.all([predict(server.url, VISUAL, { image: jpeg }), predict(server.url, VISUAL, { image: jpeg })]);
+    expect(running.status).toBe(504);
+    expect(waiting.status).toBe(503);
+    expect(waiting.headers.get("retry-after")).toBe("1");
+    expect(((await waiting.json()) as { detail: string }).detail).toContain("No free slot within 0.2 s");
+    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(visualStageCount(metrics, "run") + visualStageCount(metrics, "abandoned")).toBe(1);
+    const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number; queued: number };
+    expect([health.inFlight, health.queued]).toEqual([0, 0]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MicroBatcher } from "../../src/runtime/micro-batcher.ts";
+import { AbandonedError, requestSignal, withinRequest } from "../../src/runtime/request-scope.ts";
 
 /** A batch runner that records each batch and finishes only when the test releases it. */
 function controlledRunner() {
@@ -104,5 +105,32 @@ describe("MicroBatcher", () => {
 
   test("maxBatch below 1 is refused", () => {
     expect(() => new MicroBatcher(async (items: number[]) => items, { maxBatch: 0, maxWaitMs: 0 })).toThrow(RangeError);
+  });
+
+  test("items of a request abandoned while they waited are dropped; the shared run belongs to no request", async () => {
+    const runner = controlledRunner();
+    const signalsSeen: Array<AbortSignal | undefined> = [];
+    const batcher = new MicroBatcher(
+      (items: number[]) => {
+        signalsSeen.push(requestSignal());
+        return runner.run(items);
+      },
+      { maxBatch: undefined, maxWaitMs: 0 },
+    );
+    const first = new AbortController();
+    const second = new AbortController();
+    const third = new AbortController();
+    const running = withinRequest(first.signal, () => batcher.submit([1]));
+    const abandoned = withinRequest(second.signal, () => batcher.submit([2, 3])).catch((error: unknown) => error);
+    const kept = withinRequest(third.signal, () => batcher.submit([4]));
+    second.abort();
+    first.abort(); // already running: its run goes on, as onnxruntime's would
+    await runner.releaseNext();
+    expect(runner.batches).toEqual([[1], [4]]);
+    expect(await running).toEqual(["out1"]);
+    expect(await abandoned).toBeInstanceOf(AbandonedError);
+    await runner.releaseNext();
+    expect(await kept).toEqual(["out4"]);
+    expect(signalsSeen).toEqual([undefined, undefined]);
   });
 });

@@ -138,6 +138,7 @@ export function mclipTextualModel(dim = 512): Uint8Array {
 /**
  * A CLIP-visual-shaped model whose run costs real compute (for load and latency benchmarks):
  * the image's 672 rows of 224 go through `layers` dense layers of `width`, then are averaged.
+ * The layers share one weight matrix, so the cost grows with `layers` but the file does not.
  */
 export function heavyVisualModel(options: { dim?: number; layers?: number; width?: number } = {}): Uint8Array {
   const dim = options.dim ?? 512;
@@ -149,9 +150,9 @@ export function heavyVisualModel(options: { dim?: number; layers?: number; width
     { op: "Tanh", inputs: ["m_in"], outputs: ["h0"] },
   ];
   const initializers: InitializerSpec[] = [{ name: "w_in", dims: [224, width], values: weights(224 * width, 13) }];
+  initializers.push({ name: "w_layer", dims: [width, width], values: weights(width * width, 17) });
   for (let i = 0; i < layers; i++) {
-    initializers.push({ name: `w${i}`, dims: [width, width], values: weights(width * width, 17 + i) });
-    nodes.push({ op: "MatMul", inputs: [`h${i}`, `w${i}`], outputs: [`m${i}`] });
+    nodes.push({ op: "MatMul", inputs: [`h${i}`, "w_layer"], outputs: [`m${i}`] });
     nodes.push({ op: "Tanh", inputs: [`m${i}`], outputs: [`h${i + 1}`] });
   }
   initializers.push({ name: "w_out", dims: [width, dim], values: weights(width * dim, 99) });
