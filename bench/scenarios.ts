@@ -32,7 +32,8 @@ const FACE_MIN_SCORE = 0.7;
 const OCR_OPTIONS = { maxResolution: 736, boxThresh: 0.5, maxBatch: 6 };
 const GRID = { columns: 4, rows: 4 };
 
-const entries = {
+/** The `entries` of each request kind, as the Immich server sends them (exported for the soak). */
+export const entries = {
   clipText: { clip: { textual: { modelName: CLIP_MODEL } } },
   clipImage: { clip: { visual: { modelName: CLIP_MODEL, options: {} } } },
   faces: (model: string) => ({
@@ -48,7 +49,7 @@ const entries = {
   },
 };
 
-const post = (entry: unknown, part: { image: Uint8Array } | { text: string }): LoadRequest => multipartBody({ entries: JSON.stringify(entry), ...part });
+export const post = (entry: unknown, part: { image: Uint8Array } | { text: string }): LoadRequest => multipartBody({ entries: JSON.stringify(entry), ...part });
 
 const photos = () => Promise.all([fixturePreview("scenetext01.jpg"), fixturePreview("messi5.jpg"), faceGrid(GRID.columns, GRID.rows)]);
 

@@ -1,61 +1,46 @@
 /**
- * `npm run soak`: a long mixed load (CLIP image and text requests, as an Immich library scan plus
- * searches) against the service running as its own process, sampling RSS (from /health) and
- * latency every few seconds. After a warm-up, RSS must stay flat: the growth of its floor from the
- * first to the last third of the measured part is reported against a 5 % target. Exits 1 above it
- * or on any failed request.
+ * `npm run soak`: a long Immich-like load against the service running as its own process: every
+ * library asset (a real 1440 px preview, or a 16-face group photo) gets a CLIP image, a faces and an
+ * OCR request, as Immich's three jobs send them, with a search query between assets. Models as in
+ * `npm run bench` (ViT-B/32-sized CLIP stand-ins, the fixture face and OCR models), so all six are
+ * loaded together. Samples RSS (from /health) and latency every few seconds. After a warm-up, RSS
+ * must stay flat: the growth of its floor from the first to the last third of the measured part is
+ * reported against a 5 % target. Exits 1 above it or on any failed request.
  *
  *   bun scripts/soak.ts [--minutes 20] [--connections 4] [--sample-seconds 5] [--warmup-seconds <20 % of the run>]
  */
-import { rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { argNumber, multipartBody, percentile, startServerProcess } from "../bench/lib.ts";
-import { writeClipModel } from "../test/support/clip-cache.ts";
-import { heavyVisualModel } from "../test/support/onnx-builder.ts";
-import { tempDir } from "../test/support/temp.ts";
+import { argNumber, percentile, startServerProcess, type LoadRequest } from "../bench/lib.ts";
+import { buildBenchCache, CLIP_MODEL, FACE_MODEL_BATCHED, removeBenchCache } from "../bench/cache.ts";
+import { faceGrid, fixturePreview } from "../bench/photos.ts";
+import { entries, post } from "../bench/scenarios.ts";
 
 const minutes = argNumber("--minutes", 20);
 const connections = argNumber("--connections", 4);
 const sampleSeconds = argNumber("--sample-seconds", 5);
 const warmUpSeconds = argNumber("--warmup-seconds", Math.max(sampleSeconds * 3, minutes * 60 * 0.2));
 const GROWTH_TARGET = 0.05;
-const MODEL = "ViT-B-32__openai";
-const sharp: typeof import("sharp").default = require("sharp");
+const KINDS = ["clip-image", "faces", "ocr", "clip-text"] as const;
+type Kind = (typeof KINDS)[number];
 
-// A CLIP model whose image tower costs real compute (6 dense layers), so images dominate the load.
-const cache = tempDir("immich-ml-soak-");
-writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), heavyVisualModel());
+const cache = buildBenchCache();
 const server = await startServerProcess({
-  MACHINE_LEARNING_CACHE_FOLDER: cache,
-  MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: MODEL,
-  MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL,
+  MACHINE_LEARNING_CACHE_FOLDER: cache.folder,
   HF_HUB_OFFLINE: "1",
   IMMICH_LOG_LEVEL: "warn",
 });
 
-/** Photos of the sizes and formats Immich sends (its previews are 1440 px JPEG, or WebP). */
-async function photo(width: number, height: number, format: "jpeg" | "webp" | "png", seed: number): Promise<Buffer> {
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * seed + Math.floor(i / (width * 3)) * 31) & 0xff;
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).toFormat(format).toBuffer();
-}
-const images = await Promise.all([
-  photo(1440, 1080, "jpeg", 7),
-  photo(1080, 1440, "jpeg", 11),
-  photo(1440, 960, "webp", 13),
-  photo(640, 480, "png", 17),
-  photo(320, 240, "jpeg", 19),
-]);
+const assets = await Promise.all([...["scenetext01.jpg", "scenetext03.jpg", "messi5.jpg", "robin.jpg"].map(fixturePreview), faceGrid(4, 4)]);
 const queries = ["a photo of a cat", "dog on the beach", "test search query", "sunset", "a photo of a dog in the snow with friends"];
-const imageEntries = JSON.stringify({ clip: { visual: { modelName: MODEL } } });
-const textEntries = JSON.stringify({ clip: { textual: { modelName: MODEL, options: { language: "en" } } } });
-const requests = [
-  ...images.map((image) => ({ kind: "image", ...multipartBody({ entries: imageEntries, image }) })),
-  ...queries.map((text) => ({ kind: "text", ...multipartBody({ entries: textEntries, text }) })),
-];
+/** One asset's three jobs and a search, in turn: `[kind, request]`. */
+const cycle: Array<[Kind, LoadRequest]> = assets.flatMap((image, i): Array<[Kind, LoadRequest]> => [
+  ["clip-image", post(entries.clipImage, { image })],
+  ["faces", post(entries.faces(FACE_MODEL_BATCHED), { image })],
+  ["ocr", post(entries.ocr, { image })],
+  ["clip-text", post({ clip: { textual: { modelName: CLIP_MODEL, options: { language: "en" } } } }, { text: queries[i]! })],
+]);
 
 interface Completed {
-  kind: string;
+  kind: Kind;
   ms: number;
   ok: boolean;
 }
@@ -64,9 +49,9 @@ let failures = 0;
 const deadline = Date.now() + minutes * 60_000;
 
 async function client(id: number): Promise<void> {
-  // 7 images for every 3 queries, each client starting elsewhere in the cycle.
+  // Each client starts elsewhere in the cycle, so the kinds overlap as a library scan's jobs do.
   for (let n = id; Date.now() < deadline; n++) {
-    const request = requests[n % 10 < 7 ? n % images.length : images.length + (n % queries.length)]!;
+    const [kind, request] = cycle[n % cycle.length]!;
     const started = performance.now();
     let ok = false;
     try {
@@ -82,7 +67,7 @@ async function client(id: number): Promise<void> {
       ok = false;
     }
     if (!ok) failures++;
-    window.push({ kind: request.kind, ms: performance.now() - started, ok });
+    window.push({ kind, ms: performance.now() - started, ok });
   }
 }
 
@@ -92,10 +77,8 @@ interface Sample {
   rssFloorMiB: number;
   rssPeakMiB: number;
   requests: number;
-  imageP50: number;
-  imageP99: number;
-  textP50: number;
-  textP99: number;
+  /** p50 and p99 ms per kind in the window. */
+  latency: Record<Kind, { p50: number; p99: number }>;
 }
 const samples: Sample[] = [];
 const started = Date.now();
@@ -111,29 +94,29 @@ async function sampler(): Promise<void> {
     }
     const done = window;
     window = [];
-    const ms = (kind: string) => done.filter((c) => c.kind === kind).map((c) => c.ms);
+    const latency = Object.fromEntries(
+      KINDS.map((kind) => {
+        const ms = done.filter((c) => c.kind === kind).map((c) => c.ms);
+        return [kind, { p50: percentile(ms, 50), p99: percentile(ms, 99) }];
+      }),
+    ) as Sample["latency"];
     const sample: Sample = {
       second: Math.round((Date.now() - started) / 1000),
       rssFloorMiB: Math.min(...rss),
       rssPeakMiB: Math.max(...rss),
       requests: done.length,
-      imageP50: percentile(ms("image"), 50),
-      imageP99: percentile(ms("image"), 99),
-      textP50: percentile(ms("text"), 50),
-      textP99: percentile(ms("text"), 99),
+      latency,
     };
     samples.push(sample);
-    const f = (v: number) => v.toFixed(1).padStart(7);
-    console.error(
-      `${String(sample.second).padStart(5)} s  rss floor/peak ${f(sample.rssFloorMiB)}/${f(sample.rssPeakMiB)} MiB  ${String(sample.requests).padStart(4)} req  ` +
-        `image p50/p99 ${f(sample.imageP50)}/${f(sample.imageP99)} ms  text p50/p99 ${f(sample.textP50)}/${f(sample.textP99)} ms`,
-    );
+    const f = (v: number) => v.toFixed(0).padStart(5);
+    const kinds = KINDS.map((kind) => `${kind} ${f(latency[kind].p50)}/${f(latency[kind].p99)}`).join("  ");
+    console.error(`${String(sample.second).padStart(5)} s  rss floor/peak ${f(sample.rssFloorMiB)}/${f(sample.rssPeakMiB)} MiB  ${String(sample.requests).padStart(4)} req  p50/p99 ms: ${kinds}`);
   }
 }
 
 await Promise.all([sampler(), ...Array.from({ length: connections }, (_, i) => client(i * 3))]);
 await server.stop();
-rmSync(cache, { recursive: true, force: true });
+removeBenchCache(cache);
 
 // RSS swings by tens of MiB with the garbage collector's timing (dead image buffers wait for it),
 // so growth is judged on each window's floor, the memory actually kept, comparing the medians of
@@ -160,14 +143,17 @@ const report = {
   },
   rssPeakMiB: Number(Math.max(...measured.map((s) => s.rssPeakMiB)).toFixed(1)),
   growthAfterWarmUp: `${(growth * 100).toFixed(1)} %`,
-  latencyMs: {
-    imageP50AfterWarmUp: Number(median(first.map((s) => s.imageP50)).toFixed(1)),
-    imageP50End: Number(median(last.map((s) => s.imageP50)).toFixed(1)),
-    imageP99End: Number(median(last.map((s) => s.imageP99)).toFixed(1)),
-    textP50AfterWarmUp: Number(median(first.map((s) => s.textP50)).toFixed(1)),
-    textP50End: Number(median(last.map((s) => s.textP50)).toFixed(1)),
-    textP99End: Number(median(last.map((s) => s.textP99)).toFixed(1)),
-  },
+  // Medians over the first and last thirds of each window's p50 and p99, per kind.
+  latencyMs: Object.fromEntries(
+    KINDS.map((kind) => [
+      kind,
+      {
+        p50AfterWarmUp: Number(median(first.map((s) => s.latency[kind].p50)).toFixed(1)),
+        p50End: Number(median(last.map((s) => s.latency[kind].p50)).toFixed(1)),
+        p99End: Number(median(last.map((s) => s.latency[kind].p99)).toFixed(1)),
+      },
+    ]),
+  ),
   verdict: growth < GROWTH_TARGET && failures === 0 && measured.length >= 6 ? "pass" : "fail",
 };
 console.log(JSON.stringify(report, null, 2));
