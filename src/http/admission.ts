@@ -8,13 +8,15 @@
  * that is running gets 504, and its abandon signal tells the runtime to drop the work it has not
  * started yet (request-scope.ts); its slot stays taken until that work really ends, so abandoned
  * runs cannot pile up past the limit while new requests are admitted.
+ *
+ * Interactive requests (search queries, which a person waits for) wait ahead of queued batch work.
  */
 import { RequestError } from "../pipeline/request-error.ts";
 import { withinRequest } from "../runtime/request-scope.ts";
 
 export class AdmissionGate {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<{ start: () => void; interactive: boolean }> = [];
 
   constructor(
     private readonly concurrent: number,
@@ -30,13 +32,13 @@ export class AdmissionGate {
   }
 
   /** Runs `work` in a slot, answering 503/504 at `timeoutSeconds` after arrival (0: no limit). */
-  run<T>(work: () => Promise<T>, timeoutSeconds = 0): Promise<T> {
+  run<T>(work: () => Promise<T>, timeoutSeconds = 0, interactive = false): Promise<T> {
     if (this.running >= this.concurrent && this.waiting.length >= this.queued) {
       return Promise.reject(new RequestError(503, "Service is at capacity, retry shortly", { "Retry-After": "1" }));
     }
     return new Promise<T>((resolve, reject) => {
       const abandon = new AbortController();
-      let queuedStart: (() => void) | undefined;
+      let queuedEntry: { start: () => void; interactive: boolean } | undefined;
       let answered = false;
       const answer = (finish: () => void) => {
         if (answered) return;
@@ -46,17 +48,25 @@ export class AdmissionGate {
       };
 
       const start = () => {
-        queuedStart = undefined;
-        withinRequest(abandon.signal, async () => work())
-          .then((value) => answer(() => resolve(value)), (error: unknown) => answer(() => reject(error)))
-          .finally(() => this.release());
+        queuedEntry = undefined;
+        // The slot is handed on as the work settles, before its caller hears of it.
+        withinRequest(abandon.signal, async () => work()).then(
+          (value) => {
+            this.release();
+            answer(() => resolve(value));
+          },
+          (error: unknown) => {
+            this.release();
+            answer(() => reject(error));
+          },
+        );
       };
 
       const deadline =
         timeoutSeconds > 0
           ? setTimeout(() => {
-              if (queuedStart) {
-                this.waiting.splice(this.waiting.indexOf(queuedStart), 1);
+              if (queuedEntry) {
+                this.waiting.splice(this.waiting.indexOf(queuedEntry), 1);
                 answer(() => reject(new RequestError(503, `No free slot within ${timeoutSeconds} s (MACHINE_LEARNING_REQUEST_TIMEOUT_S), retry shortly`, { "Retry-After": "1" })));
               } else {
                 abandon.abort();
@@ -69,8 +79,10 @@ export class AdmissionGate {
         this.running++;
         start();
       } else {
-        queuedStart = start;
-        this.waiting.push(start);
+        queuedEntry = { start, interactive };
+        // Behind earlier interactive requests, ahead of every batch one.
+        const firstBatch = interactive ? this.waiting.findIndex((entry) => !entry.interactive) : -1;
+        this.waiting.splice(firstBatch === -1 ? this.waiting.length : firstBatch, 0, queuedEntry);
       }
     });
   }
@@ -78,7 +90,7 @@ export class AdmissionGate {
   /** The finishing request hands its slot over directly, so `running` never overshoots. */
   private release(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.start();
     else this.running--;
   }
 }

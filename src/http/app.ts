@@ -158,7 +158,9 @@ export function createApp(service: Service) {
         const started = performance.now();
         const parsed: { entries?: PipelineEntry[] } = {};
         try {
-          const response = await gate.run(() => predict(body as PredictForm, request, parsed), settings.requestTimeoutS);
+          const form = body as PredictForm;
+          // A text payload is a search query: someone is waiting for it (see admission.ts).
+          const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined);
           record(parsed.entries, 200, (performance.now() - started) / 1000);
           return response;
         } catch (error) {

@@ -44,7 +44,8 @@ export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigI
 
 /** Messages the inference thread understands (handled in worker.ts). */
 export type SessionRequest =
-  | { op: "create"; path: string; settings: SessionSettings }
+  /** `interactive`: a person waits for this model's runs (search queries); they go first on its thread. */
+  | { op: "create"; path: string; settings: SessionSettings; interactive: boolean }
   /** `abandon[0]` becomes 1 when the request gave up on this run; checked before it starts. */
   | { op: "run"; session: number; feeds: Record<string, Feed>; abandon?: Int32Array }
   | { op: "release"; session: number };
@@ -128,11 +129,11 @@ export class OnnxSession {
     readonly provider: string,
   ) {}
 
-  static async create(modelPath: string, settings: SessionSettings): Promise<OnnxSession> {
+  static async create(modelPath: string, settings: SessionSettings, interactive = false): Promise<OnnxSession> {
     const thread = placeSession(settings.inferenceThreads);
     thread.sessions++;
     try {
-      const description = (await thread.call({ op: "create", path: modelPath, settings })).value as SessionDescription;
+      const description = (await thread.call({ op: "create", path: modelPath, settings, interactive })).value as SessionDescription;
       return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {
       thread.sessions--;

@@ -17,6 +17,8 @@ declare const self: Worker;
 
 /** Sessions hosted by this thread (only inference threads ever create any). */
 const sessions = new Map<number, import("./session-host.ts").HostedSession>();
+/** Sessions whose runs jump the queue (see below). */
+const interactiveSessions = new Set<number>();
 let nextSession = 1;
 
 async function handleSession(request: SessionRequest): Promise<unknown> {
@@ -27,6 +29,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       const hosted = await host.createHostedSession(request.path, request.settings);
       const id = nextSession++;
       sessions.set(id, hosted);
+      if (request.interactive) interactiveSessions.add(id);
       return { session: id, inputs: hosted.inputs, outputNames: hosted.outputNames, provider: hosted.provider };
     }
     case "run": {
@@ -38,6 +41,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
     case "release": {
       const hosted = sessions.get(request.session);
       sessions.delete(request.session);
+      interactiveSessions.delete(request.session);
       await hosted?.session.release();
       return null;
     }
@@ -83,11 +87,28 @@ async function handle(message: WorkerMessage): Promise<void> {
 }
 
 /**
- * One request at a time, in arrival order. Under Bun a session run occupies this thread anyway
- * (two runs posted together take as long as two in a row), but `session.run` returns before its
- * work starts, so without the queue a second request would be timed from while the first ran.
+ * One job at a time. Under Bun a session run occupies this thread anyway (two runs posted together
+ * take as long as two in a row), but `session.run` returns before its work starts, so without the
+ * queue a second request would be timed from while the first ran. Runs of interactive sessions
+ * (search queries, which a person waits for) go ahead of queued library-scan work; between jobs
+ * the thread lets messages that arrived meanwhile join the queues before picking the next.
  */
-let queue = Promise.resolve();
+const urgent: WorkerMessage[] = [];
+const queued: WorkerMessage[] = [];
+let draining = false;
+
+async function drain(): Promise<void> {
+  draining = true;
+  while (urgent.length + queued.length > 0) {
+    await handle((urgent.shift() ?? queued.shift())!);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  draining = false;
+}
+
 self.addEventListener("message", (event: MessageEvent) => {
-  queue = queue.then(() => handle(event.data));
+  const message = event.data as WorkerMessage;
+  const run = message.session?.op === "run" ? message.session : undefined;
+  (run && interactiveSessions.has(run.session) ? urgent : queued).push(message);
+  if (!draining) void drain();
 });

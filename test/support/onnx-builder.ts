@@ -2,83 +2,15 @@
  * Writes small ONNX models for tests (npm `onnx-proto`): stand-ins with the exact input/output
  * signatures of Immich's models, whose outputs depend on their inputs so tests can tell inputs apart.
  */
-import { onnx } from "onnx-proto";
-
-type ElemType = "float32" | "int32" | "int64";
-const ELEM: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7 };
-
-export interface ValueSpec {
-  name: string;
-  type: ElemType;
-  shape: Array<number | string>;
-}
-
-export interface NodeSpec {
-  op: string;
-  inputs: string[];
-  outputs: string[];
-  attributes?: Record<string, number | number[]>;
-}
-
-export interface InitializerSpec {
-  name: string;
-  dims: number[];
-  values: Float32Array;
-}
-
-function valueInfo(spec: ValueSpec): onnx.IValueInfoProto {
-  return {
-    name: spec.name,
-    type: {
-      tensorType: {
-        elemType: ELEM[spec.type],
-        shape: { dim: spec.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
-function attribute(name: string, value: number | number[]): onnx.IAttributeProto {
-  if (Array.isArray(value)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: value };
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
-}
+import { ELEM, encodeModel, uniformWeights, type InitializerSpec, type NodeSpec, type ValueSpec } from "./onnx-writer.ts";
 
 export function buildModel(graph: { inputs: ValueSpec[]; outputs: ValueSpec[]; nodes: NodeSpec[]; initializers?: InitializerSpec[] }): Uint8Array {
-  const model: onnx.IModelProto = {
-    irVersion: 8,
-    producerName: "immich-ml-tests",
-    opsetImport: [{ domain: "", version: 13 }],
-    graph: {
-      name: "stand-in",
-      input: graph.inputs.map(valueInfo),
-      output: graph.outputs.map(valueInfo),
-      node: graph.nodes.map((node, i) => ({
-        name: `${node.op}_${i}`,
-        opType: node.op,
-        input: node.inputs,
-        output: node.outputs,
-        attribute: Object.entries(node.attributes ?? {}).map(([k, v]) => attribute(k, v)),
-      })),
-      initializer: (graph.initializers ?? []).map((init) => ({
-        name: init.name,
-        dims: init.dims,
-        dataType: ELEM.float32,
-        rawData: new Uint8Array(init.values.buffer, init.values.byteOffset, init.values.byteLength),
-      })),
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel({ ...graph, opset: 13, producer: "immich-ml-tests" });
 }
 
-/** Deterministic pseudo-random weights (so a stand-in model is the same on every run). */
+/** Deterministic pseudo-random weights in ±0.5 (so a stand-in model is the same on every run). */
 export function weights(count: number, seed = 1): Float32Array {
-  const out = new Float32Array(count);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state / 2 ** 32 - 0.5;
-  }
-  return out;
+  return uniformWeights(count, seed);
 }
 
 /** CLIP image tower stand-in: `image` f32[1,3,s,s] → `embedding` f32[1,dim], L2-normalised. */

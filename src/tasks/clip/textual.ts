@@ -5,10 +5,10 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { InferenceModel, type ModelOptions, type Payload } from "../../models/inference-model.ts";
-import { modelFilePath } from "../../models/cache-layout.ts";
+import type { ModelOptions, Payload } from "../../models/inference-model.ts";
 import { lookupModel } from "../../models/registry.ts";
-import { OnnxSession, type Feed, type InputSpec } from "../../runtime/onnx-session.ts";
+import { OnnxModel } from "../../models/onnx-model.ts";
+import type { Feed, InputSpec } from "../../runtime/onnx-session.ts";
 import type { Embedding } from "../response-values.ts";
 import { ClipTokenizer } from "./tokenizer.ts";
 import { EmbeddingReader } from "./embedding-size.ts";
@@ -19,9 +19,11 @@ import { EmbeddingReader } from "./embedding-size.ts";
  */
 const MAX_TEXT_CHARS = 16_384;
 
-export class ClipTextualModel extends InferenceModel<Embedding> {
+export class ClipTextualModel extends OnnxModel<Embedding> {
   readonly identity = { task: "clip", type: "textual" } as const;
-  private session: OnnxSession | undefined;
+  // Search queries come from someone typing in Immich, often while a library scan keeps the
+  // inference threads busy; their runs go ahead of the scan's queued ones.
+  protected override readonly interactive = true;
   private tokenizer: ClipTokenizer | undefined;
   private readonly embeddings = new EmbeddingReader(this.name, "textual");
 
@@ -36,11 +38,11 @@ export class ClipTextualModel extends InferenceModel<Embedding> {
       },
       this.name,
     );
-    this.session = await OnnxSession.create(modelFilePath(modelDir, "textual"), this.context.session);
+    await this.openSession(modelDir);
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<Embedding> {
-    const session = this.session!;
+    const session = this.session;
     const tokenizer = this.tokenizer!;
     const language = typeof options.language === "string" ? options.language : undefined;
     const { inputIds, attentionMask } = tokenizer.encode(boundText(this.requireText(payload)), language);
@@ -53,9 +55,8 @@ export class ClipTextualModel extends InferenceModel<Embedding> {
     return this.embeddings.read(output!);
   }
 
-  async unload(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
+  override async unload(): Promise<void> {
+    await super.unload();
     this.tokenizer = undefined;
   }
 }

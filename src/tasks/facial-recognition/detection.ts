@@ -3,9 +3,8 @@
  * 640x640 letterbox unless the model fixes its own input size, `minScore` per request (default 0.7).
  * Alone, it answers upstream's raw detector dict; as a dependency it hands its detections on.
  */
-import { InferenceModel, InvalidInputError, type ModelOptions, type Payload } from "../../models/inference-model.ts";
-import { modelFilePath } from "../../models/cache-layout.ts";
-import { OnnxSession } from "../../runtime/onnx-session.ts";
+import { InvalidInputError, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { OnnxModel } from "../../models/onnx-model.ts";
 import type { FaceDetections } from "./scrfd.ts";
 
 const DEFAULT_INPUT_SIZE = 640;
@@ -39,13 +38,12 @@ export function minScoreOption(options: ModelOptions, fallback: number): number 
   return value;
 }
 
-export class FaceDetectionModel extends InferenceModel<DetectedFaces> {
+export class FaceDetectionModel extends OnnxModel<DetectedFaces> {
   readonly identity = { task: "facial-recognition", type: "detection" } as const;
-  private session: OnnxSession | undefined;
   private inputSize = DEFAULT_INPUT_SIZE;
 
   protected async loadFrom(modelDir: string): Promise<void> {
-    this.session = await OnnxSession.create(modelFilePath(modelDir, "detection"), this.context.session);
+    await this.openSession(modelDir);
     // insightface keeps a model's own static input size; Immich's detectors are dynamic → 640.
     const side = this.session.inputs[0]?.shape[2];
     this.inputSize = typeof side === "number" && side > 0 ? side : DEFAULT_INPUT_SIZE;
@@ -54,7 +52,7 @@ export class FaceDetectionModel extends InferenceModel<DetectedFaces> {
   async predict(payload: Payload, options: ModelOptions): Promise<DetectedFaces> {
     const image = this.requireImage(payload);
     const minScore = minScoreOption(options, DEFAULT_MIN_SCORE);
-    const session = this.session!;
+    const session = this.session;
     const { pool } = this.context;
     const inputSize = this.inputSize;
     const { tensor, scale } = await pool.run("faces.detectionInput", { image, inputSize });
@@ -69,8 +67,4 @@ export class FaceDetectionModel extends InferenceModel<DetectedFaces> {
     return new DetectedFaces(detections);
   }
 
-  async unload(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
-  }
 }

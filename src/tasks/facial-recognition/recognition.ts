@@ -7,11 +7,11 @@
  * the same whatever it was batched with. Embeddings are raw (not normalised), zipped with the
  * detector's box and score.
  */
-import { InferenceModel, type Payload } from "../../models/inference-model.ts";
-import { modelFilePath } from "../../models/cache-layout.ts";
+import type { Payload } from "../../models/inference-model.ts";
 import type { ModelType } from "../../models/identity.ts";
 import { MicroBatcher } from "../../runtime/micro-batcher.ts";
-import { OnnxSession } from "../../runtime/onnx-session.ts";
+import { OnnxModel } from "../../models/onnx-model.ts";
+import type { OnnxSession } from "../../runtime/onnx-session.ts";
 import { Embedding, Float32Value } from "../response-values.ts";
 import type { DetectedFaces } from "./detection.ts";
 
@@ -28,18 +28,16 @@ export interface RecognizedFace {
   score: Float32Value;
 }
 
-export class FaceRecognitionModel extends InferenceModel<RecognizedFace[]> {
+export class FaceRecognitionModel extends OnnxModel<RecognizedFace[]> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
-  private session: OnnxSession | undefined;
   private batcher: MicroBatcher<Float32Array, Float32Array> | undefined;
 
   protected async loadFrom(modelDir: string): Promise<void> {
-    const session = await OnnxSession.create(modelFilePath(modelDir, "recognition"), this.context.session);
+    const session = await this.openSession(modelDir);
     const fixedBatch = session.inputs[0]?.shape[0];
     const configured = this.context.settings.maxBatchSize.facialRecognition;
     const maxBatch = typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : configured;
-    this.session = session;
     this.batcher = new MicroBatcher((crops) => embedCrops(session, crops), { maxBatch, maxWaitMs: BATCH_WAIT_MS });
   }
 
@@ -64,9 +62,8 @@ export class FaceRecognitionModel extends InferenceModel<RecognizedFace[]> {
     }));
   }
 
-  async unload(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
+  override async unload(): Promise<void> {
+    await super.unload();
     this.batcher = undefined;
   }
 }

@@ -3,10 +3,9 @@
  * detector of their base name (`EN__PP-OCRv5_mobile` uses `PP-OCRv5_mobile`'s), as upstream does.
  * Options: `minScore` (box threshold, default 0.5), `maxResolution` (default 736), `scoreMode`.
  */
-import { InferenceModel, InvalidInputError, type ModelContext, type ModelOptions, type Payload } from "../../models/inference-model.ts";
-import { modelFilePath } from "../../models/cache-layout.ts";
+import { InvalidInputError, type ModelContext, type ModelOptions, type Payload } from "../../models/inference-model.ts";
 import type { ModelSource } from "../../models/model-store.ts";
-import { OnnxSession } from "../../runtime/onnx-session.ts";
+import { OnnxModel } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../facial-recognition/detection.ts";
 import type { DbBoxes } from "./db-postprocess.ts";
 import { parseOcrName, rapidOcrSource } from "./rapidocr-source.ts";
@@ -44,9 +43,8 @@ function scoreModeOption(options: ModelOptions): "fast" | "slow" {
   return value;
 }
 
-export class OcrDetectionModel extends InferenceModel<DetectedText> {
+export class OcrDetectionModel extends OnnxModel<DetectedText> {
   readonly identity = { task: "ocr", type: "detection" } as const;
-  private session: OnnxSession | undefined;
 
   constructor(name: string, context: ModelContext) {
     super(parseOcrName(name).base, context);
@@ -57,7 +55,7 @@ export class OcrDetectionModel extends InferenceModel<DetectedText> {
   }
 
   protected async loadFrom(modelDir: string): Promise<void> {
-    this.session = await OnnxSession.create(modelFilePath(modelDir, "detection"), this.context.session);
+    await this.openSession(modelDir);
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<DetectedText> {
@@ -68,7 +66,7 @@ export class OcrDetectionModel extends InferenceModel<DetectedText> {
     const { pool } = this.context;
     const input = await pool.run("ocr.detectionInput", { image, maxResolution });
     if (!input) return EMPTY;
-    const session = this.session!;
+    const session = this.session;
     const [pred] = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: input.tensor, dims: [1, 3, input.height, input.width] },
     });
@@ -80,8 +78,4 @@ export class OcrDetectionModel extends InferenceModel<DetectedText> {
     return new DetectedText(result);
   }
 
-  async unload(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
-  }
 }

@@ -7,11 +7,11 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { InferenceModel, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import type { ModelOptions, Payload } from "../../models/inference-model.ts";
 import { modelFilePath } from "../../models/cache-layout.ts";
 import type { ModelType } from "../../models/identity.ts";
 import type { ModelSource } from "../../models/model-store.ts";
-import { OnnxSession } from "../../runtime/onnx-session.ts";
+import { OnnxModel } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../facial-recognition/detection.ts";
 import { ctcGreedyDecode, loadCharset } from "./ctc.ts";
 import type { DetectedText } from "./detection.ts";
@@ -27,10 +27,9 @@ export interface OcrLines {
 /** Dictionary file upstream's layout may hold next to a recogniser without `character` metadata. */
 const DICTIONARY_FILES = ["dict.txt", "ppocr_keys.txt", "keys.txt"];
 
-export class OcrRecognitionModel extends InferenceModel<OcrLines> {
+export class OcrRecognitionModel extends OnnxModel<OcrLines> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
-  private session: OnnxSession | undefined;
   private charset: string[] = [];
 
   protected override source(): ModelSource {
@@ -41,7 +40,7 @@ export class OcrRecognitionModel extends InferenceModel<OcrLines> {
     const modelPath = modelFilePath(modelDir, "recognition");
     const dictionary = DICTIONARY_FILES.map((file) => join(modelDir, "recognition", file)).find((path) => existsSync(path));
     this.charset = loadCharset(new Uint8Array(await readFile(modelPath)), dictionary);
-    this.session = await OnnxSession.create(modelPath, this.context.session);
+    await this.openSession(modelDir);
   }
 
   async predict(payload: Payload, options: ModelOptions, dependencies: ReadonlyMap<ModelType, unknown>): Promise<OcrLines> {
@@ -51,7 +50,7 @@ export class OcrRecognitionModel extends InferenceModel<OcrLines> {
     const count = detected.scores.length;
     if (count === 0) return { text: [], box: new Float32Array(0), boxScore: new Float32Array(0), textScore: new Float32Array(0) };
 
-    const session = this.session!;
+    const session = this.session;
     const batches = await this.context.pool.run("ocr.recognitionBatches", {
       image,
       boxes: detected.boxes,
@@ -79,9 +78,8 @@ export class OcrRecognitionModel extends InferenceModel<OcrLines> {
     };
   }
 
-  async unload(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
+  override async unload(): Promise<void> {
+    await super.unload();
     this.charset = [];
   }
 }

@@ -1,0 +1,31 @@
+/**
+ * A model backed by one ONNX session, `<model dir>/<type>/model.onnx`: the session is opened while
+ * loading, released on unload, and read through `session`, which names the model when used before
+ * it is loaded (or after it was unloaded).
+ */
+import { modelFilePath } from "./cache-layout.ts";
+import { InferenceModel } from "./inference-model.ts";
+import { OnnxSession } from "../runtime/onnx-session.ts";
+
+export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output> {
+  private opened: OnnxSession | undefined;
+  /** Whether a person waits for this model's runs, so they go ahead of queued batch work (onnx-session.ts). */
+  protected readonly interactive: boolean = false;
+
+  protected get session(): OnnxSession {
+    if (!this.opened) throw new Error(`${this.identity.task} ${this.identity.type} model '${this.name}' is not loaded`);
+    return this.opened;
+  }
+
+  protected async openSession(modelDir: string): Promise<OnnxSession> {
+    this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, this.interactive);
+    return this.opened;
+  }
+
+  /** Subclasses holding more than the session extend this and drop the rest. */
+  async unload(): Promise<void> {
+    const session = this.opened;
+    this.opened = undefined;
+    await session?.release();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The inference thread's queue, driven through its real message protocol (runtime/worker.ts): runs
+ * are handled one at a time in arrival order, except that runs of an interactive session (search
+ * queries) go ahead of queued ones; a run whose request was abandoned before it started is skipped.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Feed, SessionRequest, SessionSettings } from "../../src/runtime/onnx-session.ts";
+import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
+import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
+import { tempDir } from "../support/temp.ts";
+
+const SETTINGS: SessionSettings = { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" };
+
+let worker: Worker;
+let nextId = 1;
+const replies = new Map<number, (reply: WorkerReply) => void>();
+let order: string[] = [];
+
+function post(session: SessionRequest, label: string): Promise<WorkerReply> {
+  const id = nextId++;
+  return new Promise((resolve) => {
+    replies.set(id, (reply) => {
+      order.push(label);
+      resolve(reply);
+    });
+    worker.postMessage({ id, session });
+  });
+}
+
+const imageFeed = (): Record<string, Feed> => ({ image: { type: "float32", data: new Float32Array(3 * 224 * 224).fill(0.5), dims: [1, 3, 224, 224] } });
+const textFeed = (): Record<string, Feed> => ({ text: { type: "int32", data: new Int32Array(77).fill(7), dims: [1, 77] } });
+
+let slow: number;
+let search: number;
+
+beforeAll(async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "visual.onnx"), heavyVisualModel({ layers: 24 }));
+  writeFileSync(join(dir, "textual.onnx"), clipTextualModel());
+  worker = new Worker(new URL("../../src/runtime/worker.ts", import.meta.url).href);
+  worker.addEventListener("message", (event: MessageEvent) => replies.get((event.data as WorkerReply).id)?.(event.data as WorkerReply));
+  const created = async (path: string, interactive: boolean) =>
+    ((await post({ op: "create", path: join(dir, path), settings: SETTINGS, interactive }, "create")).value as { session: number }).session;
+  slow = await created("visual.onnx", false);
+  search = await created("textual.onnx", true);
+});
+
+afterAll(() => worker.terminate());
+
+describe("inference thread queue", () => {
+  test("a search query's run goes ahead of queued scan runs, not ahead of the one running", async () => {
+    order = [];
+    const runs = [1, 2, 3].map((n) => post({ op: "run", session: slow, feeds: imageFeed() }, `image${n}`));
+    await Bun.sleep(30); // the first image run is inside onnxruntime; the others are queued
+    const query = post({ op: "run", session: search, feeds: textFeed() }, "text");
+    const replies = await Promise.all([...runs, query]);
+    expect(replies.every((reply) => reply.ok)).toBe(true);
+    expect(order).toEqual(["image1", "text", "image2", "image3"]);
+  });
+
+  test("batch runs keep their arrival order", async () => {
+    order = [];
+    await Promise.all([1, 2, 3, 4].map((n) => post({ op: "run", session: slow, feeds: imageFeed() }, `image${n}`)));
+    expect(order).toEqual(["image1", "image2", "image3", "image4"]);
+  });
+
+  test("a queued run whose request gave up is skipped and reported as abandoned", async () => {
+    order = [];
+    const running = post({ op: "run", session: slow, feeds: imageFeed() }, "running");
+    const abandon = new Int32Array(new SharedArrayBuffer(4));
+    const skipped = post({ op: "run", session: slow, feeds: imageFeed(), abandon }, "skipped");
+    await Bun.sleep(30);
+    Atomics.store(abandon, 0, 1);
+    const [first, second] = await Promise.all([running, skipped]);
+    expect(first.ok).toBe(true);
+    expect([second.ok, second.abandoned]).toEqual([false, true]);
+    // Skipped at once: it did not run the model.
+    expect(second.runMs).toBeLessThan(first.runMs / 4);
+  });
+});
