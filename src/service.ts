@@ -9,7 +9,7 @@ import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
 import type { ModelTask, ModelType } from "./models/identity.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
-import { availableProviders, collectInferenceGarbage, type SessionSettings } from "./runtime/onnx-session.ts";
+import { availableProviders, collectInferenceGarbage, inferenceThreadCount, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
@@ -72,7 +72,12 @@ export function createService(settings: Settings): Service {
   const cache = new ModelCache((identity, name) => createModel(identity, name, context), {
     ttlSeconds: settings.modelTtl,
     sweepSeconds: settings.modelTtlPollS,
-    afterEviction: () => void releaseMemory(pool),
+    afterEviction: () => {
+      // With nothing loaded, the pre-processing workers' heaps are all that is left of the last
+      // requests (inference threads stop with their last session): the next request loads models anyway.
+      if (cache.loaded().length === 0) pool.stopIdleWorkers();
+      void releaseMemory(pool);
+    },
     afterLoad: releaseFreedMemory,
     whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool) },
   });
@@ -94,7 +99,7 @@ export function createService(settings: Settings): Service {
       loadedModels: cache.loaded(),
       inFlight: service.gate?.inFlight ?? 0,
       queued: service.gate?.queueDepth ?? 0,
-      runtime: { workers: pool.size, ...session },
+      runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },
       rssBytes: process.memoryUsage.rss(),
     }),
     close: async () => {

@@ -8,7 +8,8 @@
  *
  * `inferenceThreads` (thread-layout.ts) of them may exist; a new session goes to a thread hosting
  * no session yet, else to the one hosting fewest, so different models run side by side. Threads
- * start when a session first needs them, which keeps an idle process small.
+ * start when a session first needs them and stop when their last session is released (each holds
+ * a JS heap and onnxruntime's per-thread state), so an idle or fully evicted process stays small.
  */
 import { basename, dirname } from "node:path";
 import type { HostedSession } from "./session-host.ts";
@@ -72,6 +73,15 @@ class InferenceThread {
     this.worker.unref();
   }
 
+  /** Nothing hosted and nothing awaited: the thread can stop. */
+  get idle(): boolean {
+    return this.sessions === 0 && this.pending.size === 0;
+  }
+
+  stop(): void {
+    void this.worker.terminate();
+  }
+
   call(request: SessionRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     return this.post({ session: request }, transfer);
   }
@@ -100,6 +110,19 @@ function placeSession(wanted: number): InferenceThread {
     return thread;
   }
   return threads.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
+}
+
+/** Stops `thread` if it hosts nothing any more. */
+function stopIfIdle(thread: InferenceThread): void {
+  const index = threads.indexOf(thread);
+  if (!thread.idle || index === -1) return;
+  threads.splice(index, 1);
+  thread.stop();
+}
+
+/** Inference threads running now (for /health). */
+export function inferenceThreadCount(): number {
+  return threads.length;
 }
 
 /** Has every inference thread collect its garbage (when the process is idle). */
@@ -137,6 +160,7 @@ export class OnnxSession {
       return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {
       thread.sessions--;
+      stopIfIdle(thread);
       throw error;
     }
   }
@@ -176,6 +200,7 @@ export class OnnxSession {
       await this.thread.call({ op: "release", session: this.id });
     } finally {
       this.thread.sessions--;
+      stopIfIdle(this.thread);
     }
   }
 }

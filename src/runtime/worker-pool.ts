@@ -4,7 +4,7 @@
  * by name in a table shared by the pool and `worker.ts`; arguments are structured-cloned (decoded
  * pixels travel in a SharedArrayBuffer, so they are not copied), typed-array results are transferred.
  * Workers start when a job finds every started one busy (an idle process holds none: each costs
- * ~5 MB). With size 0 the kernels run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
+ * ~5 MB) and can be stopped again once the service has nothing loaded. With size 0 the kernels run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
  */
 import { log } from "../log.ts";
 import type { KernelTable } from "./kernel-table.ts";
@@ -113,6 +113,19 @@ export class WorkerPool {
     } catch (error) {
       throw new KernelError(String(kernel), error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** Stops the workers with nothing to do; later jobs start fresh ones. */
+  stopIdleWorkers(): void {
+    for (const slot of this.slots.filter((candidate) => candidate.pending.size === 0)) {
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      void slot.worker.terminate();
+    }
+  }
+
+  /** Workers running now. */
+  get started(): number {
+    return this.slots.length;
   }
 
   /** Jobs queued or running, for metrics and health. */

@@ -5,9 +5,15 @@ import { join } from "node:path";
 import { predict, startTestServer } from "../support/test-server.ts";
 import { clipRepoFiles, writeClipModel } from "../support/clip-cache.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
+import { inferenceThreadCount } from "../../src/runtime/onnx-session.ts";
+
+const sharp: typeof import("sharp").default = require("sharp");
+const solidPng = async (width: number, height: number) =>
+  new Uint8Array(await sharp({ create: { width, height, channels: 3, background: "#3a6" } }).png().toBuffer());
 
 const REPO = "immich-app/ViT-B-32__openai";
 const TEXT = { clip: { textual: { modelName: "ViT-B-32__openai" } } };
+const IMAGE = { clip: { visual: { modelName: "ViT-B-32__openai" } } };
 let hub: FakeHub;
 
 beforeAll(() => {
@@ -100,11 +106,19 @@ describe("model lifecycle over HTTP", () => {
     const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "0.2", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
       writeClipModel(cache, "ViT-B-32__openai"),
     );
+    const threads = () => inferenceThreadCount();
     try {
+      const before = threads();
       const first = await (await predict(server.url, TEXT, { text: "a photo of a cat" })).text();
-      expect(server.service.cache.loaded()).toHaveLength(1);
+      expect((await predict(server.url, IMAGE, { image: await solidPng(64, 48) })).status).toBe(200);
+      expect(server.service.cache.loaded()).toHaveLength(2);
+      expect(threads()).toBeGreaterThan(0);
+      expect(server.service.pool.started).toBe(1);
       await Bun.sleep(500);
       expect(server.service.cache.loaded()).toHaveLength(0);
+      // Back to what it was: the inference threads stopped with their last session, the
+      // pre-processing worker with the last model.
+      expect([threads(), server.service.pool.started]).toEqual([before, 0]);
       const second = await (await predict(server.url, TEXT, { text: "a photo of a cat" })).text();
       expect(second).toBe(first);
     } finally {
