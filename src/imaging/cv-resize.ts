@@ -28,19 +28,46 @@ interface AxisTaps {
   readonly w1: Int32Array;
 }
 
+/** Receives each output row (interleaved RGB) as it is made; the buffer is reused for the next row. */
+export type RowSink = (y: number, row: Uint8Array) => void;
+
 export function resizeCvLinear(src: RgbImage, width: number, height: number): RgbImage {
+  const rowLen = width * CHANNELS;
+  const out = new Uint8Array(rowLen * height);
+  resizeCvLinearRows(src, width, height, (y, row) => out.set(row, y * rowLen));
+  return { width, height, data: out };
+}
+
+/**
+ * The same resize, handing over one output row at a time, so that a caller that converts the
+ * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image.
+ */
+export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new Error(`resizeCvLinear: invalid target size ${width}x${height}`);
   }
   if (src.width <= 0 || src.height <= 0) throw new Error("resizeCvLinear: empty source image");
+  const rowLen = width * CHANNELS;
   if (width === src.width && height === src.height) {
-    return { width, height, data: src.data.slice(0, width * height * CHANNELS) };
+    for (let y = 0; y < height; y++) sink(y, src.data.subarray(y * rowLen, (y + 1) * rowLen));
+    return;
   }
-  if (src.width === width * 2 && src.height === height * 2) return halve(src, width, height);
+  if (src.width === width * 2 && src.height === height * 2) {
+    halveRows(src, width, height, sink);
+    return;
+  }
 
   const xs = axisTaps(src.width, width, true);
   const ys = axisTaps(src.height, height, false);
-  const rowLen = width * CHANNELS;
+  // Byte offsets of each column's two taps within a source row; at the right edge the second tap
+  // has weight 0, and clamping it only keeps the read in bounds.
+  const tap0 = new Int32Array(width);
+  const tap1 = new Int32Array(width);
+  for (let dx = 0; dx < width; dx++) {
+    const x = xs.index[dx]!;
+    tap0[dx] = x * CHANNELS;
+    tap1[dx] = Math.min(x + 1, src.width - 1) * CHANNELS;
+  }
   const lastRow = src.height - 1;
   // Source rows only move down from one output row to the next, so the two horizontally
   // filtered rows of the previous output row are reused when the next one reads them again.
@@ -48,8 +75,9 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number): Rg
   let row1 = new Int32Array(rowLen);
   let have0 = -1;
   let have1 = -1;
+  const filter = (sy: number, row: Int32Array) => filterRow(src.data.subarray(sy * src.width * CHANNELS, (sy + 1) * src.width * CHANNELS), tap0, tap1, xs, row);
 
-  const out = new Uint8Array(rowLen * height);
+  const out = new Uint8Array(rowLen);
   for (let dy = 0; dy < height; dy++) {
     const sy = ys.index[dy]!;
     const y0 = Math.min(Math.max(sy, 0), lastRow);
@@ -60,23 +88,22 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number): Rg
         have0 = y0;
         have1 = -1;
       } else {
-        filterRow(src, y0, xs, row0);
+        filter(y0, row0);
         have0 = y0;
       }
     }
     if (have1 !== y1) {
-      filterRow(src, y1, xs, row1);
+      filter(y1, row1);
       have1 = y1;
     }
     const b0 = ys.w0[dy]!;
     const b1 = ys.w1[dy]!;
-    const base = dy * rowLen;
     for (let i = 0; i < rowLen; i++) {
       const v = (((b0 * (row0[i]! >> 4)) >> 16) + ((b1 * (row1[i]! >> 4)) >> 16) + 2) >> 2;
-      out[base + i] = v > 255 ? 255 : v;
+      out[i] = v > 255 ? 255 : v;
     }
+    sink(dy, out);
   }
-  return { width, height, data: out };
 }
 
 function axisTaps(srcLen: number, dstLen: number, collapseEdges: boolean): AxisTaps {
@@ -103,40 +130,34 @@ function axisTaps(srcLen: number, dstLen: number, collapseEdges: boolean): AxisT
   return { index, w0, w1 };
 }
 
-/** Horizontal pass over source row `sy` into `row`. */
-function filterRow(src: RgbImage, sy: number, xs: AxisTaps, row: Int32Array): void {
-  const { index, w0, w1 } = xs;
-  const data = src.data;
-  const base = sy * src.width * CHANNELS;
-  const lastX = src.width - 1;
-  const width = index.length;
+/** Horizontal pass over one source row (`line`, interleaved RGB) into `row`. */
+function filterRow(line: Uint8Array, tap0: Int32Array, tap1: Int32Array, xs: AxisTaps, row: Int32Array): void {
+  const { w0, w1 } = xs;
+  const width = tap0.length;
   for (let dx = 0, o = 0; dx < width; dx++, o += CHANNELS) {
-    const x = index[dx]!;
-    const p0 = base + x * CHANNELS;
-    // At the right edge the second tap has weight 0; clamping only keeps the read in bounds.
-    const p1 = base + (x < lastX ? x + 1 : lastX) * CHANNELS;
+    const p0 = tap0[dx]!;
+    const p1 = tap1[dx]!;
     const a0 = w0[dx]!;
     const a1 = w1[dx]!;
-    row[o] = data[p0]! * a0 + data[p1]! * a1;
-    row[o + 1] = data[p0 + 1]! * a0 + data[p1 + 1]! * a1;
-    row[o + 2] = data[p0 + 2]! * a0 + data[p1 + 2]! * a1;
+    row[o] = line[p0]! * a0 + line[p1]! * a1;
+    row[o + 1] = line[p0 + 1]! * a0 + line[p1 + 1]! * a1;
+    row[o + 2] = line[p0 + 2]! * a0 + line[p1 + 2]! * a1;
   }
 }
 
 /** OpenCV's fast INTER_AREA for an exact 2:1 reduction: 2x2 box sum, rounded half up. */
-function halve(src: RgbImage, width: number, height: number): RgbImage {
-  const out = new Uint8Array(width * height * CHANNELS);
+function halveRows(src: RgbImage, width: number, height: number, sink: RowSink): void {
+  const out = new Uint8Array(width * CHANNELS);
   const stride = src.width * CHANNELS;
   const data = src.data;
-  let o = 0;
   for (let y = 0; y < height; y++) {
     const top = 2 * y * stride;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0, o = 0; x < width; x++) {
       const p = top + 2 * x * CHANNELS;
       for (let c = 0; c < CHANNELS; c++, o++) {
         out[o] = (data[p + c]! + data[p + CHANNELS + c]! + data[p + stride + c]! + data[p + stride + CHANNELS + c]! + 2) >> 2;
       }
     }
+    sink(y, out);
   }
-  return { width, height, data: out };
 }

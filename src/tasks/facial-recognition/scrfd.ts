@@ -4,7 +4,7 @@
  * (contract spec 2.4) down to its float32 arithmetic, so that the rounded boxes Immich stores and
  * the landmarks that drive face alignment match the Python service.
  */
-import { resizeCvLinear } from "../../imaging/cv-resize.ts";
+import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { greedyNms } from "./nms.ts";
@@ -50,19 +50,20 @@ export function scrfdInput(image: RgbImage, inputSize = 640): ScrfdInput {
   if (newWidth <= 0 || newHeight <= 0) {
     throw new Error(`image ${image.width}x${image.height} is too elongated to letterbox into ${inputSize}x${inputSize}`);
   }
-  const resized = resizeCvLinear(image, newWidth, newHeight);
   const plane = inputSize * inputSize;
-  const tensor = new Float32Array(3 * plane).fill(NORMALISED[0]!);
-  const px = resized.data;
-  for (let y = 0; y < newHeight; y++) {
-    for (let x = 0; x < newWidth; x++) {
-      const src = (y * newWidth + x) * 3;
-      const dst = y * inputSize + x;
-      tensor[dst] = NORMALISED[px[src]!]!;
-      tensor[plane + dst] = NORMALISED[px[src + 1]!]!;
-      tensor[2 * plane + dst] = NORMALISED[px[src + 2]!]!;
+  const black = NORMALISED[0]!;
+  const tensor = new Float32Array(3 * plane);
+  resizeCvLinearRows(image, newWidth, newHeight, (y, row) => {
+    const start = y * inputSize;
+    for (let x = 0, src = 0; x < newWidth; x++, src += 3) {
+      tensor[start + x] = NORMALISED[row[src]!]!;
+      tensor[plane + start + x] = NORMALISED[row[src + 1]!]!;
+      tensor[2 * plane + start + x] = NORMALISED[row[src + 2]!]!;
     }
-  }
+    for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + start + newWidth, c * plane + start + inputSize);
+  });
+  // The black canvas below the image.
+  for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + newHeight * inputSize, (c + 1) * plane);
   return { tensor, scale: newHeight / image.height };
 }
 

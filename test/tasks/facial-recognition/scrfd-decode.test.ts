@@ -169,12 +169,19 @@ describe("scrfdInput", () => {
     expect(scale).toBe(399 / 342);
     expect(tensor[640 * 640 - 1]).toBe(BLACK);
     expect(tensor[2 * 640 * 640 + 398 * 640 + 639]).toBe(WHITE);
+    const counts = { white: 0, black: 0 };
+    for (const v of tensor) v === WHITE ? counts.white++ : v === BLACK && counts.black++;
+    expect(counts).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
   });
 
   test("portrait: height to 640, width truncated like Python int() (423.99999999999994 -> 423)", () => {
     const { tensor, scale } = scrfdInput(white(106, 160));
     expect(content(tensor, 640)).toEqual([423, 640]);
     expect(scale).toBe(640 / 160);
+    // Every value is the image's or the black canvas's, in all three planes.
+    const counts = { white: 0, black: 0 };
+    for (const v of tensor) v === WHITE ? counts.white++ : v === BLACK && counts.black++;
+    expect(counts).toEqual({ white: 3 * 423 * 640, black: 3 * (640 - 423) * 640 });
   });
 
   test("RGB planes in order, (p - 127.5) / 128", () => {
