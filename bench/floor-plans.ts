@@ -10,7 +10,7 @@ import { join, dirname } from "node:path";
 import { decodeImage } from "../src/pipeline/decode-image.ts";
 import { kernels } from "../src/runtime/kernel-table.ts";
 import { createHostedSession, type HostedSession } from "../src/runtime/session-host.ts";
-import type { SessionSettings } from "../src/runtime/onnx-session.ts";
+import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import { parseClipPreprocessConfig } from "../src/tasks/clip/visual-preprocess.ts";
 import { ClipTokenizer } from "../src/tasks/clip/tokenizer.ts";
 import type { RgbImage } from "../src/imaging/rgb-image.ts";
@@ -18,6 +18,8 @@ import type { RgbImage } from "../src/imaging/rgb-image.ts";
 export interface RunStep {
   model: string;
   feeds: Record<string, ort.Tensor>;
+  /** The service opens this model's session as interactive (onnx-session.ts `sessionSettingsFor`). */
+  interactive?: boolean;
 }
 
 /** The runs one request costs; `units` counts what it produces (faces, text lines) for reports. */
@@ -32,17 +34,18 @@ export class RawSessions {
 
   constructor(private readonly settings: SessionSettings) {}
 
-  get(model: string): Promise<HostedSession> {
-    let session = this.sessions.get(model);
+  get(model: string, interactive = false): Promise<HostedSession> {
+    const key = `${model}:${interactive}`;
+    let session = this.sessions.get(key);
     if (!session) {
-      session = createHostedSession(model, this.settings);
-      this.sessions.set(model, session);
+      session = createHostedSession(model, sessionSettingsFor(this.settings, interactive));
+      this.sessions.set(key, session);
     }
     return session;
   }
 
   async run(step: RunStep): Promise<ort.InferenceSession.OnnxValueMapType> {
-    return (await this.get(step.model)).session.run(step.feeds);
+    return (await this.get(step.model, step.interactive)).session.run(step.feeds);
   }
 
   async runPlan(plan: FloorPlan): Promise<void> {
@@ -74,7 +77,7 @@ export async function clipTextualPlan(model: string, text: string): Promise<Floo
     "ViT-B-32__openai",
   );
   const { inputIds } = tokenizer.encode(text);
-  return { steps: [{ model, feeds: { text: new ort.Tensor("int32", inputIds, [1, tokenizer.contextLength]) } }], units: 1 };
+  return { steps: [{ model, feeds: { text: new ort.Tensor("int32", inputIds, [1, tokenizer.contextLength]) }, interactive: true }], units: 1 };
 }
 
 /**

@@ -125,7 +125,8 @@ const measured = samples.filter((s) => s.second > warmUpSeconds);
 const third = Math.max(1, Math.floor(measured.length / 3));
 const first = measured.slice(0, third);
 const last = measured.slice(-third);
-const median = (values: number[]) => percentile(values, 50);
+// A window without a request of some kind has no percentile for it (NaN): left out.
+const median = (values: number[]) => percentile(values.filter((value) => !Number.isNaN(value)), 50);
 const startRss = median(first.map((s) => s.rssFloorMiB));
 const endRss = median(last.map((s) => s.rssFloorMiB));
 const growth = (endRss - startRss) / startRss;

@@ -3,7 +3,7 @@
  * wait for a slot; beyond that a request is refused at once with 503 and `Retry-After`, so an
  * overloaded service sheds load instead of piling up memory, and /ping keeps answering.
  *
- * The request timeout counts from arrival. A request still waiting for a slot at its deadline
+ * The request timeout counts from admission (the body has been read). A request still waiting for a slot at its deadline
  * leaves the queue with 503 and `Retry-After` (it never started; retrying later is right). One
  * that is running gets 504, and its abandon signal tells the runtime to drop the work it has not
  * started yet (request-scope.ts); its slot stays taken until that work really ends, so abandoned
@@ -31,7 +31,7 @@ export class AdmissionGate {
     return this.waiting.length;
   }
 
-  /** Runs `work` in a slot, answering 503/504 at `timeoutSeconds` after arrival (0: no limit). */
+  /** Runs `work` in a slot, answering 503/504 at `timeoutSeconds` after this call (0: no limit). */
   run<T>(work: () => Promise<T>, timeoutSeconds = 0, interactive = false): Promise<T> {
     if (this.running >= this.concurrent && this.waiting.length >= this.queued) {
       return Promise.reject(new RequestError(503, "Service is at capacity, retry shortly", { "Retry-After": "1" }));

@@ -28,7 +28,10 @@ interface AxisTaps {
   readonly w1: Int32Array;
 }
 
-/** Receives each output row (interleaved RGB) as it is made; the buffer is reused for the next row. */
+/**
+ * Receives each output row (interleaved RGB) as it is made. Read-only and valid only during the
+ * call: the buffer is reused for the next row (or is a view of the source, when sizes are equal).
+ */
 export type RowSink = (y: number, row: Uint8Array) => void;
 
 export function resizeCvLinear(src: RgbImage, width: number, height: number): RgbImage {

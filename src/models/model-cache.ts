@@ -4,6 +4,7 @@
  * idle for `MODEL_TTL` seconds with no request in flight is unloaded, its native memory released;
  * preloaded models are pinned and never unloaded. Keys are name+type+task, as upstream's.
  */
+import { outsideRequest } from "../runtime/request-scope.ts";
 import { log } from "../log.ts";
 import type { InferenceModel } from "./inference-model.ts";
 import { identityKey, type ModelIdentity } from "./identity.ts";
@@ -96,7 +97,8 @@ export class ModelCache {
   private armIdleTimer(): void {
     const idle = this.options.whenIdle;
     if (!idle) return;
-    this.idleTimer = setTimeout(idle.run, idle.seconds * 1000);
+    // Shared work: it must not belong to the request that happened to finish last.
+    this.idleTimer = outsideRequest(() => setTimeout(idle.run, idle.seconds * 1000));
     this.idleTimer.unref?.();
   }
 
@@ -116,7 +118,8 @@ export class ModelCache {
     const started = this.now();
     const entry: Entry = {
       model,
-      ready: model.load(),
+      // Loaded for every request that will use it, so not abandoned with the one that asked first.
+      ready: outsideRequest(() => model.load()),
       inFlight: 0,
       whenIdle: undefined,
       lastUsed: started,

@@ -18,6 +18,8 @@ export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output>
   }
 
   protected async openSession(modelDir: string): Promise<OnnxSession> {
+    // A load retried after a failure (inference-model.ts) must not leave the first session behind.
+    await this.unload();
     this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, this.interactive);
     return this.opened;
   }

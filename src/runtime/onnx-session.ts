@@ -12,6 +12,7 @@
  * a JS heap and onnxruntime's per-thread state), so an idle or fully evicted process stays small.
  */
 import { basename, dirname } from "node:path";
+import { log } from "../log.ts";
 import type { HostedSession } from "./session-host.ts";
 import { AbandonedError, requestSignal, throwIfAbandoned } from "./request-scope.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
@@ -51,6 +52,16 @@ export type SessionRequest =
   | { op: "run"; session: number; feeds: Record<string, Feed>; abandon?: Int32Array }
   | { op: "release"; session: number };
 
+/**
+ * The settings one session is created with. An interactive session (the CLIP text tower: small,
+ * and someone waits for each run) keeps onnxruntime's arena whatever MODEL_ARENA says, so each
+ * run reuses its activations' memory instead of mapping and faulting it in afresh (with the arena
+ * off and the mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping).
+ */
+export function sessionSettingsFor(settings: SessionSettings, interactive: boolean): SessionSettings {
+  return interactive ? { ...settings, arena: true } : settings;
+}
+
 export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number };
 
 class InferenceThread {
@@ -60,6 +71,9 @@ class InferenceThread {
   /** Sessions hosted here, for placement. */
   sessions = 0;
 
+  /** Why the thread died, once it has: every call then fails at once instead of waiting forever. */
+  private failure: Error | undefined;
+
   constructor() {
     this.worker.addEventListener("message", (event: MessageEvent) => {
       const reply = event.data as WorkerReply;
@@ -68,6 +82,16 @@ class InferenceThread {
       this.pending.delete(reply.id);
       if (reply.ok) waiter.resolve(reply);
       else waiter.reject(reply.abandoned ? new AbandonedError() : new Error(reply.error));
+      // The last call of a thread without sessions (a garbage collection) lets it stop.
+      stopIfIdle(this);
+    });
+    this.worker.addEventListener("error", (event) => {
+      // Its sessions are gone with it: their models fail their requests (500) until unloaded.
+      this.failure = new Error(`inference thread failed: ${(event as ErrorEvent).message ?? "unknown error"}`);
+      log.error(this.failure.message);
+      for (const waiter of this.pending.values()) waiter.reject(this.failure);
+      this.pending.clear();
+      forget(this);
     });
     // An idle inference thread must not keep a finished process (CLI, tests) alive.
     this.worker.unref();
@@ -91,6 +115,7 @@ class InferenceThread {
   }
 
   private post(message: object, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -114,10 +139,15 @@ function placeSession(wanted: number): InferenceThread {
 
 /** Stops `thread` if it hosts nothing any more. */
 function stopIfIdle(thread: InferenceThread): void {
+  if (thread.idle && forget(thread)) thread.stop();
+}
+
+/** Takes `thread` out of placement; false if it was already out. */
+function forget(thread: InferenceThread): boolean {
   const index = threads.indexOf(thread);
-  if (!thread.idle || index === -1) return;
+  if (index === -1) return false;
   threads.splice(index, 1);
-  thread.stop();
+  return true;
 }
 
 /** Inference threads running now (for /health). */
@@ -156,7 +186,7 @@ export class OnnxSession {
     const thread = placeSession(settings.inferenceThreads);
     thread.sessions++;
     try {
-      const description = (await thread.call({ op: "create", path: modelPath, settings, interactive })).value as SessionDescription;
+      const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, interactive), interactive })).value as SessionDescription;
       return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {
       thread.sessions--;

@@ -4,7 +4,8 @@
  * by name in a table shared by the pool and `worker.ts`; arguments are structured-cloned (decoded
  * pixels travel in a SharedArrayBuffer, so they are not copied), typed-array results are transferred.
  * Workers start when a job finds every started one busy (an idle process holds none: each costs
- * ~5 MB) and can be stopped again once the service has nothing loaded. With size 0 the kernels run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
+ * ~5 MB) and can be stopped again once the service has nothing loaded. With size 0 the kernels
+ * run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
  */
 import { log } from "../log.ts";
 import type { KernelTable } from "./kernel-table.ts";

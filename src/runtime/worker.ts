@@ -61,14 +61,14 @@ let prioritized = false;
 
 async function handle(message: WorkerMessage): Promise<void> {
   const { id, kernel, args, session } = message;
-  if (!prioritized && !message.gc) {
-    // The first job tells what this thread is for; onnxruntime's threads, created later by a
-    // session, inherit the inference tier (see thread-priority.ts).
-    prioritized = true;
-    lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
-  }
   const startedMs = processClockMs();
   try {
+    if (!prioritized && !message.gc) {
+      // The first job tells what this thread is for; onnxruntime's threads, created later by a
+      // session, inherit the inference tier (see thread-priority.ts).
+      prioritized = true;
+      lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
+    }
     let value: unknown = null;
     if (message.gc) {
       collectGarbage();
@@ -99,11 +99,14 @@ let draining = false;
 
 async function drain(): Promise<void> {
   draining = true;
-  while (urgent.length + queued.length > 0) {
-    await handle((urgent.shift() ?? queued.shift())!);
-    await new Promise((resolve) => setImmediate(resolve));
+  try {
+    while (urgent.length + queued.length > 0) {
+      await handle((urgent.shift() ?? queued.shift())!);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    draining = false;
   }
-  draining = false;
 }
 
 self.addEventListener("message", (event: MessageEvent) => {

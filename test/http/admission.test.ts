@@ -57,7 +57,7 @@ describe("admission gate", () => {
     expect(started).toEqual(["running", "search1", "search2", "scan1", "scan2"]);
   });
 
-  test("the deadline counts from arrival: still queued → 503, running → 504 with its abandon signal fired", async () => {
+  test("the deadline counts from admission: still queued → 503, running → 504 with its abandon signal fired", async () => {
     const gate = new AdmissionGate(1, 10);
     let signal: AbortSignal | undefined;
     let finish!: () => void;

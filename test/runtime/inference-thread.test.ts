@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Feed, SessionRequest, SessionSettings } from "../../src/runtime/onnx-session.ts";
+import { sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
 import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
@@ -78,5 +78,13 @@ describe("inference thread queue", () => {
     expect([second.ok, second.abandoned]).toEqual([false, true]);
     // Skipped at once: it did not run the model.
     expect(second.runMs).toBeLessThan(first.runMs / 4);
+  });
+});
+
+describe("interactive sessions", () => {
+  test("keep onnxruntime's arena whatever MODEL_ARENA says; other sessions follow it", () => {
+    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, true).arena).toBe(true);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, false).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, false).arena).toBe(true);
   });
 });
