@@ -19,13 +19,18 @@ export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output>
 
   protected async openSession(modelDir: string): Promise<OnnxSession> {
     // A load retried after a failure (inference-model.ts) must not leave the first session behind.
-    await this.unload();
+    // Only the session: the subclass may already hold what it read before (a tokenizer, a charset).
+    await this.releaseSession();
     this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, this.interactive);
     return this.opened;
   }
 
   /** Subclasses holding more than the session extend this and drop the rest. */
   async unload(): Promise<void> {
+    await this.releaseSession();
+  }
+
+  private async releaseSession(): Promise<void> {
     const session = this.opened;
     this.opened = undefined;
     await session?.release();

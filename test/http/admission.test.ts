@@ -66,8 +66,7 @@ describe("admission gate", () => {
       return new Promise<void>((resolve) => (finish = resolve));
     }, 0.05);
     const queued = gate.run(async () => "never started", 0.05);
-    expect(await statusOf(queued)).toBe(503);
-    expect(await statusOf(running)).toBe(504);
+    expect(await Promise.all([statusOf(queued), statusOf(running)])).toEqual([503, 504]);
     expect(signal?.aborted).toBe(true);
     // The timed-out work still holds its slot until it really ends.
     expect([gate.inFlight, gate.queueDepth]).toEqual([1, 0]);
