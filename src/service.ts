@@ -9,7 +9,7 @@ import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
 import type { ModelTask, ModelType } from "./models/identity.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
-import { availableProviders, collectInferenceGarbage, inferenceThreadCount, type SessionSettings } from "./runtime/onnx-session.ts";
+import { collectInferenceGarbage, executionProviders, inferenceThreadCount, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
@@ -95,7 +95,8 @@ export function createService(settings: Settings): Service {
       status: "ok",
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
-      providers: availableProviders(),
+      // null until the first model has loaded (onnxruntime is not loaded before).
+      providers: executionProviders() ?? null,
       loadedModels: cache.loaded(),
       inFlight: service.gate?.inFlight ?? 0,
       queued: service.gate?.queueDepth ?? 0,

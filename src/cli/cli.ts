@@ -9,7 +9,6 @@ import { parseCommandLine, UsageError } from "./args.ts";
 import { USAGE } from "./usage.ts";
 import { downloadModels } from "./download.ts";
 import { listModels } from "./models.ts";
-import { selftest } from "./selftest.ts";
 
 /** Exit status, or undefined when the command is the server, which keeps running. */
 export async function runCli(argv: string[], serve: () => Promise<void>): Promise<number | undefined> {
@@ -30,7 +29,8 @@ export async function runCli(argv: string[], serve: () => Promise<void>): Promis
       case "models":
         return listModels();
       case "selftest":
-        return await selftest();
+        // Loaded only for this command: it loads onnxruntime, which the server keeps off its main thread.
+        return await (await import("./selftest.ts")).selftest();
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -62,7 +62,19 @@ export function sessionSettingsFor(settings: SessionSettings, interactive: boole
   return interactive ? { ...settings, arena: true } : settings;
 }
 
-export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number };
+/** A created session as its thread describes it, with the execution providers usable here. */
+export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number; providers: string[] };
+
+/**
+ * Execution providers this onnxruntime build can use here, best first, as the first inference
+ * thread reported them; undefined until a session exists. Asked of the inference thread rather
+ * than loading onnxruntime on the main thread just to list them: an idle process never loads it.
+ */
+let usableProviders: string[] | undefined;
+
+export function executionProviders(): readonly string[] | undefined {
+  return usableProviders;
+}
 
 class InferenceThread {
   private readonly worker = new Worker(new URL("./worker.ts", import.meta.url).href);
@@ -187,6 +199,7 @@ export class OnnxSession {
     thread.sessions++;
     try {
       const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, interactive), interactive })).value as SessionDescription;
+      usableProviders ??= description.providers;
       return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {
       thread.sessions--;
@@ -234,5 +247,3 @@ export class OnnxSession {
     }
   }
 }
-
-export { availableProviders } from "./session-host.ts";

@@ -30,7 +30,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       const id = nextSession++;
       sessions.set(id, hosted);
       if (request.interactive) interactiveSessions.add(id);
-      return { session: id, inputs: hosted.inputs, outputNames: hosted.outputNames, provider: hosted.provider };
+      return { session: id, inputs: hosted.inputs, outputNames: hosted.outputNames, provider: hosted.provider, providers: host.availableProviders() };
     }
     case "run": {
       const hosted = sessions.get(request.session);

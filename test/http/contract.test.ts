@@ -77,7 +77,8 @@ describe("fixed endpoints", () => {
     }
   });
 
-  test("/health reports version, models and queue", async () => {
+  test("/health reports version, models and queue, and the execution providers once a model has loaded", async () => {
+    expect((await predict(server.url, TEXT_ENTRIES, { text: "a photo of a cat" })).status).toBe(200);
     const body = (await (await fetch(`${server.url}/health`)).json()) as Record<string, unknown>;
     expect(body.status).toBe("ok");
     expect(typeof body.version).toBe("string");
