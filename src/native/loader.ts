@@ -3,8 +3,9 @@
  * loads onnxruntime-node or sharp:
  *  - switches onnxruntime's telemetry off in the C environment;
  *  - in a compiled executable, extracts the embedded addons and their shared libraries once
- *    (see native-dir.ts, extract.ts); data files wait for their first use (`embeddedPath`). `scripts/build.ts` rewrites the packages' own
- *    `require("….node")` calls into `loadAddon(…)`, which dlopens the extracted copies.
+ *    (see native-dir.ts, extract.ts) and removes the folders older releases left (prune.ts);
+ *    data files wait for their first use (`embeddedPath`). `scripts/build.ts` rewrites the
+ *    packages' own `require("….node")` calls into `loadAddon(…)`, which dlopens the extracted copies.
  * From source `#native-target` is an empty map: nothing is extracted and the packages load their
  * addons from node_modules.
  */
@@ -14,6 +15,8 @@ import type { AddonName } from "./native-target.ts";
 import { disableOrtTelemetry } from "./ort-telemetry.ts";
 import { NATIVE_DIR_VARIABLE, nativeDirectory } from "./native-dir.ts";
 import { extractFiles } from "./extract.ts";
+import { pruneOtherNativeFolders } from "./prune.ts";
+import { isMainThread } from "node:worker_threads";
 
 const HINT = `set ${NATIVE_DIR_VARIABLE} to a writable folder on a filesystem that allows executables`;
 
@@ -36,6 +39,8 @@ function prepare(): string | undefined {
   } catch (error) {
     fail(`cannot write native libraries to ${dir} (${errorText(error)}); ${HINT}`);
   }
+  // Once per process (worker threads run this file too).
+  if (isMainThread) pruneOtherNativeFolders(dir, nativeTarget.name);
   return dir;
 }
 

@@ -7,7 +7,7 @@
  * dist/immich-ml-linux-x64 first when it is missing or older than the sources.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../support/fixtures.ts";
@@ -114,6 +114,19 @@ async function waitForPong(url: string, child: { exitCode: number | null }, time
       expect(code).toBe(0);
       expect(stdout).toContain(`native libraries: ${join(root, folder, "linux-x64-")}`);
     }
+  });
+
+  test("the folder an older release extracted is removed once a day old; a recent one is kept", async () => {
+    const root = tempDir();
+    const aged = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    for (const name of ["linux-x64-0ldre1ease", "linux-x64-rec3ntre1"]) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, "libonnxruntime.so.1"), "from an older release");
+    }
+    utimesSync(join(root, "linux-x64-0ldre1ease"), aged, aged);
+    const child = spawnBinary(["selftest"], { IMMICH_ML_NATIVE_DIR: root });
+    expect(await child.exited).toBe(0);
+    expect([existsSync(join(root, "linux-x64-0ldre1ease")), existsSync(join(root, "linux-x64-rec3ntre1"))]).toEqual([false, true]);
   });
 
   test("a native folder that cannot be written is one line naming IMMICH_ML_NATIVE_DIR", async () => {
