@@ -73,14 +73,14 @@ export abstract class InferenceModel<Output = unknown> {
       return;
     } catch (error) {
       log.warn(`Failed to load ${this.identity.type} model '${this.name}': ${errorMessage(error)}. Clearing cache.`);
-      await this.unload(); // whatever the failed attempt had opened
+      await this.unload().catch(() => {}); // whatever the failed attempt had opened; the load error is the one to report
     }
     await store.clear(this.identity.task, this.name);
     const fresh = await store.ensure(this.identity, this.name, this.source());
     try {
       await this.loadFrom(fresh);
     } catch (error) {
-      await this.unload();
+      await this.unload().catch(() => {});
       throw new ModelLoadError(this.name, error);
     }
   }

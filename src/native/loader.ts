@@ -15,7 +15,7 @@ import type { AddonName } from "./native-target.ts";
 import { disableOrtTelemetry } from "./ort-telemetry.ts";
 import { NATIVE_DIR_VARIABLE, nativeDirectory } from "./native-dir.ts";
 import { extractFiles } from "./extract.ts";
-import { pruneOtherNativeFolders } from "./prune.ts";
+import { markNativeFolder, pruneOtherNativeFolders } from "./prune.ts";
 import { isMainThread } from "node:worker_threads";
 
 const HINT = `set ${NATIVE_DIR_VARIABLE} to a writable folder on a filesystem that allows executables`;
@@ -40,7 +40,14 @@ function prepare(): string | undefined {
     fail(`cannot write native libraries to ${dir} (${errorText(error)}); ${HINT}`);
   }
   // Once per process (worker threads run this file too).
-  if (isMainThread) pruneOtherNativeFolders(dir, nativeTarget.name);
+  if (isMainThread) {
+    try {
+      markNativeFolder(dir);
+    } catch {
+      // Extraction just wrote to this folder; a marker that cannot be touched only delays pruning.
+    }
+    pruneOtherNativeFolders(dir, nativeTarget.name);
+  }
   return dir;
 }
 

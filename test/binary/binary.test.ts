@@ -116,14 +116,15 @@ async function waitForPong(url: string, child: { exitCode: number | null }, time
     }
   });
 
-  test("the folder an older release extracted is removed once a day old; a recent one is kept", async () => {
+  test("the folder of an older release not started for a day is removed; a recent one is kept", async () => {
     const root = tempDir();
     const aged = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
     for (const name of ["linux-x64-0ldre1ease", "linux-x64-rec3ntre1"]) {
       mkdirSync(join(root, name));
       writeFileSync(join(root, name, "libonnxruntime.so.1"), "from an older release");
+      writeFileSync(join(root, name, ".immich-ml-native"), "");
     }
-    utimesSync(join(root, "linux-x64-0ldre1ease"), aged, aged);
+    utimesSync(join(root, "linux-x64-0ldre1ease", ".immich-ml-native"), aged, aged);
     const child = spawnBinary(["selftest"], { IMMICH_ML_NATIVE_DIR: root });
     expect(await child.exited).toBe(0);
     expect([existsSync(join(root, "linux-x64-0ldre1ease")), existsSync(join(root, "linux-x64-rec3ntre1"))]).toEqual([false, true]);

@@ -4,8 +4,8 @@
  * are left alone. Run from source as a user would (`bun src/main.ts`); Linux only.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, realpathSync } from "node:fs";
+import { basename, join } from "node:path";
 import { repoRoot } from "../support/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
 import { isServeCommand } from "../../src/runtime/huge-page-malloc.ts";
@@ -56,6 +56,31 @@ describe.skipIf(!linux)("huge-page malloc", () => {
     const environ = await serveAndReadEnviron({ GLIBC_TUNABLES: "glibc.malloc.hugetlb=0" });
     expect(environ).toContain("\0GLIBC_TUNABLES=glibc.malloc.hugetlb=0\0");
     expect(environ).not.toContain("hugetlb=1");
+  });
+
+  test("never twice: a process that carries the marker is not re-executed, even without GLIBC_TUNABLES", async () => {
+    // What a setuid or file-capability executable looks like after its exec: glibc has removed
+    // GLIBC_TUNABLES, only the marker is left.
+    const environ = await serveAndReadEnviron({ IMMICH_ML_HUGE_PAGE_REEXEC: "1" });
+    expect(environ).not.toContain("GLIBC_TUNABLES=");
+  });
+
+  test("the process keeps its name (the real executable, not /proc/self/exe)", async () => {
+    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    const port = probe.port;
+    probe.stop(true);
+    const child = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "serve"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), MACHINE_LEARNING_CACHE_FOLDER: tempDir(), IMMICH_HOST: "127.0.0.1", IMMICH_PORT: String(port), IMMICH_LOG_LEVEL: "error" },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    try {
+      for (let i = 0; i < 200 && (await fetch(`http://127.0.0.1:${port}/ping`).then((r) => r.text(), () => "")) !== "pong"; i++) await Bun.sleep(50);
+      expect(readFileSync(`/proc/${child.pid}/comm`, "utf8").trim()).toBe(basename(realpathSync(process.execPath)).slice(0, 15));
+    } finally {
+      child.kill();
+      await child.exited;
+    }
   });
 
   test("only the server is re-executed: other commands start as they are", () => {
