@@ -7,10 +7,10 @@
  * dist/immich-ml-linux-x64 first when it is missing or older than the sources.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../support/fixtures.ts";
+import { fixturePath, haveFixtures, repoRoot } from "../support/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 
@@ -163,6 +163,27 @@ async function waitForPong(url: string, child: { exitCode: number | null }, time
       const embedding = JSON.parse(body.clip) as number[];
       expect(embedding).toHaveLength(512);
       for (const value of embedding) expect(Number.isFinite(value)).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await child.exited).toBe(0);
+  });
+
+  if (!haveFixtures) console.warn("[fixtures] absent: the executable's Tesseract test is skipped");
+  test.skipIf(!haveFixtures)("reads the fixture parking sign with the embedded Tesseract, offline", async () => {
+    const port = await freePort();
+    const child = spawnBinary([], { IMMICH_HOST: "127.0.0.1", IMMICH_PORT: String(port), MACHINE_LEARNING_CACHE_FOLDER: tempDir(), HF_HUB_OFFLINE: "1" });
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitForPong(url, child);
+      const form = new FormData();
+      const entry = { modelName: "tesseract", options: { minScore: 0.5 } };
+      form.append("entries", JSON.stringify({ ocr: { detection: entry, recognition: entry } }));
+      form.append("image", new Blob([readFileSync(fixturePath("images", "scenetext01.jpg"))]));
+      const response = await fetch(`${url}/predict`, { method: "POST", body: form });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { ocr: { text: string[] } };
+      expect(body.ocr.text).toEqual(expect.arrayContaining(["DOUBLE", "PARKING", "PROHIBITED"]));
     } finally {
       child.kill("SIGTERM");
     }
