@@ -5,36 +5,22 @@
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { repoRoot } from "../support/fixtures.ts";
-import { tempDir } from "../support/temp.ts";
+import { startServeProcess } from "../support/server-process.ts";
 
 const linux = process.platform === "linux";
 if (!linux) console.warn("idle-footprint test skipped: it reads /proc (Linux only)");
 
 describe.skipIf(!linux)("idle footprint", () => {
   test("an idle server has not loaded onnxruntime, and /health does not load it", async () => {
-    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-    const port = probe.port;
-    probe.stop(true);
-    const child = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "serve"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), ORT_DISABLE_TELEMETRY: "1", MACHINE_LEARNING_CACHE_FOLDER: tempDir(), IMMICH_HOST: "127.0.0.1", IMMICH_PORT: String(port), IMMICH_LOG_LEVEL: "error" },
-      stdout: "ignore",
-      stderr: "ignore",
-    });
+    const server = await startServeProcess();
     try {
-      let health: { providers: unknown; loadedModels: unknown[] } | undefined;
-      for (let i = 0; i < 200 && !health; i++) {
-        health = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<typeof health>, () => undefined);
-        if (!health) await Bun.sleep(50);
-      }
+      const health = (await (await fetch(`${server.url}/health`)).json()) as { providers: unknown; loadedModels: unknown[] };
       expect(health).toMatchObject({ providers: null, loadedModels: [] });
-      const maps = readFileSync(`/proc/${child.pid}/maps`, "utf8");
+      const maps = readFileSync(`/proc/${server.pid}/maps`, "utf8");
       expect(maps).not.toContain("onnxruntime");
       expect(maps).toContain("sharp"); // the check can see a native library when one is loaded
     } finally {
-      child.kill();
-      await child.exited;
+      await server.stop();
     }
   });
 });

@@ -5,9 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, realpathSync } from "node:fs";
-import { basename, join } from "node:path";
-import { repoRoot } from "../support/fixtures.ts";
-import { tempDir } from "../support/temp.ts";
+import { basename } from "node:path";
+import { startServeProcess } from "../support/server-process.ts";
 import { isServeCommand } from "../../src/runtime/huge-page-malloc.ts";
 
 const linux = process.platform === "linux";
@@ -19,25 +18,13 @@ if (!linux) console.warn("huge-page-malloc tests skipped: they read /proc (Linux
  */
 const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8");
 
+/** Starts the server and reads its environment once it answers (the same pid: exec keeps it). */
 async function serveAndReadEnviron(env: Record<string, string>): Promise<string> {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port;
-  probe.stop(true);
-  const child = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "serve"], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), ORT_DISABLE_TELEMETRY: "1", MACHINE_LEARNING_CACHE_FOLDER: tempDir(), IMMICH_HOST: "127.0.0.1", IMMICH_PORT: String(port), IMMICH_LOG_LEVEL: "error", ...env },
-    stdout: "ignore",
-    stderr: "ignore",
-  });
+  const server = await startServeProcess(env);
   try {
-    for (let i = 0; i < 200; i++) {
-      const answered = await fetch(`http://127.0.0.1:${port}/ping`).then((r) => r.text(), () => undefined);
-      if (answered === "pong") return environOf(child.pid); // the same pid answers: exec kept it
-      await Bun.sleep(50);
-    }
-    throw new Error("server did not answer /ping");
+    return environOf(server.pid);
   } finally {
-    child.kill();
-    await child.exited;
+    await server.stop();
   }
 }
 
@@ -66,20 +53,11 @@ describe.skipIf(!linux)("huge-page malloc", () => {
   });
 
   test("the process keeps its name (the real executable, not /proc/self/exe)", async () => {
-    const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-    const port = probe.port;
-    probe.stop(true);
-    const child = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "serve"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), MACHINE_LEARNING_CACHE_FOLDER: tempDir(), IMMICH_HOST: "127.0.0.1", IMMICH_PORT: String(port), IMMICH_LOG_LEVEL: "error" },
-      stdout: "ignore",
-      stderr: "ignore",
-    });
+    const server = await startServeProcess();
     try {
-      for (let i = 0; i < 200 && (await fetch(`http://127.0.0.1:${port}/ping`).then((r) => r.text(), () => "")) !== "pong"; i++) await Bun.sleep(50);
-      expect(readFileSync(`/proc/${child.pid}/comm`, "utf8").trim()).toBe(basename(realpathSync(process.execPath)).slice(0, 15));
+      expect(readFileSync(`/proc/${server.pid}/comm`, "utf8").trim()).toBe(basename(realpathSync(process.execPath)).slice(0, 15));
     } finally {
-      child.kill();
-      await child.exited;
+      await server.stop();
     }
   });
 
