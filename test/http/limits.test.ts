@@ -17,19 +17,20 @@ const sharp: typeof import("sharp").default = require("sharp");
 const MODEL = "ViT-B-32__openai";
 const VISUAL = { clip: { visual: { modelName: MODEL } } };
 const TEXTUAL = { clip: { textual: { modelName: MODEL } } };
-let slowModel: Uint8Array;
 let jpeg: Uint8Array;
 
 beforeAll(async () => {
-  slowModel = heavyVisualModel({ layers: 12 });
   jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
 });
 
-/** A server whose cached CLIP model has the slow visual tower; both towers loaded before serving. */
-function startSlowServer(env: Record<string, string>): Promise<TestServer> {
+/**
+ * A server whose cached CLIP model has a slow visual tower of `layers` dense layers (12: a few
+ * hundred ms per image on one thread, 48: about four times that); both towers loaded before serving.
+ */
+function startSlowServer(env: Record<string, string>, layers = 12): Promise<TestServer> {
   return startTestServer({ MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: MODEL, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL, ...env }, (cache) => {
     const dir = writeClipModel(cache, MODEL);
-    writeFileSync(join(dir, "visual", "model.onnx"), slowModel);
+    writeFileSync(join(dir, "visual", "model.onnx"), heavyVisualModel({ layers }));
   });
 }
 
@@ -49,13 +50,9 @@ describe("request timeout", () => {
   beforeAll(async () => {
     // The deadline falls inside the run (about 0.7 s), well after decoding and pre-processing
     // (including starting the pre-processing worker) have handed it to onnxruntime.
-    slowModel = heavyVisualModel({ layers: 48 });
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.3", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.3", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, 48);
   });
-  afterAll(() => {
-    server.stop();
-    slowModel = heavyVisualModel({ layers: 12 });
-  });
+  afterAll(() => server.stop());
 
   test("a prediction slower than the limit gets 504 and the server keeps serving", async () => {
     const started = performance.now();
@@ -82,13 +79,9 @@ describe("request timeout", () => {
 describe("abandoned work", () => {
   let server: TestServer;
   beforeAll(async () => {
-    slowModel = heavyVisualModel({ layers: 48 });
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, 48);
   });
-  afterAll(() => {
-    server.stop();
-    slowModel = heavyVisualModel({ layers: 12 });
-  });
+  afterAll(() => server.stop());
 
   test("runs still queued on the inference thread when their requests time out are skipped", async () => {
     // Four at once: the first run occupies the visual session's thread past every deadline; the
@@ -108,13 +101,9 @@ describe("abandoned work", () => {
 describe("queue deadline", () => {
   let server: TestServer;
   beforeAll(async () => {
-    slowModel = heavyVisualModel({ layers: 48 });
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, 48);
   });
-  afterAll(() => {
-    server.stop();
-    slowModel = heavyVisualModel({ layers: 12 });
-  });
+  afterAll(() => server.stop());
 
   test("a request still waiting for a slot at its deadline gets 503 with Retry-After and never runs", async () => {
     const [running, waiting] = await Promise.all([predict(server.url, VISUAL, { image: jpeg }), predict(server.url, VISUAL, { image: jpeg })]);

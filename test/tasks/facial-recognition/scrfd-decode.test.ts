@@ -153,6 +153,13 @@ describe("scrfdInput", () => {
   const WHITE = (255 - 127.5) / 128;
   const BLACK = -127.5 / 128;
 
+  /** How many tensor values are the white image's and the black canvas's. */
+  function canvasCounts(tensor: Float32Array): { white: number; black: number } {
+    const counts = { white: 0, black: 0 };
+    for (const v of tensor) v === WHITE ? counts.white++ : v === BLACK && counts.black++;
+    return counts;
+  }
+
   /** Width and height of the non-padding area of a letterboxed white image. */
   function content(tensor: Float32Array, size: number): [number, number] {
     let w = 0;
@@ -169,9 +176,7 @@ describe("scrfdInput", () => {
     expect(scale).toBe(399 / 342);
     expect(tensor[640 * 640 - 1]).toBe(BLACK);
     expect(tensor[2 * 640 * 640 + 398 * 640 + 639]).toBe(WHITE);
-    const counts = { white: 0, black: 0 };
-    for (const v of tensor) v === WHITE ? counts.white++ : v === BLACK && counts.black++;
-    expect(counts).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
+    expect(canvasCounts(tensor)).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
   });
 
   test("portrait: height to 640, width truncated like Python int() (423.99999999999994 -> 423)", () => {
@@ -179,9 +184,7 @@ describe("scrfdInput", () => {
     expect(content(tensor, 640)).toEqual([423, 640]);
     expect(scale).toBe(640 / 160);
     // Every value is the image's or the black canvas's, in all three planes.
-    const counts = { white: 0, black: 0 };
-    for (const v of tensor) v === WHITE ? counts.white++ : v === BLACK && counts.black++;
-    expect(counts).toEqual({ white: 3 * 423 * 640, black: 3 * (640 - 423) * 640 });
+    expect(canvasCounts(tensor)).toEqual({ white: 3 * 423 * 640, black: 3 * (640 - 423) * 640 });
   });
 
   test("RGB planes in order, (p - 127.5) / 128", () => {
