@@ -31,7 +31,9 @@ async function serve(): Promise<void> {
   );
   await preloadModels(service);
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");
-  const app = createApp(service).listen({ hostname, port: settings.port });
+  // Elysia asks Bun for SO_REUSEPORT: a second instance on the same port would then start quietly
+  // and take a share of the requests with an empty cache. Without it a taken port fails start-up.
+  const app = createApp(service).listen({ hostname, port: settings.port, reusePort: false });
   log.info(`Listening on ${settings.host}:${app.server?.port}`);
   keepComputeThreadsDeprioritized(2);
 
