@@ -23,6 +23,7 @@ async function serve(): Promise<void> {
   setLogLevel(settings.logLevel);
   fixMmapThreshold();
   for (const name of settings.ignored) log.info(`${name} is not used by immich-ml and is ignored`);
+  for (const { name, suggestion } of settings.misspelled) log.warn(`${name} is not a variable immich-ml reads and is ignored: did you mean ${suggestion}?`);
   const service = createService(settings);
   log.info(
     `immich-ml ${VERSION}: cache ${settings.cacheFolder}, ${settings.requestThreads} worker threads, ` +

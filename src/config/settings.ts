@@ -1,11 +1,13 @@
 /**
  * Service settings from the environment, with upstream's names and defaults
  * (`MACHINE_LEARNING_*`, case-insensitive, nested with `__`; `IMMICH_HOST`/`IMMICH_PORT`/
- * `IMMICH_LOG_LEVEL`). An invalid value fails start-up with a message naming the variable.
+ * `IMMICH_LOG_LEVEL`). An invalid value fails start-up with a message naming the variable; a
+ * name close to a known one is reported (config/misspelled.ts).
  */
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.ts";
+import { misspelledVariables, type MisspelledVariable } from "./misspelled.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
 import { DEFAULT_OCR_MODEL_BASE } from "../tasks/ocr/rapidocr-source.ts";
 import { defaultThreadLayout } from "../runtime/thread-layout.ts";
@@ -54,8 +56,23 @@ export interface Settings {
   maxConcurrentRequests: number;
   /** Requests allowed to wait for a slot; beyond it: 503 with Retry-After. */
   maxQueuedRequests: number;
+  /** Timeouts and retries of every outbound request (model listings and downloads). */
+  network: NetworkSettings;
+  /** Seconds a stop signal waits for in-flight requests before the process exits anyway. */
+  shutdownTimeoutS: number;
   /** Variables that are understood upstream but mean nothing here (logged at start-up). */
   ignored: string[];
+  /** Our-prefixed variables that are read by nobody but look like a known name (logged at start-up). */
+  misspelled: MisspelledVariable[];
+}
+
+export interface NetworkSettings {
+  /** Seconds to get a connection and the response headers. */
+  connectTimeoutS: number;
+  /** Seconds the body may go without a byte before the transfer is abandoned. */
+  readTimeoutS: number;
+  /** Further attempts after a transient failure (refused, reset, timed out, 5xx, 429). */
+  retries: number;
 }
 
 const PREFIX = "machine_learning_";
@@ -82,9 +99,34 @@ function lowerCaseEnv(env: Record<string, string | undefined>): Map<string, { na
   return out;
 }
 
+/** Variables read outside this module (lower-case): not misspellings. */
+const READ_ELSEWHERE = ["immich_ml_native_dir", "immich_ml_huge_page_reexec"];
+
+let knownNames: Set<string> | undefined;
+
+/**
+ * Every variable name this module reads, lower-case: the names looked up while reading an empty
+ * environment, where no lookup is short-circuited by a value found earlier.
+ */
+function knownVariableNames(): Set<string> {
+  if (!knownNames) {
+    const read = new Set(READ_ELSEWHERE);
+    readSettings({}, read);
+    knownNames = read;
+  }
+  return knownNames;
+}
+
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  return { ...readSettings(env, new Set()), misspelled: misspelledVariables(env, knownVariableNames()) };
+}
+
+function readSettings(env: Record<string, string | undefined>, read: Set<string>): Omit<Settings, "misspelled"> {
   const vars = lowerCaseEnv(env);
-  const raw = (key: string) => vars.get(key);
+  const raw = (key: string) => {
+    read.add(key);
+    return vars.get(key);
+  };
   const ml = (key: string) => raw(PREFIX + key);
 
   const num = (entry: { name: string; value: string } | undefined, fallback: number, integer = false): number => {
@@ -156,7 +198,19 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new SettingsError(fallbackEntry!.name, fallbackEntry!.value, "tesseract or unset");
   }
 
-  const settings: Settings = {
+  const timeout = (entry: { name: string; value: string } | undefined, fallback: number) => {
+    const value = num(entry, fallback);
+    if (value <= 0) throw new SettingsError(entry!.name, entry!.value, "a number of seconds > 0");
+    return value;
+  };
+
+  const atLeastZero = (entry: { name: string; value: string } | undefined, fallback: number) => {
+    const value = num(entry, fallback, true);
+    if (value < 0) throw new SettingsError(entry!.name, entry!.value, "an integer >= 0");
+    return value;
+  };
+
+  return {
     host: raw("immich_host")?.value.trim() || "[::]",
     port,
     logLevel,
@@ -189,7 +243,13 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     requestTimeoutS: num(ml("request_timeout_s"), 600),
     maxConcurrentRequests: positive(ml("max_concurrent_requests"), Math.max(2, cpus * 2)),
     maxQueuedRequests: num(ml("max_queued_requests"), 256, true),
+    network: {
+      connectTimeoutS: timeout(ml("download_connect_timeout_s"), 10),
+      readTimeoutS: timeout(ml("download_read_timeout_s"), 30),
+      retries: atLeastZero(ml("download_retries"), 2),
+    },
+    // gunicorn's --graceful-timeout in upstream's image.
+    shutdownTimeoutS: num(ml("shutdown_timeout_s"), 10),
     ignored: IGNORED.filter((key) => ml(key) !== undefined).map((key) => ml(key)!.name),
   };
-  return settings;
 }

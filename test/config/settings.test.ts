@@ -87,3 +87,58 @@ describe("settings from the environment", () => {
     });
   }
 });
+
+describe("misspelled variables", () => {
+  test("a name within two edits of a known one is reported with the known name, and start-up goes on", () => {
+    const s = loadSettings({ IMMICH_PROT: "4000", MACHINE_LEARNING_CACHE_FOLDR: "/cache", machine_learning_model_tll: "5" });
+    expect(s.misspelled).toEqual([
+      { name: "IMMICH_PROT", suggestion: "IMMICH_PORT" },
+      { name: "MACHINE_LEARNING_CACHE_FOLDR", suggestion: "MACHINE_LEARNING_CACHE_FOLDER" },
+      { name: "machine_learning_model_tll", suggestion: "MACHINE_LEARNING_MODEL_TTL" },
+    ]);
+    expect([s.port, s.modelTtl]).toEqual([3003, 300]);
+  });
+
+  test("known names (any case, including ignored upstream ones and the legacy preload form), other prefixes and distant names stay quiet", () => {
+    const s = loadSettings({
+      immich_port: "4000",
+      MACHINE_LEARNING_WORKER_TIMEOUT: "300",
+      MACHINE_LEARNING_PRELOAD__CLIP: "ViT-B-32__openai",
+      MACHINE_LEARNING_MAX_BATCH_SIZE__TEXT_RECOGNITION: "4",
+      IMMICH_ML_NATIVE_DIR: "/opt/native",
+      IMMICH_MACHINE_LEARNING_URL: "http://ml:3003",
+      IMMICH_MEDIA_LOCATION: "/data",
+      HF_ENDPOIN: "http://mirror",
+      PORT: "1",
+    });
+    expect(s.misspelled).toEqual([]);
+  });
+
+  test("the new network settings are known names too, and a typo in them is caught", () => {
+    expect(loadSettings({ MACHINE_LEARNING_DOWNLOAD_READ_TIMEOUT_S: "5" }).misspelled).toEqual([]);
+    expect(loadSettings({ MACHINE_LEARNING_DOWNLOAD_READ_TIMOUT_S: "5" }).misspelled).toEqual([
+      { name: "MACHINE_LEARNING_DOWNLOAD_READ_TIMOUT_S", suggestion: "MACHINE_LEARNING_DOWNLOAD_READ_TIMEOUT_S" },
+    ]);
+  });
+});
+
+describe("network and shutdown settings", () => {
+  test("defaults: 10 s to connect, 30 s without a byte, 2 retries, 10 s to finish on a stop signal", () => {
+    const s = loadSettings({});
+    expect(s.network).toEqual({ connectTimeoutS: 10, readTimeoutS: 30, retries: 2 });
+    expect(s.shutdownTimeoutS).toBe(10);
+  });
+
+  test("set from the environment, zero or negative timeouts and negative retries refused", () => {
+    const s = loadSettings({
+      MACHINE_LEARNING_DOWNLOAD_CONNECT_TIMEOUT_S: "2.5",
+      MACHINE_LEARNING_DOWNLOAD_READ_TIMEOUT_S: "7",
+      MACHINE_LEARNING_DOWNLOAD_RETRIES: "0",
+      MACHINE_LEARNING_SHUTDOWN_TIMEOUT_S: "3",
+    });
+    expect(s.network).toEqual({ connectTimeoutS: 2.5, readTimeoutS: 7, retries: 0 });
+    expect(s.shutdownTimeoutS).toBe(3);
+    expect(() => loadSettings({ MACHINE_LEARNING_DOWNLOAD_CONNECT_TIMEOUT_S: "0" })).toThrow(/MACHINE_LEARNING_DOWNLOAD_CONNECT_TIMEOUT_S/);
+    expect(() => loadSettings({ MACHINE_LEARNING_DOWNLOAD_RETRIES: "-1" })).toThrow(/MACHINE_LEARNING_DOWNLOAD_RETRIES/);
+  });
+});
