@@ -39,7 +39,13 @@ async function serve(): Promise<void> {
   keepComputeThreadsDeprioritized(2);
 
   const shutdown = async (signal: string) => {
-    log.info(`${signal} received: finishing in-flight requests`);
+    log.info(`${signal} received: finishing in-flight requests (at most ${settings.shutdownTimeoutS} s)`);
+    // A request can be waiting on a model download or a long run; a service manager's stop must
+    // not wait on it indefinitely (systemd would end it with SIGKILL after its own timeout).
+    setTimeout(() => {
+      log.warn(`In-flight work still running after ${settings.shutdownTimeoutS} s (MACHINE_LEARNING_SHUTDOWN_TIMEOUT_S): exiting anyway`);
+      process.exit(0);
+    }, settings.shutdownTimeoutS * 1000);
     await app.server?.stop(false);
     await service.close();
     process.exit(0);

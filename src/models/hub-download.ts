@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rename, rm, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { log } from "../log.ts";
+import { fetchWithTimeouts, type Fetch, type FetchPolicy } from "../net/fetch-with-timeouts.ts";
 
 export interface HubDownloadRequest {
   repo: string;
@@ -16,6 +17,8 @@ export interface HubDownloadRequest {
   destination: string;
   hubUrl: string;
   token: string | undefined;
+  /** Timeouts and retries of the listing and of each file. */
+  network: FetchPolicy;
   /** Only repository paths for which this returns true are fetched. */
   include: (path: string) => boolean;
   onProgress?: (progress: DownloadProgress) => void;
@@ -41,7 +44,7 @@ interface RemoteFile {
   sha256: string | undefined;
 }
 
-async function listRemoteFiles(request: HubDownloadRequest): Promise<RemoteFile[]> {
+async function listRemoteFiles(request: HubDownloadRequest, fetch: Fetch): Promise<RemoteFile[]> {
   const files: RemoteFile[] = [];
   const credentials = request.token ? { accessToken: request.token } : {};
   for await (const entry of listFiles({
@@ -49,6 +52,7 @@ async function listRemoteFiles(request: HubDownloadRequest): Promise<RemoteFile[
     revision: request.revision,
     recursive: true,
     hubUrl: request.hubUrl,
+    fetch: fetch as typeof globalThis.fetch,
     ...credentials,
   })) {
     if (entry.type !== "file" || !request.include(entry.path)) continue;
@@ -57,7 +61,7 @@ async function listRemoteFiles(request: HubDownloadRequest): Promise<RemoteFile[
   return files;
 }
 
-async function fetchFile(request: HubDownloadRequest, file: RemoteFile): Promise<void> {
+async function fetchFile(request: HubDownloadRequest, file: RemoteFile, fetch: Fetch): Promise<void> {
   const target = join(request.destination, file.path);
   const partial = `${target}.partial`;
   await mkdir(dirname(target), { recursive: true });
@@ -67,6 +71,7 @@ async function fetchFile(request: HubDownloadRequest, file: RemoteFile): Promise
     revision: request.revision,
     hubUrl: request.hubUrl,
     xet: false,
+    fetch: fetch as typeof globalThis.fetch,
     ...(request.token ? { accessToken: request.token } : {}),
   });
   if (!blob) throw new DownloadError(`${request.repo}: ${file.path} is listed but cannot be downloaded`);
@@ -102,9 +107,10 @@ async function fetchFile(request: HubDownloadRequest, file: RemoteFile): Promise
 
 /** Fetches every included file of the repository; returns the repository paths written. */
 export async function downloadHubRepository(request: HubDownloadRequest): Promise<string[]> {
+  const fetch = fetchWithTimeouts(request.network);
   let files: RemoteFile[];
   try {
-    files = await listRemoteFiles(request);
+    files = await listRemoteFiles(request, fetch);
   } catch (error) {
     throw new DownloadError(`Cannot list ${request.repo}@${request.revision} on ${request.hubUrl}: ${describe(error)}`, {
       cause: error,
@@ -115,7 +121,7 @@ export async function downloadHubRepository(request: HubDownloadRequest): Promis
   log.info(`Downloading ${request.repo} (${files.length} files, ${(total / 1e6).toFixed(1)} MB) to ${request.destination}`);
   for (const file of files) {
     try {
-      await fetchFile(request, file);
+      await fetchFile(request, file, fetch);
     } catch (error) {
       if (error instanceof DownloadError) throw error;
       throw new DownloadError(`Downloading ${request.repo}/${file.path} failed: ${describe(error)}`, { cause: error });

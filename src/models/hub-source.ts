@@ -1,5 +1,6 @@
 /** The Hugging Face Hub as a model source: repository `<MODEL_ORGANIZATION>/<clean name>`. */
 import { log } from "../log.ts";
+import type { FetchPolicy } from "../net/fetch-with-timeouts.ts";
 import { downloadHubRepository } from "./hub-download.ts";
 import type { ModelIdentity } from "./identity.ts";
 import type { ModelSource } from "./model-store.ts";
@@ -10,6 +11,7 @@ export interface HubSettings {
   revision: string;
   endpoint: string;
   token: string | undefined;
+  network: FetchPolicy;
 }
 
 /** Formats for hardware we do not drive; upstream skips them the same way for ONNX. */
@@ -28,6 +30,7 @@ export function hubSource(settings: HubSettings, modelName: string): ModelSource
         destination: modelDir,
         hubUrl: settings.endpoint,
         token: settings.token,
+        network: settings.network,
         // Model-root files (config.json) plus this type's folder: the other type is fetched when first used.
         include: (path) => !FOREIGN_FORMATS.test(path) && (!path.includes("/") || path.startsWith(`${identity.type}/`)),
         onProgress: ({ file, receivedBytes, totalBytes }) => {

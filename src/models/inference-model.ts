@@ -60,7 +60,7 @@ export abstract class InferenceModel<Output = unknown> {
   protected source(): ModelSource {
     const { settings } = this.context;
     return hubSource(
-      { organization: settings.modelOrganization, revision: settings.modelRevision, endpoint: settings.hf.endpoint, token: settings.hf.token },
+      { organization: settings.modelOrganization, revision: settings.modelRevision, endpoint: settings.hf.endpoint, token: settings.hf.token, network: settings.network },
       this.name,
     );
   }

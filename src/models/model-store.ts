@@ -31,8 +31,8 @@ function cachedPath(dir: string, identity: ModelIdentity, source: ModelSource | 
 }
 
 export class ModelUnavailableError extends Error {
-  constructor(readonly modelName: string, reason: string) {
-    super(`Model '${modelName}' is not available: ${reason}`);
+  constructor(readonly modelName: string, reason: string, options?: { cause?: unknown }) {
+    super(`Model '${modelName}' is not available: ${reason}`, options);
     this.name = "ModelUnavailableError";
   }
 }
@@ -79,7 +79,7 @@ export class ModelStore {
       this.options.onDownload?.(name, "success");
     } catch (error) {
       this.options.onDownload?.(name, "failure");
-      throw new ModelUnavailableError(name, `download from ${source.label} failed: ${errorMessage(error)}`);
+      throw new ModelUnavailableError(name, `download from ${source.label} failed: ${errorMessage(error)}`, { cause: error });
     }
     const marker = cachedPath(dir, identity, source);
     if (!existsSync(marker)) {

@@ -7,9 +7,10 @@ import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { log } from "../log.ts";
+import { fetchWithTimeouts, type FetchPolicy } from "../net/fetch-with-timeouts.ts";
 
-export async function fetchVerified(url: string, target: string, sha256: string | undefined): Promise<void> {
-  const response = await fetch(url);
+export async function fetchVerified(url: string, target: string, sha256: string | undefined, network: FetchPolicy): Promise<void> {
+  const response = await fetchWithTimeouts(network)(url);
   if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}`);
   await mkdir(dirname(target), { recursive: true });
   const partial = `${target}.partial`;

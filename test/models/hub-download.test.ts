@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelStore, ModelUnavailableError } from "../../src/models/model-store.ts";
 import { hubSource } from "../../src/models/hub-source.ts";
+import { loadSettings } from "../../src/config/settings.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
 import { clipRepoFiles } from "../support/clip-cache.ts";
 import { tempDir } from "../support/temp.ts";
@@ -16,7 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => hub.stop());
 
-const settings = () => ({ organization: "immich-app", revision: "main", endpoint: hub.url, token: undefined });
+const settings = () => ({ organization: "immich-app", revision: "main", endpoint: hub.url, token: undefined, network: loadSettings({}).network });
 const visual = { task: "clip", type: "visual" } as const;
 
 function listTree(dir: string, prefix = ""): string[] {
@@ -51,13 +52,26 @@ describe("hub download into upstream's cache layout", () => {
     const cache = tempDir();
     const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
     hub.truncate(`${REPO}/visual/model.onnx`, 100);
-    await expect(store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"))).rejects.toThrow(ModelUnavailableError);
+    const noRetries = { ...settings(), network: { ...settings().network, retries: 0 } };
+    await expect(store.ensure(visual, "ViT-B-32__openai", hubSource(noRetries, "ViT-B-32__openai"))).rejects.toThrow(ModelUnavailableError);
     expect(store.isCached(visual, "ViT-B-32__openai")).toBe(false);
     expect(existsSync(join(cache, "clip/ViT-B-32__openai/visual/model.onnx"))).toBe(false);
     expect(listTree(join(cache, "clip/ViT-B-32__openai")).filter((path) => path.endsWith(".partial"))).toEqual([]);
     await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"));
     expect(store.isCached(visual, "ViT-B-32__openai")).toBe(true);
     expect(listTree(join(cache, "clip/ViT-B-32__openai")).some((path) => path.endsWith(".partial"))).toBe(false);
+  });
+
+  test("dropped connections are retried with backoff and the download completes", async () => {
+    const store = new ModelStore({ cacheFolder: tempDir(), revision: "main", offline: false });
+    hub.truncate(`${REPO}/visual/model.onnx`, 100, 2);
+    const waits: number[] = [];
+    const network = { ...settings().network, retries: 2, backoffMs: 5, sleep: async (ms: number) => void waits.push(ms) };
+    await store.ensure(visual, "ViT-B-32__openai", hubSource({ ...settings(), network }, "ViT-B-32__openai"));
+    expect(store.isCached(visual, "ViT-B-32__openai")).toBe(true);
+    // Bun's fetch may itself resend a request whose connection dropped, so not every cut costs a retry.
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits).toEqual([5, 10].slice(0, waits.length));
   });
 
   test("MODEL_REVISION other than main goes into its own folder and asks for that revision", async () => {

@@ -51,7 +51,7 @@ export class OcrDetectionModel extends OnnxModel<DetectedText> {
   }
 
   protected override source(): ModelSource {
-    return rapidOcrSource(this.context.settings.ocrModelUrl, this.name);
+    return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);
   }
 
   protected async loadFrom(modelDir: string): Promise<void> {

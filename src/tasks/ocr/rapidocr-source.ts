@@ -10,6 +10,7 @@ import { log } from "../../log.ts";
 import type { ModelIdentity } from "../../models/identity.ts";
 import type { ModelSource } from "../../models/model-store.ts";
 import { fetchVerified } from "../../models/url-download.ts";
+import type { FetchPolicy } from "../../net/fetch-with-timeouts.ts";
 
 export const DEFAULT_OCR_MODEL_BASE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.4.0";
 
@@ -61,14 +62,14 @@ export function remoteOcrModel(name: string, type: ModelIdentity["type"], catalo
   return model;
 }
 
-export function rapidOcrSource(baseUrl: string, name: string, catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE): ModelSource {
+export function rapidOcrSource(baseUrl: string, name: string, network: FetchPolicy, catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE): ModelSource {
   return {
     label: `${baseUrl} (RapidOCR models for ${name})`,
     async fetch(modelDir: string, identity: ModelIdentity): Promise<void> {
       const model = remoteOcrModel(name, identity.type, catalogue);
       const url = `${baseUrl.replace(/\/+$/, "")}/${model.path}`;
       log.info(`Downloading ${identity.type} model for ${name} from ${url}`);
-      await fetchVerified(url, join(modelDir, identity.type, "model.onnx"), model.sha256);
+      await fetchVerified(url, join(modelDir, identity.type, "model.onnx"), model.sha256, network);
     },
   };
 }

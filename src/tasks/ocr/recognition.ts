@@ -33,7 +33,7 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines> {
   private charset: string[] = [];
 
   protected override source(): ModelSource {
-    return rapidOcrSource(this.context.settings.ocrModelUrl, this.name);
+    return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);
   }
 
   protected async loadFrom(modelDir: string): Promise<void> {

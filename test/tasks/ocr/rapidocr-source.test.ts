@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { registeredModels } from "../../../src/models/registry.ts";
 import { RAPIDOCR_CATALOGUE, rapidOcrSource, remoteOcrModel, type OcrCatalogue } from "../../../src/tasks/ocr/rapidocr-source.ts";
 import { tempDir } from "../../support/temp.ts";
+import { loadSettings } from "../../../src/config/settings.ts";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 const detectionBytes = new Uint8Array(3000).fill(1);
@@ -56,6 +57,7 @@ function startMirror(files: Record<string, Uint8Array | "drop">): Mirror {
   return { url: `http://127.0.0.1:${server.port}/`, requested, stop: () => server.stop(true) };
 }
 
+const network = loadSettings({}).network;
 const identity = (type: "detection" | "recognition") => ({ task: "ocr" as const, type });
 let mirror: Mirror | undefined;
 afterEach(() => mirror?.stop());
@@ -92,7 +94,7 @@ describe("downloading from a RapidOCR mirror", () => {
   test("fetches both parts into upstream's layout, from the paths the registry names", async () => {
     mirror = startMirror({ "det/mobile.onnx": detectionBytes, "rec/el_mobile.onnx": recognitionBytes });
     const dir = tempDir();
-    const source = rapidOcrSource(mirror.url, "EL__PP-OCRv5_mobile", localCatalogue);
+    const source = rapidOcrSource(mirror.url, "EL__PP-OCRv5_mobile", network, localCatalogue);
     await source.fetch(dir, identity("detection"));
     await source.fetch(dir, identity("recognition"));
     expect(readFileSync(join(dir, "detection/model.onnx"))).toEqual(Buffer.from(detectionBytes));
@@ -104,7 +106,7 @@ describe("downloading from a RapidOCR mirror", () => {
     const tampered = new Uint8Array(recognitionBytes).fill(9, 0, 10);
     mirror = startMirror({ "rec/el_mobile.onnx": tampered });
     const dir = tempDir();
-    const fetching = rapidOcrSource(mirror.url, "EL__PP-OCRv5_mobile", localCatalogue).fetch(dir, identity("recognition"));
+    const fetching = rapidOcrSource(mirror.url, "EL__PP-OCRv5_mobile", network, localCatalogue).fetch(dir, identity("recognition"));
     await expect(fetching).rejects.toThrow(`has SHA-256 ${sha256(tampered)}, expected ${sha256(recognitionBytes)}`);
     expect(readdirSync(join(dir, "recognition"))).toEqual([]);
   });
@@ -112,7 +114,7 @@ describe("downloading from a RapidOCR mirror", () => {
   test("a dropped connection leaves no partial file", async () => {
     mirror = startMirror({ "det/server.onnx": "drop" });
     const dir = tempDir();
-    await expect(rapidOcrSource(mirror.url, "PP-OCRv5_server", localCatalogue).fetch(dir, identity("detection"))).rejects.toThrow();
+    await expect(rapidOcrSource(mirror.url, "PP-OCRv5_server", network, localCatalogue).fetch(dir, identity("detection"))).rejects.toThrow();
     // The folder exists only if the body started arriving, which is the case this test is about.
     expect(readdirSync(join(dir, "detection"))).toEqual([]);
   });
@@ -120,7 +122,7 @@ describe("downloading from a RapidOCR mirror", () => {
   test("a mirror without the file answers with the URL and status", async () => {
     mirror = startMirror({});
     const dir = tempDir();
-    const fetching = rapidOcrSource(mirror.url, "PP-OCRv5_mobile", localCatalogue).fetch(dir, identity("detection"));
+    const fetching = rapidOcrSource(mirror.url, "PP-OCRv5_mobile", network, localCatalogue).fetch(dir, identity("detection"));
     await expect(fetching).rejects.toThrow(`${mirror.url}det/mobile.onnx answered 404`);
     expect(existsSync(join(dir, "detection"))).toBe(false);
   });

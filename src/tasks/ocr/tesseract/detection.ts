@@ -18,7 +18,7 @@ export class TesseractDetectionModel extends InferenceModel<DetectedText> {
   readonly identity = { task: "ocr", type: "detection" } as const;
 
   protected override source(): ModelSource {
-    return tessdataSource(this.context.settings.tessdataUrl, tesseractLanguage(this.name));
+    return tessdataSource(this.context.settings.tessdataUrl, tesseractLanguage(this.name), this.context.settings.network);
   }
 
   /** The whole-image region needs nothing from the language data. */

@@ -33,7 +33,7 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
   }
 
   protected override source(): ModelSource {
-    return tessdataSource(this.context.settings.tessdataUrl, this.language);
+    return tessdataSource(this.context.settings.tessdataUrl, this.language, this.context.settings.network);
   }
 
   protected async loadFrom(modelDir: string): Promise<void> {

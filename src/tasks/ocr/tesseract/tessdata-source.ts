@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { log } from "../../../log.ts";
 import type { ModelSource } from "../../../models/model-store.ts";
 import { fetchVerified } from "../../../models/url-download.ts";
+import type { FetchPolicy } from "../../../net/fetch-with-timeouts.ts";
 import { embeddedPath } from "../../../native/loader.ts";
 
 export const DEFAULT_TESSDATA_BASE = "https://cdn.jsdelivr.net/npm/@tesseract.js-data";
@@ -47,7 +48,7 @@ export function traineddataPath(modelDir: string, language: string): string {
   return (language === ENGLISH ? englishFile() : undefined) ?? join(modelDir, "recognition", fileName(language));
 }
 
-export function tessdataSource(baseUrl: string, language: string): ModelSource {
+export function tessdataSource(baseUrl: string, language: string, network: FetchPolicy): ModelSource {
   if (language === ENGLISH) {
     // Never downloaded: present where the package is installed, unavailable (503) where it is not.
     return {
@@ -65,7 +66,7 @@ export function tessdataSource(baseUrl: string, language: string): ModelSource {
     cachedFile: () => join("recognition", fileName(language)),
     async fetch(modelDir: string): Promise<void> {
       log.info(`Downloading tesseract language data '${language}' from ${url}`);
-      await fetchVerified(url, traineddataPath(modelDir, language), undefined);
+      await fetchVerified(url, traineddataPath(modelDir, language), undefined, network);
     },
   };
 }
