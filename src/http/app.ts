@@ -5,7 +5,6 @@
  * `{"detail": …}` body with the status upstream uses (or a clearer 4xx where upstream answers 500).
  */
 import { Elysia } from "elysia";
-import { swagger } from "@elysiajs/swagger";
 import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
 import { decodeImage } from "../pipeline/decode-image.ts";
@@ -20,8 +19,9 @@ import { statusForError } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
 import { RequestLog } from "./request-log.ts";
 import type { PipelineEntry } from "../pipeline/entries.ts";
-import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
-import { VERSION } from "../version.ts";
+import { openApiDocument } from "./openapi.ts";
+import { PredictBody } from "./schemas.ts";
+import { swaggerAsset, swaggerPage } from "./swagger-ui.ts";
 
 const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET" };
 
@@ -102,22 +102,9 @@ export function createApp(service: Service) {
     return detail(status, body, headers);
   }
 
+  const openApiJson = JSON.stringify(openApiDocument());
+
   return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes } })
-    .use(
-      swagger({
-        path: "/docs",
-        specPath: "/openapi.json",
-        provider: "swagger-ui",
-        exclude: ["/docs", "/openapi.json"],
-        documentation: {
-          info: {
-            title: "immich-ml",
-            version: VERSION,
-            description: "Immich's machine-learning API (CLIP, faces, OCR): a drop-in replacement for immich-machine-learning.",
-          },
-        },
-      }),
-    )
     .onRequest(({ request }) => requestLog.start(request))
     .onError(({ code, error, request, set }) => {
       const response = errorResponse(code, error, request);
@@ -128,12 +115,12 @@ export function createApp(service: Service) {
     .onAfterResponse(({ request, set, responseValue }) => {
       requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
     })
-    .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }), {
-      detail: { summary: "Service banner", description: 'Always `{"message":"Immich ML"}`.' },
-    })
-    .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }), {
-      detail: { summary: "Liveness probe used by the Immich server", description: "Plain-text `pong`." },
-    })
+    // The API's description (openapi.ts) and Swagger UI, both served from the package: no CDN.
+    .get("/openapi.json", () => new Response(openApiJson, { headers: { "content-type": "application/json" } }))
+    .get("/docs", () => new Response(swaggerPage("/openapi.json"), { headers: { "content-type": "text/html; charset=utf-8" } }))
+    .get("/docs/:asset", ({ params }) => swaggerAsset(params.asset) ?? detail(404, "Not Found"))
+    .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }))
+    .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }))
     .get(
       "/metrics",
       async () => {
@@ -147,11 +134,8 @@ export function createApp(service: Service) {
         }
         return new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } });
       },
-      { detail: { summary: "Prometheus metrics", description: "Requests, latency, inference time, queue, loaded models, downloads." } },
     )
-    .get("/health", () => Response.json(service.health()), {
-      detail: { summary: "Health report", description: "Version, uptime, loaded models, queue and execution provider." },
-    })
+    .get("/health", () => Response.json(service.health()))
     .post(
       "/predict",
       async ({ body, request }) => {
@@ -171,12 +155,6 @@ export function createApp(service: Service) {
       {
         parse: ({ request }) => readPredictForm(request),
         body: PredictBody,
-        response: { 200: PredictResponse, 400: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse },
-        detail: {
-          summary: "Run models on an image or a text",
-          description:
-            "Multipart form with `entries` and either `image` or `text`. Send `Accept: application/msgpack` to receive MessagePack with float32 arrays instead of embedding strings.",
-        },
       },
     );
 }

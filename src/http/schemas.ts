@@ -1,47 +1,88 @@
 /**
- * Request and response schemas (TypeBox). The same schemas validate /predict's form and generate
- * the OpenAPI document served at /openapi.json, with examples that run from the /docs page.
+ * Request and response schemas (TypeBox). `PredictBody` validates /predict's form; all of them
+ * are also the schemas of the OpenAPI document (openapi.ts), so they are written as OpenAPI 3.0
+ * schema objects: one `example`, never JSON Schema's `examples` array, which 3.0 rejects.
  */
-import { t } from "elysia";
+import { t, type TSchema } from "elysia";
+
+/** The `entries` Swagger UI's form starts with: a CLIP search query, the request that needs no image. */
+export const DEFAULT_ENTRIES_EXAMPLE = '{"clip":{"textual":{"modelName":"ViT-B-32__openai"}}}';
 
 export const PredictBody = t.Object(
   {
     entries: t.String({
-      description: "JSON: {task: {type: {modelName, options?}}}. Tasks: clip (visual, textual), facial-recognition (detection, recognition), ocr (detection, recognition).",
-      examples: ['{"clip":{"textual":{"modelName":"ViT-B-32__openai"}}}'],
+      description:
+        "JSON: {task: {type: {modelName, options?}}}. Tasks: clip (visual, textual), facial-recognition (detection, recognition), ocr (detection, recognition).",
+      example: DEFAULT_ENTRIES_EXAMPLE,
     }),
     image: t.Optional(t.File({ description: "The image (JPEG, PNG, WebP, …) for visual, face and OCR models. Wins over `text`." })),
-    text: t.Optional(t.String({ description: "The query for CLIP textual models.", examples: ["a photo of a cat"] })),
+    text: t.Optional(t.String({ description: "The query for CLIP textual models.", example: "a photo of a cat" })),
   },
   { additionalProperties: true },
 );
 
-const Detail = t.Object({ detail: t.Unknown({ description: "What went wrong (a string, or FastAPI's validation list)." }) });
+/** `{"detail": …}`, FastAPI's error body: a sentence, or for 422 its list of field errors. */
+export const ErrorResponse = t.Object({ detail: t.String({ description: "What went wrong.", example: "Model 'ViT-B-32__openai' is not available: …" }) });
 
-const Embedding = t.String({ description: "A JSON array of float32 values, as a string", examples: ["[-0.013126737,4.877679e-5]"] });
-
-const Face = t.Object({
-  boundingBox: t.Object({ x1: t.Number(), y1: t.Number(), x2: t.Number(), y2: t.Number() }),
-  embedding: Embedding,
-  score: t.Number(),
+export const ValidationErrorResponse = t.Object({
+  detail: t.Union([
+    t.String({ example: "No model task requested." }),
+    t.Array(
+      t.Object({
+        type: t.String({ example: "missing" }),
+        loc: t.Array(t.String(), { example: ["body", "entries"] }),
+        msg: t.String({ example: "Field required" }),
+        input: t.Unknown({ description: "The value received (null when missing)." }),
+      }),
+    ),
+  ]),
 });
 
-const Ocr = t.Object({
-  text: t.Array(t.String()),
-  box: t.Array(t.Number(), { description: "8 numbers per line: TL TR BR BL as x,y normalised to 0-1" }),
-  boxScore: t.Array(t.Number()),
-  textScore: t.Array(t.Number()),
-});
+function predictResponse(embedding: TSchema) {
+  return t.Object(
+    {
+      clip: t.Optional(embedding),
+      "facial-recognition": t.Optional(
+        t.Array(
+          t.Object({
+            boundingBox: t.Object({ x1: t.Number(), y1: t.Number(), x2: t.Number(), y2: t.Number() }),
+            embedding,
+            score: t.Number(),
+          }),
+        ),
+      ),
+      ocr: t.Optional(
+        t.Object({
+          text: t.Array(t.String()),
+          box: t.Array(t.Number(), { description: "8 numbers per line: TL TR BR BL as x,y normalised to 0-1" }),
+          boxScore: t.Array(t.Number()),
+          textScore: t.Array(t.Number()),
+        }),
+      ),
+      imageHeight: t.Optional(t.Integer()),
+      imageWidth: t.Optional(t.Integer()),
+    },
+    { description: "One key per requested task; image requests also carry the decoded image's size." },
+  );
+}
 
-export const PredictResponse = t.Object(
+/** JSON, upstream's bytes: embeddings are strings holding a JSON array (orjson-formatted float32). */
+export const PredictResponse = predictResponse(t.String({ description: "A JSON array of float32 values, as a string", example: "[-0.013126737,4.877679e-5]" }));
+
+/** MessagePack (`Accept: application/msgpack`): embeddings are arrays of float32 numbers. */
+export const PredictResponseMsgpack = predictResponse(t.Array(t.Number({ format: "float" }), { description: "float32 values" }));
+
+export const HealthResponse = t.Object(
   {
-    clip: t.Optional(Embedding),
-    "facial-recognition": t.Optional(t.Array(Face)),
-    ocr: t.Optional(Ocr),
-    imageHeight: t.Optional(t.Integer()),
-    imageWidth: t.Optional(t.Integer()),
+    status: t.String({ example: "ok" }),
+    version: t.String(),
+    uptimeSeconds: t.Number(),
+    providers: t.Array(t.String(), { nullable: true, description: "Execution providers, once a model has loaded" }),
+    loadedModels: t.Array(t.Object({}, { additionalProperties: true })),
+    inFlight: t.Integer(),
+    queued: t.Integer(),
+    runtime: t.Object({}, { additionalProperties: true }),
+    rssBytes: t.Integer(),
   },
-  { description: "One key per requested task; image requests also carry the decoded image's size." },
+  { additionalProperties: true },
 );
-
-export const ErrorResponse = Detail;
