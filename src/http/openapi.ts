@@ -86,8 +86,13 @@ export function openApiDocument(): Record<string, unknown> {
       "/predict": {
         post: {
           summary: "Run models on an image or a text",
-          description:
-            "Multipart form with `entries` and either `image` or `text` (pick an example below). Send `Accept: application/msgpack` to receive MessagePack with float32 arrays instead of embedding strings.",
+          description: [
+            "Multipart form with `entries` and either `image` or `text`. The form starts with a CLIP search query; `entries` for the other tasks:",
+            "",
+            ...Object.values(PREDICT_EXAMPLES).map(({ summary, entries }) => `- ${summary}: \`${JSON.stringify(entries)}\``),
+            "",
+            "Send `Accept: application/msgpack` to receive MessagePack with float32 arrays instead of embedding strings.",
+          ].join("\n"),
           requestBody: {
             required: true,
             content: {

@@ -28,12 +28,18 @@ export async function readPredictForm(request: Request): Promise<PredictForm> {
   } catch (error) {
     throw new RequestError(400, `Malformed form body: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // FastAPI takes an empty text value of a Form or File field as not sent (`_get_multidict_value`):
+  // `entries=` is a missing field (422), `image=` (what Swagger UI sends with no file chosen) no image.
+  const field = (name: string) => {
+    const value = form.get(name);
+    return value === "" ? null : value;
+  };
   const result: PredictForm = {};
-  const entries = form.get("entries");
+  const entries = field("entries");
   if (entries !== null) result.entries = typeof entries === "string" ? entries : await entries.text();
-  const text = form.get("text");
+  const text = field("text");
   if (text !== null) result.text = typeof text === "string" ? text : await text.text();
-  const image = form.get("image");
+  const image = field("image");
   // A text part named `image` still carries bytes, as FastAPI's `bytes = File()` accepts it.
   if (image !== null) result.image = typeof image === "string" ? new File([image], "image") : image;
   return result;
