@@ -1,4 +1,4 @@
-/** Command-line parsing: one command word, the model names of `download`, and its two options. */
+/** Command-line parsing: one command word, the model names of `download`, and its options. */
 import { parseArgs } from "node:util";
 
 export class UsageError extends Error {
@@ -14,6 +14,8 @@ export interface Invocation {
   names: string[];
   task: string | undefined;
   type: string | undefined;
+  /** `download --cache <dir>`: the cache folder to fill, instead of MACHINE_LEARNING_CACHE_FOLDER. */
+  cacheFolder: string | undefined;
 }
 
 function isCommand(word: string): word is (typeof COMMANDS)[number] {
@@ -32,6 +34,7 @@ export function parseCommandLine(argv: string[]): Invocation {
         version: { type: "boolean", short: "v" },
         task: { type: "string" },
         type: { type: "string" },
+        cache: { type: "string" },
       },
     });
   } catch (error) {
@@ -39,7 +42,7 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const { values, positionals } = parsed;
   const [word = "serve", ...names] = positionals;
-  const invocation = (command: Command): Invocation => ({ command, names, task: values.task, type: values.type });
+  const invocation = (command: Command): Invocation => ({ command, names, task: values.task, type: values.type, cacheFolder: values.cache });
   if (values.help || word === "help") return invocation("help");
   if (values.version) return invocation("version");
   if (!isCommand(word)) throw new UsageError(`unknown command '${word}'`);
@@ -47,7 +50,9 @@ export function parseCommandLine(argv: string[]): Invocation {
     if (names.length === 0) throw new UsageError("download needs at least one model name");
   } else {
     if (names.length > 0) throw new UsageError(`'${word}' takes no arguments (got '${names[0]}')`);
-    if (values.task !== undefined || values.type !== undefined) throw new UsageError("--task and --type apply to download only");
+    if (values.task !== undefined || values.type !== undefined || values.cache !== undefined) {
+      throw new UsageError("--task, --type and --cache apply to download only");
+    }
   }
   return invocation(word);
 }

@@ -1,9 +1,10 @@
 /**
- * `immich-ml download <model>… [--task …] [--type …]`: fetches models into the cache folder ahead of
+ * `immich-ml download <model>… [--task …] [--type …] [--cache <dir>]`: fetches models into the cache folder ahead of
  * their first request, through the same model store and the same source each model class fetches
  * from (the Hub, RapidOCR's registry, …), so the layout, `.partial` + rename and checksums are the
  * service's own. Every name and type is checked before anything downloads.
  */
+import { resolve } from "node:path";
 import { loadSettings, type Settings } from "../config/settings.ts";
 import { setLogLevel } from "../log.ts";
 import { isModelTask, TASK_TYPES, type ModelIdentity } from "../models/identity.ts";
@@ -75,7 +76,9 @@ function plan(invocation: Invocation, context: ModelContext): InferenceModel[] {
 }
 
 export async function downloadModels(invocation: Invocation): Promise<number> {
-  const settings = loadSettings();
+  const loaded = loadSettings();
+  // --cache fills a folder to copy to an air-gapped machine (docs/INSTALL.md) without touching this one's cache.
+  const settings = invocation.cacheFolder === undefined ? loaded : { ...loaded, cacheFolder: resolve(invocation.cacheFolder) };
   setLogLevel(settings.logLevel);
   const store = new ModelStore({ cacheFolder: settings.cacheFolder, revision: settings.modelRevision, offline: settings.hf.offline });
   for (const model of plan(invocation, modelContext(settings, store))) {

@@ -55,6 +55,12 @@ describe("immich-ml command line", () => {
     expect(lines(run.stderr)).toEqual(["immich-ml: unknown command 'frobnicate' (see immich-ml --help)"]);
   });
 
+  test("--cache belongs to download: elsewhere it is refused", async () => {
+    const run = await cli(["serve", "--cache", "/tmp/x"]);
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toEqual(["immich-ml: --task, --type and --cache apply to download only (see immich-ml --help)"]);
+  });
+
   test("an unknown option is refused the same way", async () => {
     const run = await cli(["models", "--bogus"]);
     expect(run.code).toBe(2);
