@@ -163,6 +163,12 @@ async function waitForPong(url: string, child: { exitCode: number | null }, time
       const embedding = JSON.parse(body.clip) as number[];
       expect(embedding).toHaveLength(512);
       for (const value of embedding) expect(Number.isFinite(value)).toBe(true);
+      // Swagger UI is embedded: /docs works with no node_modules and no CDN.
+      const bundle = await fetch(`${url}/docs/swagger-ui-bundle.js`);
+      expect(bundle.status).toBe(200);
+      expect(await bundle.text()).toBe(readFileSync(join(repoRoot, "node_modules/swagger-ui-dist/swagger-ui-bundle.js"), "utf8"));
+      expect((await fetch(`${url}/docs/swagger-ui.css`)).status).toBe(200);
+      expect((await fetch(`${url}/openapi.json`)).status).toBe(200);
     } finally {
       child.kill("SIGTERM");
     }

@@ -215,7 +215,8 @@ const entriesFamilies: Record<string, Family> = {
   "text query": (rng, { target }) => {
     const options = rng.pick([undefined, {}, { language: rng.pick(["de", "pt-BR", "zh-CN", "", "xx-YY"]) }, { language: 5 }, { minScore: "high", [rng.text(5)]: [1] }]);
     const text = rng.pick([() => QUERY, () => rng.text(300), () => "", () => " ".repeat(1000), () => "cat ".repeat(250_000)])();
-    return post(rng, [entriesPart(textual(servedName(rng, target.modelName), options)), textPart(text)], `${text.length} chars, options ${JSON.stringify(options)}`, [200]);
+    // An empty text field is no text at all, as FastAPI reads it upstream: neither image nor text, 400.
+    return post(rng, [entriesPart(textual(servedName(rng, target.modelName), options)), textPart(text)], `${text.length} chars, options ${JSON.stringify(options)}`, text === "" ? [400] : [200]);
   },
 };
 
