@@ -11,6 +11,8 @@ export interface ServeProcess {
   pid: number;
   url: string;
   stop(): Promise<void>;
+  /** Everything the server wrote to stderr (its log), complete once it has exited. */
+  stderr: Promise<string>;
 }
 
 export async function startServeProcess(env: Record<string, string> = {}): Promise<ServeProcess> {
@@ -29,15 +31,17 @@ export async function startServeProcess(env: Record<string, string> = {}): Promi
       ...env,
     },
     stdout: "ignore",
-    stderr: "ignore",
+    stderr: "pipe",
   });
+  // Read as it comes, so that a chatty server never blocks on a full pipe.
+  const stderr = new Response(child.stderr).text();
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     child.kill();
     await child.exited;
   };
   for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${url}/ping`).then((r) => r.text(), () => "")) === "pong") return { pid: child.pid, url, stop };
+    if ((await fetch(`${url}/ping`).then((r) => r.text(), () => "")) === "pong") return { pid: child.pid, url, stop, stderr };
     await Bun.sleep(50);
   }
   await stop();
