@@ -74,6 +74,36 @@ describe("hub download into upstream's cache layout", () => {
     expect(waits).toEqual([5, 10].slice(0, waits.length));
   });
 
+  test("a file whose transfer stalls fails after the read timeout, naming host and timeout, and leaves nothing cached", async () => {
+    // The Hub's answers, except that the model file sends 100 bytes and then nothing, connection open.
+    const stalling = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (request) => {
+        const url = new URL(request.url);
+        const answer = await fetch(`${hub.url}${url.pathname}${url.search}`, { headers: request.headers });
+        if (!url.pathname.endsWith("/visual/model.onnx") || request.headers.get("range") === "bytes=0-0") return answer;
+        const body = new ReadableStream<Uint8Array>({ start: (controller) => controller.enqueue(new Uint8Array(100)) });
+        return new Response(body, { headers: { "content-length": answer.headers.get("content-length")! } });
+      },
+    });
+    try {
+      const cache = tempDir();
+      const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
+      const network = { connectTimeoutS: 5, readTimeoutS: 0.3, retries: 0 };
+      const source = hubSource({ ...settings(), endpoint: `http://127.0.0.1:${stalling.port}`, network }, "ViT-B-32__openai");
+      const started = performance.now();
+      const error = await store.ensure(visual, "ViT-B-32__openai", source).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(ModelUnavailableError);
+      expect((error as Error).message).toContain(`127.0.0.1:${stalling.port} sent no data for 0.3 s (MACHINE_LEARNING_DOWNLOAD_READ_TIMEOUT_S)`);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(store.isCached(visual, "ViT-B-32__openai")).toBe(false);
+      expect(listTree(join(cache, "clip/ViT-B-32__openai")).filter((path) => path.endsWith(".partial"))).toEqual([]);
+    } finally {
+      stalling.stop(true);
+    }
+  });
+
   test("MODEL_REVISION other than main goes into its own folder and asks for that revision", async () => {
     const cache = tempDir();
     const store = new ModelStore({ cacheFolder: cache, revision: "v2", offline: false });

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { registeredModels } from "../../../src/models/registry.ts";
 import { RAPIDOCR_CATALOGUE, rapidOcrSource, remoteOcrModel, type OcrCatalogue } from "../../../src/tasks/ocr/rapidocr-source.ts";
+import { startSilentServer } from "../../support/silent-server.ts";
 import { tempDir } from "../../support/temp.ts";
 import { loadSettings } from "../../../src/config/settings.ts";
 
@@ -117,6 +118,18 @@ describe("downloading from a RapidOCR mirror", () => {
     await expect(rapidOcrSource(mirror.url, "PP-OCRv5_server", network, localCatalogue).fetch(dir, identity("detection"))).rejects.toThrow();
     // The folder exists only if the body started arriving, which is the case this test is about.
     expect(readdirSync(join(dir, "detection"))).toEqual([]);
+  });
+
+  test("a mirror that never answers fails at the connect timeout, naming host and timeout", async () => {
+    const silent = startSilentServer();
+    try {
+      const quick = { connectTimeoutS: 0.2, readTimeoutS: 0.2, retries: 0 };
+      const fetching = rapidOcrSource(silent.url, "PP-OCRv5_mobile", quick, localCatalogue).fetch(tempDir(), identity("detection"));
+      await expect(fetching).rejects.toThrow(`127.0.0.1:${silent.port} did not answer within 0.2 s (MACHINE_LEARNING_DOWNLOAD_CONNECT_TIMEOUT_S)`);
+      expect(silent.connections()).toBe(1);
+    } finally {
+      silent.stop();
+    }
   });
 
   test("a mirror without the file answers with the URL and status", async () => {
