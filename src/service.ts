@@ -17,6 +17,7 @@ import type { DependencyLookup } from "./pipeline/predict.ts";
 import type { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
+import { Readiness } from "./http/readiness.ts";
 
 export interface Service {
   readonly settings: Settings;
@@ -26,6 +27,8 @@ export interface Service {
   readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
   gate: AdmissionGate | undefined;
+  /** Loading → ready after preloading → draining from SIGTERM (`/ready`). */
+  readonly readiness: Readiness;
   health(): Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -91,8 +94,10 @@ export function createService(settings: Settings): Service {
     metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
     gate: undefined,
+    readiness: new Readiness(),
     health: () => ({
       status: "ok",
+      readiness: service.readiness.report(),
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       // null until the first model has loaded (onnxruntime is not loaded before).
@@ -120,4 +125,5 @@ export async function preloadModels(service: Service): Promise<void> {
     }
   }
   releaseFreedMemory();
+  service.readiness.markReady();
 }

@@ -29,20 +29,24 @@ async function serve(): Promise<void> {
       `${settings.inferenceThreads} inference threads with ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads}, ` +
       `model TTL ${settings.modelTtl} s`,
   );
-  await preloadModels(service);
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");
+  // Listening before preloading: /ping (liveness) answers at once, /ready says 503 until preloaded.
   const app = createApp(service).listen({ hostname, port: settings.port });
   log.info(`Listening on ${settings.host}:${app.server?.port}`);
   keepComputeThreadsDeprioritized(2);
 
   const shutdown = async (signal: string) => {
     log.info(`${signal} received: finishing in-flight requests`);
+    // Balancers polling /ready see 503 and stop sending before the listener closes.
+    service.readiness.drain();
+    if (settings.scaling.drainDelayS > 0) await Bun.sleep(settings.scaling.drainDelayS * 1000);
     await app.server?.stop(false);
     await service.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+  await preloadModels(service);
 }
 
 const exitCode = await runCli(process.argv.slice(2), serve);

@@ -23,7 +23,7 @@ import type { PipelineEntry } from "../pipeline/entries.ts";
 import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
 import { VERSION } from "../version.ts";
 
-const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET" };
+const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET", "/ready": "GET" };
 
 function detail(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ detail: body }), { status, headers: { "content-type": "application/json", ...headers } });
@@ -134,6 +134,19 @@ export function createApp(service: Service) {
     .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }), {
       detail: { summary: "Liveness probe used by the Immich server", description: "Plain-text `pong`." },
     })
+    .get(
+      "/ready",
+      () => {
+        const report = service.readiness.report();
+        return Response.json(report, { status: report.ready ? 200 : 503 });
+      },
+      {
+        detail: {
+          summary: "Readiness probe for load balancers and Kubernetes",
+          description: "200 once preloaded models are loaded; 503 while they load and from SIGTERM on (draining). `/ping` is the liveness probe.",
+        },
+      },
+    )
     .get(
       "/metrics",
       async () => {
