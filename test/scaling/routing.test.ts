@@ -188,26 +188,26 @@ describe("spreading and failing over", () => {
 });
 
 describe("routing overhead", () => {
-  test("per request, against a direct call to the same peer (interleaved, same run)", async () => {
+  test("per request, against a direct call to the same peer (interleaved, same run): a search query and a 640x480 JPEG", async () => {
     const front = await startFront({ MACHINE_LEARNING_ROUTE__CLIP: peers[0]!.url });
-    const direct: number[] = [];
-    const routed: number[] = [];
-    const time = async (url: string, into: number[]) => {
-      const started = performance.now();
-      const response = await predict(url, TEXT_ENTRIES, { text: "a photo of a dog" });
-      await response.arrayBuffer();
-      into.push(performance.now() - started);
-    };
-    for (let i = 0; i < 5; i++) await time(front.url, routed); // warm both paths
-    routed.length = 0;
-    for (let i = 0; i < 60; i++) {
-      await time(peers[0]!.url, direct);
-      await time(front.url, routed);
-    }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-    const overheadMs = median(routed) - median(direct);
-    console.log(`routing overhead: direct median ${median(direct).toFixed(2)} ms, routed ${median(routed).toFixed(2)} ms, +${overheadMs.toFixed(2)} ms, ratio ${(median(routed) / median(direct)).toFixed(2)}`);
-    // Loose bound (a shared, noisy machine): one extra loopback hop, not another inference.
-    expect(overheadMs).toBeLessThan(25);
+    for (const [label, entries, part] of [["text", TEXT_ENTRIES, { text: "a photo of a dog" }], ["image", IMAGE_ENTRIES, { image: jpeg }]] as const) {
+      const direct: number[] = [];
+      const routed: number[] = [];
+      const time = async (url: string, into: number[]) => {
+        const started = performance.now();
+        await (await predict(url, entries, part)).arrayBuffer();
+        into.push(performance.now() - started);
+      };
+      for (let i = 0; i < 5; i++) await time(front.url, []); // warm both paths
+      for (let i = 0; i < 40; i++) {
+        await time(peers[0]!.url, direct);
+        await time(front.url, routed);
+      }
+      const overheadMs = median(routed) - median(direct);
+      console.log(`routing overhead (${label}): direct median ${median(direct).toFixed(2)} ms, routed ${median(routed).toFixed(2)} ms, +${overheadMs.toFixed(2)} ms, ratio ${(median(routed) / median(direct)).toFixed(2)}`);
+      // Loose bound (a shared, noisy machine): one extra loopback hop, not another inference.
+      expect(overheadMs).toBeLessThan(25);
+    }
   });
 });
