@@ -60,8 +60,8 @@ describe("readiness of the process", () => {
         if (draining.status !== 503) await Bun.sleep(10);
       }
       expect(draining!.status).toBe(503);
+      // Still listening: the answers above came from the draining process.
       expect((await fetch(`${server.url}/ping`)).status).toBe(200);
-      expect(performance.now() - signalled).toBeLessThan(1500);
       let closed = false;
       for (let i = 0; i < 60 && !closed; i++) {
         closed = await fetch(`${server.url}/ping`).then(() => false, () => true);
