@@ -54,3 +54,41 @@ export class HealthChecker {
     }
   }
 }
+
+/** Why a peer request was given up before its deadline. */
+export class PeerUnreachableError extends Error {
+  constructor(timeoutS: number) {
+    super(`stopped answering /ping within ${timeoutS} s`);
+    this.name = "PeerUnreachableError";
+  }
+}
+
+/**
+ * Watches a peer while one request to it runs: every `timeoutS` it pings the peer and aborts the
+ * signal at the first failed /ping. fetch has no separate connect timeout, so this is what stops a
+ * powered-off, unreachable or wedged peer from holding a request for the whole peer timeout (it
+ * costs about two ping timeouts); a live peer that is merely slow keeps the full deadline.
+ */
+export function watchPeer(peer: Peer, timeoutS: number): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const schedule = () => {
+    timer = setTimeout(() => void check(), timeoutS * 1000);
+    timer.unref?.();
+  };
+  const check = async () => {
+    const alive = await pingPeer(peer, timeoutS);
+    if (stopped) return;
+    if (alive) schedule();
+    else controller.abort(new PeerUnreachableError(timeoutS));
+  };
+  schedule();
+  return {
+    signal: controller.signal,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

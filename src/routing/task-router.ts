@@ -16,7 +16,7 @@ import type { PipelineEntry } from "../pipeline/entries.ts";
 import type { PredictResponse } from "../pipeline/predict.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import { requestSignal } from "../runtime/request-scope.ts";
-import { HealthChecker } from "./health-checker.ts";
+import { HealthChecker, PeerUnreachableError, watchPeer } from "./health-checker.ts";
 import { Peer, PeerGroup } from "./peer.ts";
 import { postPredict, type PeerAnswer, type PeerPayload } from "./peer-client.ts";
 import { topLevelFields } from "./response-fields.ts";
@@ -143,9 +143,14 @@ export class TaskRouter {
     let lastFailure = "no healthy peer";
     for (const peer of candidates) {
       const started = performance.now();
+      const watch = watchPeer(peer, this.settings.peerPingTimeoutS);
       let reason: string;
       try {
-        const answer = await postPredict(peer.url, entriesField(entries), payload, { accept, timeoutS: this.settings.peerTimeoutS, signal });
+        const answer = await postPredict(peer.url, entriesField(entries), payload, {
+          accept,
+          timeoutS: this.settings.peerTimeoutS,
+          signal: signal ? AbortSignal.any([signal, watch.signal]) : watch.signal,
+        });
         if (answer.status === 200) {
           const share = peerShare(answer, task, "image" in payload);
           this.#record(peer, task, "ok", started);
@@ -158,7 +163,11 @@ export class TaskRouter {
         reason = `answered ${answer.status}`;
       } catch (error) {
         if (error instanceof RequestError || signal?.aborted) throw error;
-        reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${this.settings.peerTimeoutS} s` : `failed: ${error instanceof Error ? error.message : String(error)}`;
+        if (error instanceof PeerUnreachableError) reason = error.message;
+        else if (error instanceof Error && error.name === "TimeoutError") reason = `no answer within ${this.settings.peerTimeoutS} s`;
+        else reason = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      } finally {
+        watch.stop();
       }
       this.#record(peer, task, "error", started);
       peer.markDown(reason);

@@ -69,6 +69,12 @@ export function startFakePeer(predict: "hang" | number | { json: string }): Fake
   return peer;
 }
 
+/** A peer that accepts connections and never says a word, /ping included: a wedged or vanished host. */
+export function startSilentPeer(): { url: string; stop(): void } {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  return { url: `http://127.0.0.1:${listener.port}`, stop: () => listener.stop(true) };
+}
+
 /** A port nothing listens on. */
 export function closedPortUrl(): string {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });

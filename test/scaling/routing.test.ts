@@ -8,7 +8,7 @@ import { Unpackr } from "msgpackr";
 import { topLevelFields } from "../../src/routing/response-fields.ts";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import type { ServeProcess } from "../support/server-process.ts";
-import { answeredCount, CLIP, clipCache, closedPortUrl, startFakePeer, startPeers, TEXT_ENTRIES } from "./peers.ts";
+import { answeredCount, CLIP, clipCache, closedPortUrl, startFakePeer, startPeers, startSilentPeer, TEXT_ENTRIES } from "./peers.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
 const IMAGE_ENTRIES = { clip: { visual: { modelName: CLIP } } };
@@ -151,6 +151,53 @@ describe("spreading and failing over", () => {
       { url: failing.url, healthy: false, lastError: "answered 500" },
       { url: peers[0]!.url, healthy: true, lastError: null },
     ]);
+  });
+
+  test("a peer that stops answering at all (not even /ping) is given up after two ping timeouts, not the whole peer timeout", async () => {
+    const silent = startSilentPeer();
+    cleanups.push(() => silent.stop());
+    const front = await startFront({
+      MACHINE_LEARNING_ROUTE__CLIP: [silent.url, peers[0]!.url].join(","),
+      MACHINE_LEARNING_PEER_TIMEOUT_S: "30",
+      MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0.2",
+    });
+    const expected = await bytes(await predict(peers[0]!.url, TEXT_ENTRIES, { text: "silence" }));
+    const started = performance.now();
+    expect(await bytes(await predict(front.url, TEXT_ENTRIES, { text: "silence" }))).toEqual(expected);
+    const elapsedMs = performance.now() - started;
+    expect(elapsedMs).toBeGreaterThanOrEqual(350);
+    expect(elapsedMs).toBeLessThan(5000);
+    const health = (await (await fetch(`${front.url}/health`)).json()) as { peers: Array<{ url: string; healthy: boolean; lastError: string | null }> };
+    expect(health.peers[0]).toEqual({ url: silent.url, healthy: false, lastError: "stopped answering /ping within 0.2 s" });
+  });
+
+  test("a slow peer that still answers /ping keeps its full peer timeout", async () => {
+    let release: () => void = () => {};
+    let pingsWhileHeld = 0;
+    let holding = false;
+    const slow = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (request) => {
+        if (new URL(request.url).pathname === "/ping") {
+          if (holding) pingsWhileHeld++;
+          return new Response("pong");
+        }
+        holding = true;
+        await new Promise<void>((resolve) => (release = resolve));
+        const headers = { "content-type": request.headers.get("content-type")! };
+        return fetch(`${peers[0]!.url}/predict`, { method: "POST", body: await request.arrayBuffer(), headers });
+      },
+    });
+    cleanups.push(() => slow.stop(true));
+    const front = await startFront({ MACHINE_LEARNING_ROUTE__CLIP: `http://127.0.0.1:${slow.port}`, MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0.1", MACHINE_LEARNING_ROUTE_FALLBACK: "none" });
+    const answer = predict(front.url, TEXT_ENTRIES, { text: "slow" });
+    // Held past three ping timeouts, answering each /ping the watch sends meanwhile.
+    for (let i = 0; i < 100 && pingsWhileHeld < 3; i++) await Bun.sleep(20);
+    expect(pingsWhileHeld).toBeGreaterThanOrEqual(3);
+    release();
+    expect((await answer).status).toBe(200);
+    expect(await metricsOf(front.url)).toContain(`immich_ml_peer_requests_total{peer="http://127.0.0.1:${slow.port}",task="clip",outcome="ok"} 1`);
   });
 
   test("no peer answering: local inference by default (same bytes), 502 with ROUTE_FALLBACK=none", async () => {
