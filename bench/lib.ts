@@ -10,7 +10,7 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/main.ts serve` as its own process on a free port and waits for /ping. */
+/** Starts `src/main.ts serve` as its own process on a free port and waits for /ready (preloaded models loaded). */
 export async function startServerProcess(env: Record<string, string>, port = 30000 + Math.floor(Math.random() * 20000)): Promise<ServerProcess> {
   const child = Bun.spawn([process.execPath, resolve(import.meta.dir, "../src/main.ts"), "serve"], {
     env: { ...process.env, IMMICH_HOST: "127.0.0.1", IMMICH_PORT: String(port), ORT_DISABLE_TELEMETRY: "1", ...env },
@@ -20,10 +20,11 @@ export async function startServerProcess(env: Record<string, string>, port = 300
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
     try {
-      if ((await fetch(`${url}/ping`)).ok) break;
+      if ((await fetch(`${url}/ready`)).ok) break;
     } catch {
-      await Bun.sleep(100);
+      // not listening yet
     }
+    await Bun.sleep(100);
   }
   return {
     url,

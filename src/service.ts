@@ -17,6 +17,8 @@ import type { DependencyLookup } from "./pipeline/predict.ts";
 import type { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
+import { Readiness } from "./http/readiness.ts";
+import { TaskRouter } from "./routing/task-router.ts";
 
 export interface Service {
   readonly settings: Settings;
@@ -26,6 +28,10 @@ export interface Service {
   readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
   gate: AdmissionGate | undefined;
+  /** Loading → ready after preloading → draining from SIGTERM (`/ready`). */
+  readonly readiness: Readiness;
+  /** Sends routed tasks to peers (MACHINE_LEARNING_ROUTE__*); undefined when nothing is routed. */
+  readonly router: TaskRouter | undefined;
   health(): Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -83,6 +89,8 @@ export function createService(settings: Settings): Service {
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
   const started = Date.now();
+  const router = Object.keys(settings.scaling.routes).length > 0 ? new TaskRouter(settings.scaling, metrics) : undefined;
+  router?.start();
   const service: Service = {
     settings,
     store,
@@ -91,8 +99,11 @@ export function createService(settings: Settings): Service {
     metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
     gate: undefined,
+    readiness: new Readiness(),
+    router,
     health: () => ({
       status: "ok",
+      readiness: service.readiness.report(),
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       // null until the first model has loaded (onnxruntime is not loaded before).
@@ -102,8 +113,10 @@ export function createService(settings: Settings): Service {
       queued: service.gate?.queueDepth ?? 0,
       runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },
       rssBytes: process.memoryUsage.rss(),
+      ...(router && { peers: router.peers.map(({ url, healthy, lastError }) => ({ url, healthy, lastError: lastError ?? null })) }),
     }),
     close: async () => {
+      router?.stop();
       stopStageTiming();
       await cache.close();
       await pool.close();
@@ -120,4 +133,5 @@ export async function preloadModels(service: Service): Promise<void> {
     }
   }
   releaseFreedMemory();
+  service.readiness.markReady();
 }

@@ -30,8 +30,8 @@ async function serve(): Promise<void> {
       `${settings.inferenceThreads} inference threads with ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads}, ` +
       `model TTL ${settings.modelTtl} s`,
   );
-  await preloadModels(service);
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");
+  // Listening before preloading: /ping (liveness) answers at once, /ready says 503 until preloaded.
   // Elysia asks Bun for SO_REUSEPORT: a second instance on the same port would then start quietly
   // and take a share of the requests with an empty cache. Without it a taken port fails start-up.
   const app = createApp(service).listen({ hostname, port: settings.port, reusePort: false });
@@ -40,6 +40,9 @@ async function serve(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     log.info(`${signal} received: finishing in-flight requests (at most ${settings.shutdownTimeoutS} s)`);
+    // Balancers polling /ready see 503 and stop sending before the listener closes.
+    service.readiness.drain();
+    if (settings.scaling.drainDelayS > 0) await Bun.sleep(settings.scaling.drainDelayS * 1000);
     // A request can be waiting on a model download or a long run; a service manager's stop must
     // not wait on it indefinitely (systemd would end it with SIGKILL after its own timeout).
     setTimeout(() => {
@@ -52,6 +55,7 @@ async function serve(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+  await preloadModels(service);
 }
 
 const exitCode = await runCli(process.argv.slice(2), serve);

@@ -64,6 +64,8 @@ export interface Settings {
   ignored: string[];
   /** Our-prefixed variables that are read by nobody but look like a known name (logged at start-up). */
   misspelled: MisspelledVariable[];
+  /** Scaling out: readiness draining and task routing to peer instances (docs/SCALING.md). */
+  scaling: ScalingSettings;
 }
 
 export interface NetworkSettings {
@@ -73,6 +75,21 @@ export interface NetworkSettings {
   readTimeoutS: number;
   /** Further attempts after a transient failure (refused, reset, timed out, 5xx, 429). */
   retries: number;
+}
+
+export interface ScalingSettings {
+  /** Seconds between SIGTERM (readiness turns 503) and closing the listener, so balancers notice first. */
+  drainDelayS: number;
+  /** `MACHINE_LEARNING_ROUTE__<TASK>`: peer base URLs serving that task instead of this process. */
+  routes: Partial<Record<ModelTask, string[]>>;
+  /** When every peer of a task fails: run it here (`local`) or answer 502 (`none`). */
+  routeFallback: "local" | "none";
+  /** Seconds one request to a peer may take, connection to last byte. */
+  peerTimeoutS: number;
+  /** Seconds a peer's /ping may take before the peer counts as down (the Immich server allows 2). */
+  peerPingTimeoutS: number;
+  /** Seconds between two /ping health checks of each peer. */
+  peerPingIntervalS: number;
 }
 
 const PREFIX = "machine_learning_";
@@ -210,6 +227,8 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     return value;
   };
 
+  const scaling = loadScalingSettings(ml, num, names);
+
   return {
     host: raw("immich_host")?.value.trim() || "[::]",
     port,
@@ -251,5 +270,45 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     // gunicorn's --graceful-timeout in upstream's image.
     shutdownTimeoutS: num(ml("shutdown_timeout_s"), 10),
     ignored: IGNORED.filter((key) => ml(key) !== undefined).map((key) => ml(key)!.name),
+    scaling,
+  };
+}
+
+type EnvEntry = { name: string; value: string } | undefined;
+
+function loadScalingSettings(
+  ml: (key: string) => EnvEntry,
+  num: (entry: EnvEntry, fallback: number) => number,
+  names: (entry: EnvEntry) => string[] | undefined,
+): ScalingSettings {
+  const nonNegative = (key: string, fallback: number) => {
+    const value = num(ml(key), fallback);
+    if (value < 0) throw new SettingsError(ml(key)!.name, ml(key)!.value, "a number >= 0");
+    return value;
+  };
+  const positiveSeconds = (key: string, fallback: number) => {
+    const value = num(ml(key), fallback);
+    if (value <= 0) throw new SettingsError(ml(key)!.name, ml(key)!.value, "a number > 0");
+    return value;
+  };
+  const routes: Partial<Record<ModelTask, string[]>> = {};
+  for (const [task, key] of [["clip", "route__clip"], ["facial-recognition", "route__facial_recognition"], ["ocr", "route__ocr"]] as const) {
+    const urls = names(ml(key));
+    if (!urls) continue;
+    for (const url of urls) {
+      if (!/^https?:\/\/[^/]+/.test(url)) throw new SettingsError(ml(key)!.name, ml(key)!.value, "comma-separated http(s):// URLs");
+    }
+    routes[task] = urls.map((url) => url.replace(/\/+$/, ""));
+  }
+  const fallbackEntry = ml("route_fallback");
+  const routeFallback = fallbackEntry?.value.trim().toLowerCase() || "local";
+  if (routeFallback !== "local" && routeFallback !== "none") throw new SettingsError(fallbackEntry!.name, fallbackEntry!.value, "local or none");
+  return {
+    drainDelayS: nonNegative("drain_delay_s", 0),
+    routes,
+    routeFallback,
+    peerTimeoutS: positiveSeconds("peer_timeout_s", 60),
+    peerPingTimeoutS: positiveSeconds("peer_ping_timeout_s", 2),
+    peerPingIntervalS: positiveSeconds("peer_ping_interval_s", 10),
   };
 }

@@ -23,7 +23,7 @@ import { openApiDocument } from "./openapi.ts";
 import { PredictBody } from "./schemas.ts";
 import { swaggerAsset, swaggerPage } from "./swagger-ui.ts";
 
-const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET" };
+const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET", "/ready": "GET" };
 
 function detail(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ detail: body }), { status, headers: { "content-type": "application/json", ...headers } });
@@ -68,17 +68,20 @@ export function createApp(service: Service) {
     const entries = parseEntries(form.entries!);
     parsed.entries = entries;
     requestLog.tasks(request, entries);
-    let payload: Payload;
-    if (form.image !== undefined) {
-      const bytes = new Uint8Array(await form.image.arrayBuffer());
-      payload = { kind: "image", image: await decodeImage(bytes, { maxPixels: settings.maxImagePixels }) };
-    } else if (form.text !== undefined) {
-      payload = { kind: "text", text: form.text };
-    } else {
-      throw new RequestError(400, "Either image or text must be provided");
+    const { image, text } = form;
+    if (image === undefined && text === undefined) throw new RequestError(400, "Either image or text must be provided");
+    const decodePayload = async (): Promise<Payload> =>
+      image !== undefined
+        ? { kind: "image", image: await decodeImage(new Uint8Array(await image.arrayBuffer()), { maxPixels: settings.maxImagePixels }) }
+        : { kind: "text", text: text! };
+    let payload: Promise<Payload> | undefined; // decoded once, and only if a task runs here
+    const run: PipelineRun = async (list) => runPipeline(service.cache, service.dependenciesOf, list, await (payload ??= decodePayload()), observeInference);
+    const runHere = (list: readonly PipelineEntry[]) => (fallback ? fallback(list, run) : run(list));
+    // Task routing (src/routing/): routed tasks go to peers, the rest run here; one merged answer.
+    if (service.router?.routes(entries)) {
+      return service.router.predict(entries, image !== undefined ? { image } : { text: text! }, request.headers.get("accept"), runHere);
     }
-    const run: PipelineRun = (list) => runPipeline(service.cache, service.dependenciesOf, list, payload, observeInference);
-    const response = await (fallback ? fallback(entries, run) : run(entries));
+    const response = await runHere(entries);
     if (wantsMsgpack(request.headers.get("accept"))) {
       return new Response(encodeMsgpack(response), { headers: { "content-type": "application/msgpack" } });
     }
@@ -121,6 +124,10 @@ export function createApp(service: Service) {
     .get("/docs/:asset", ({ params }) => swaggerAsset(params.asset) ?? detail(404, "Not Found"))
     .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }))
     .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }))
+    .get("/ready", () => {
+      const report = service.readiness.report();
+      return Response.json(report, { status: report.ready ? 200 : 503 });
+    })
     .get(
       "/metrics",
       async () => {

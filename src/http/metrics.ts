@@ -5,6 +5,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Whole-request latencies: from a cached text query (ms) to a first model download (s). */
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -19,7 +22,7 @@ export class Metrics {
     name: "immich_ml_request_duration_seconds",
     help: "Whole /predict latency by task, type, model and HTTP status (decode, queue and inference included)",
     labelNames: ["task", "type", "model", "status"] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: REQUEST_BUCKETS,
     registers: [this.registry],
   });
 
@@ -53,6 +56,21 @@ export class Metrics {
     name: "immich_ml_model_downloads_total",
     help: "Model downloads by outcome",
     labelNames: ["model", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly peerRequests = new Counter({
+    name: "immich_ml_peer_requests_total",
+    help: "Requests sent to routing peers by peer, task and outcome (ok, client_error: a 4xx passed on, error: 5xx/timeout/refused)",
+    labelNames: ["peer", "task", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly peerSeconds = new Histogram({ name: "immich_ml_peer_request_duration_seconds", help: "Latency of requests sent to routing peers, by peer and task", labelNames: ["peer", "task"] as const, buckets: REQUEST_BUCKETS, registers: [this.registry] });
+  readonly peerHealthy = new Gauge({ name: "immich_ml_peer_healthy", help: "1 while a routing peer passes its /ping checks", labelNames: ["peer"] as const, registers: [this.registry] });
+  readonly peerFallbacks = new Counter({
+    name: "immich_ml_peer_fallbacks_total",
+    help: "Routed tasks run locally because no peer served them",
+    labelNames: ["task"] as const,
     registers: [this.registry],
   });
 

@@ -15,6 +15,7 @@ import {
   PredictBody,
   PredictResponse,
   PredictResponseMsgpack,
+  ReadinessResponse,
   ValidationErrorResponse,
 } from "./schemas.ts";
 
@@ -71,6 +72,16 @@ export function openApiDocument(): Record<string, unknown> {
       "/ping": {
         get: { summary: "Liveness probe used by the Immich server", responses: { 200: { description: "Plain-text `pong`.", content: plainText("pong") } } },
       },
+      "/ready": {
+        get: {
+          summary: "Readiness probe for load balancers and Kubernetes",
+          description: "`/ping` is the liveness probe.",
+          responses: {
+            200: { description: "Preloaded models are loaded: send work.", content: { "application/json": { schema: schema(ReadinessResponse) } } },
+            503: { description: "Preloaded models are still loading, or the process is shutting down (draining).", content: { "application/json": { schema: schema(ReadinessResponse) } } },
+          },
+        },
+      },
       "/health": {
         get: {
           summary: "Health report",
@@ -117,6 +128,7 @@ export function openApiDocument(): Record<string, unknown> {
             415: errorResponse("The body is not multipart/form-data (or urlencoded)."),
             422: errorResponse("`entries` missing, not JSON, or naming no task.", ValidationErrorResponse),
             500: errorResponse("A model failed to load twice, or an unexpected error."),
+            502: errorResponse("A task routed to peer instances (MACHINE_LEARNING_ROUTE__<TASK>) got no answer from any, with MACHINE_LEARNING_ROUTE_FALLBACK=none."),
             503: errorResponse("A model cannot be downloaded (the host and timeout are named), or the service is at capacity.", ErrorResponse, RETRY_AFTER),
             504: errorResponse("The request ran longer than MACHINE_LEARNING_REQUEST_TIMEOUT_S."),
           },

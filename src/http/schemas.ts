@@ -72,6 +72,12 @@ export const PredictResponse = predictResponse(t.String({ description: "A JSON a
 /** MessagePack (`Accept: application/msgpack`): embeddings are arrays of float32 numbers. */
 export const PredictResponseMsgpack = predictResponse(t.Array(t.Number({ format: "float" }), { description: "float32 values" }));
 
+export const ReadinessResponse = t.Object({
+  ready: t.Boolean(),
+  state: t.String({ enum: ["loading", "ready", "draining"] }),
+  reason: t.String({ example: "serving" }),
+});
+
 export const HealthResponse = t.Object(
   {
     status: t.String({ example: "ok" }),
