@@ -4,7 +4,8 @@
  * are refused at once with 503 and Retry-After. Work a timed-out request no longer needs is dropped:
  * runs still queued on the inference thread are skipped, and a request still waiting for a slot at
  * its deadline leaves the queue with 503. The slow work is a stand-in CLIP visual model with many
- * dense layers (hundreds of ms per image on one thread; `layers: 48` about four times that).
+ * dense layers, sized on this machine (support/slow-model.ts) so that one run lasts several times
+ * the deadline whatever the machine's speed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
@@ -12,25 +13,36 @@ import { join } from "node:path";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 import { heavyVisualModel } from "../support/onnx-builder.ts";
+import { slowVisualModel, type SlowModel } from "../support/slow-model.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
 const MODEL = "ViT-B-32__openai";
 const VISUAL = { clip: { visual: { modelName: MODEL } } };
 const TEXTUAL = { clip: { textual: { modelName: MODEL } } };
+/**
+ * The request deadline of the timeout tests: long enough for decoding and pre-processing (including
+ * starting the pre-processing worker) on a busy machine, so that it falls inside the model's run.
+ */
+const DEADLINE_S = 0.5;
+/** Sizing the model and opening it on a busy 2-core machine take seconds, not bun's default 5. */
+const HOOK_TIMEOUT_MS = 30_000;
 let jpeg: Uint8Array;
+/** A visual tower whose run lasts at least five deadlines on this machine. */
+let slow: SlowModel;
 
 beforeAll(async () => {
   jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
-});
+  slow = await slowVisualModel(5 * DEADLINE_S * 1000);
+}, HOOK_TIMEOUT_MS);
 
 /**
- * A server whose cached CLIP model has a slow visual tower of `layers` dense layers (12: a few
- * hundred ms per image on one thread, 48: about four times that); both towers loaded before serving.
+ * A server whose cached CLIP model has a slow visual tower (`model`, by default 12 dense layers: a
+ * few hundred ms per image on one thread on a 2-core Xeon); both towers loaded before serving.
  */
-function startSlowServer(env: Record<string, string>, layers = 12): Promise<TestServer> {
+function startSlowServer(env: Record<string, string>, model = heavyVisualModel({ layers: 12 })): Promise<TestServer> {
   return startTestServer({ MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: MODEL, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL, ...env }, (cache) => {
     const dir = writeClipModel(cache, MODEL);
-    writeFileSync(join(dir, "visual", "model.onnx"), heavyVisualModel({ layers }));
+    writeFileSync(join(dir, "visual", "model.onnx"), model);
   });
 }
 
@@ -45,13 +57,18 @@ async function visualInFlight(server: TestServer): Promise<number> {
   return health.loadedModels.find((m) => m.type === "visual")?.inFlight ?? 0;
 }
 
+/** Waits until the abandoned run inside onnxruntime has ended (it cannot be stopped). */
+async function runsEnded(server: TestServer): Promise<void> {
+  const giveUp = performance.now() + 4 * slow.expectedRunMs + 5000;
+  while ((await visualInFlight(server)) > 0 && performance.now() < giveUp) await Bun.sleep(25);
+  expect(await visualInFlight(server)).toBe(0);
+}
+
 describe("request timeout", () => {
   let server: TestServer;
   beforeAll(async () => {
-    // The deadline falls inside the run (about 0.7 s), well after decoding and pre-processing
-    // (including starting the pre-processing worker) have handed it to onnxruntime.
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.3", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, 48);
-  });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, slow.model);
+  }, HOOK_TIMEOUT_MS);
   afterAll(() => server.stop());
 
   test("a prediction slower than the limit gets 504 and the server keeps serving", async () => {
@@ -60,15 +77,15 @@ describe("request timeout", () => {
     const elapsed = performance.now() - started;
     expect(res.status).toBe(504);
     expect(((await res.json()) as { detail: string }).detail).toContain("MACHINE_LEARNING_REQUEST_TIMEOUT_S");
-    // Answered at the deadline, not when the inference finished.
-    expect(elapsed).toBeLessThan(600);
+    // Answered at the deadline, not when the inference finished (halfway between the two).
+    expect(elapsed).toBeGreaterThan(DEADLINE_S * 1000 - 5); // timers may fire a tick early
+    expect(elapsed).toBeLessThan((DEADLINE_S * 1000 + slow.expectedRunMs) / 2);
     expect(await (await fetch(`${server.url}/ping`)).text()).toBe("pong");
     // An inference cannot be cancelled: the abandoned run keeps its model and its admission slot
     // until it ends, so timed-out work cannot pile up past MAX_CONCURRENT_REQUESTS.
     const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number };
     expect([health.inFlight, await visualInFlight(server)]).toEqual([1, 1]);
-    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
-    expect(await visualInFlight(server)).toBe(0);
+    await runsEnded(server);
     // Then predictions are served as usual.
     expect((await predict(server.url, TEXTUAL, { text: "a photo of a cat" })).status).toBe(200);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -79,8 +96,8 @@ describe("request timeout", () => {
 describe("abandoned work", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, 48);
-  });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, slow.model);
+  }, HOOK_TIMEOUT_MS);
   afterAll(() => server.stop());
 
   test("runs still queued on the inference thread when their requests time out are skipped", async () => {
@@ -88,7 +105,7 @@ describe("abandoned work", () => {
     // three queued behind it belong to requests answered 504 by the time the thread is free.
     const responses = await Promise.all(Array.from({ length: 4 }, () => predict(server.url, VISUAL, { image: jpeg })));
     expect(responses.map((r) => r.status)).toEqual([504, 504, 504, 504]);
-    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    await runsEnded(server);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect([visualStageCount(metrics, "run"), visualStageCount(metrics, "abandoned")]).toEqual([1, 3]);
     expect(metrics).toContain(`immich_ml_request_duration_seconds_count{task="clip",type="visual",model="${MODEL}",status="504"} 4`);
@@ -101,8 +118,8 @@ describe("abandoned work", () => {
 describe("queue deadline", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, 48);
-  });
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, slow.model);
+  }, HOOK_TIMEOUT_MS);
   afterAll(() => server.stop());
 
   test("a request still waiting for a slot at its deadline gets 503 with Retry-After and never runs", async () => {
@@ -110,8 +127,8 @@ describe("queue deadline", () => {
     expect(running.status).toBe(504);
     expect(waiting.status).toBe(503);
     expect(waiting.headers.get("retry-after")).toBe("1");
-    expect(((await waiting.json()) as { detail: string }).detail).toContain("No free slot within 0.4 s");
-    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    expect(((await waiting.json()) as { detail: string }).detail).toContain(`No free slot within ${DEADLINE_S} s`);
+    await runsEnded(server);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(visualStageCount(metrics, "run") + visualStageCount(metrics, "abandoned")).toBe(1);
     const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number; queued: number };
