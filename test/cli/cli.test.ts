@@ -69,7 +69,7 @@ describe("immich-ml command line", () => {
     expect(run.code).toBe(0);
     const out = lines(run.stdout);
     expect(out).toContain(`Cache folder: ${cache}`);
-    expect(out.find((line) => /^\s+ViT-B-32__openai\s/.test(line))).toMatch(/^\s+ViT-B-32__openai\s+512  cached: visual, textual \(\d+\.\d (kB|MB)\)$/);
+    expect(out.find((line) => /^\s+ViT-B-32__openai\s/.test(line))).toMatch(/^\s+ViT-B-32__openai\s+512 {2}cached: visual, textual \(\d+\.\d (kB|MB)\)$/);
     expect(out.find((line) => /^\s+RN50__openai\s/.test(line))).toMatch(/^\s+RN50__openai\s+1024$/);
     expect(out.find((line) => /^\s+buffalo_l\s/.test(line))).toMatch(/^\s+buffalo_l\s+512$/);
     expect(out).toContain("ocr:");
