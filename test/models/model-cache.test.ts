@@ -20,9 +20,10 @@ class CountingModel extends InferenceModel<string> {
   async predict(..._args: unknown[]): Promise<string> {
     return `${this.name}#${this.loads}`;
   }
-  async unload(): Promise<void> {
+  override async unload(): Promise<void> {
     this.unloads++;
   }
+  protected async release(): Promise<void> {}
 }
 
 const identity: ModelIdentity = { task: "clip", type: "textual" };
