@@ -1,11 +1,14 @@
 /** The command line, run from source as a user would: `bun src/main.ts <command>`. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../support/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
 import { writeClipModel, clipRepoFiles } from "../support/clip-cache.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
+
+// Each test spawns the CLI as its own process (Bun start-up, a download from a local hub).
+setDefaultTimeout(10_000);
 
 interface Run {
   code: number;

@@ -7,13 +7,17 @@
  * dense layers, sized on this machine (support/slow-model.ts) so that one run lasts several times
  * the deadline whatever the machine's speed.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 import { heavyVisualModel } from "../support/onnx-builder.ts";
 import { slowVisualModel, type SlowModel } from "../support/slow-model.ts";
+
+// Each run lasts at least 2.5 s by design, several times that on a busy 2-core machine, and the
+// hooks time and open the slow model.
+setDefaultTimeout(30_000);
 
 const sharp: typeof import("sharp").default = require("sharp");
 const MODEL = "ViT-B-32__openai";
@@ -24,8 +28,6 @@ const TEXTUAL = { clip: { textual: { modelName: MODEL } } };
  * starting the pre-processing worker) on a busy machine, so that it falls inside the model's run.
  */
 const DEADLINE_S = 0.5;
-/** Sizing the model and opening it on a busy 2-core machine take seconds, not bun's default 5. */
-const HOOK_TIMEOUT_MS = 30_000;
 let jpeg: Uint8Array;
 /** A visual tower whose run lasts at least five deadlines on this machine. */
 let slow: SlowModel;
@@ -33,7 +35,7 @@ let slow: SlowModel;
 beforeAll(async () => {
   jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
   slow = await slowVisualModel(5 * DEADLINE_S * 1000);
-}, HOOK_TIMEOUT_MS);
+});
 
 /**
  * A server whose cached CLIP model has a slow visual tower (`model`, by default 12 dense layers: a
@@ -68,7 +70,7 @@ describe("request timeout", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, slow.model);
-  }, HOOK_TIMEOUT_MS);
+  });
   afterAll(() => server.stop());
 
   test("a prediction slower than the limit gets 504 and the server keeps serving", async () => {
@@ -97,7 +99,7 @@ describe("abandoned work", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, slow.model);
-  }, HOOK_TIMEOUT_MS);
+  });
   afterAll(() => server.stop());
 
   test("runs still queued on the inference thread when their requests time out are skipped", async () => {
@@ -119,7 +121,7 @@ describe("queue deadline", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, slow.model);
-  }, HOOK_TIMEOUT_MS);
+  });
   afterAll(() => server.stop());
 
   test("a request still waiting for a slot at its deadline gets 503 with Retry-After and never runs", async () => {
