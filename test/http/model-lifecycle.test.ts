@@ -107,7 +107,9 @@ describe("model lifecycle over HTTP", () => {
   });
 
   test("MODEL_TTL unloads an idle model; the next request loads it again", async () => {
-    const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "0.2", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
+    // A TTL long enough that neither tower expires while the other request is still being served
+    // on a busy machine; the sweep is waited for below.
+    const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "1.5", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
       writeClipModel(cache, "ViT-B-32__openai"),
     );
     const threads = () => inferenceThreadCount();
@@ -118,7 +120,7 @@ describe("model lifecycle over HTTP", () => {
       expect(server.service.cache.loaded()).toHaveLength(2);
       expect(threads()).toBeGreaterThan(0);
       expect(server.service.pool.started).toBe(1);
-      await waitUntil(() => server.service.cache.loaded().length === 0, "the TTL sweep to unload both towers");
+      await waitUntil(() => server.service.cache.loaded().length === 0, "the TTL sweep to unload both towers", 10_000);
       // Back to what it was: the inference threads stopped with their last session, the
       // pre-processing worker with the last model.
       await waitUntil(() => threads() === before && server.service.pool.started === 0, "the threads to stop");
