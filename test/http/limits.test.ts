@@ -12,7 +12,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
-import { heavyVisualModel } from "../support/onnx-builder.ts";
 import { slowVisualModel, type SlowModel } from "../support/slow-model.ts";
 
 // Each run lasts at least 2.5 s by design, several times that on a busy 2-core machine, and the
@@ -31,17 +30,17 @@ const DEADLINE_S = 0.5;
 let jpeg: Uint8Array;
 /** A visual tower whose run lasts at least five deadlines on this machine. */
 let slow: SlowModel;
+/** One whose run lasts long enough for six requests sent together to arrive while it runs. */
+let busy: SlowModel;
 
 beforeAll(async () => {
   jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
   slow = await slowVisualModel(5 * DEADLINE_S * 1000);
+  busy = await slowVisualModel(500);
 });
 
-/**
- * A server whose cached CLIP model has a slow visual tower (`model`, by default 12 dense layers: a
- * few hundred ms per image on one thread on a 2-core Xeon); both towers loaded before serving.
- */
-function startSlowServer(env: Record<string, string>, model = heavyVisualModel({ layers: 12 })): Promise<TestServer> {
+/** A server whose cached CLIP model has the slow visual tower `model`; both towers loaded before serving. */
+function startSlowServer(env: Record<string, string>, model: Uint8Array): Promise<TestServer> {
   return startTestServer({ MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: MODEL, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL, ...env }, (cache) => {
     const dir = writeClipModel(cache, MODEL);
     writeFileSync(join(dir, "visual", "model.onnx"), model);
@@ -141,7 +140,7 @@ describe("queue deadline", () => {
 describe("bounded queue", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1", MACHINE_LEARNING_MAX_QUEUED_REQUESTS: "1" });
+    server = await startSlowServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1", MACHINE_LEARNING_MAX_QUEUED_REQUESTS: "1" }, busy.model);
   });
   afterAll(() => server.stop());
 

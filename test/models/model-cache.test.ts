@@ -5,6 +5,7 @@ import { InferenceModel } from "../../src/models/inference-model.ts";
 import type { ModelIdentity } from "../../src/models/identity.ts";
 import { waitUntil } from "../support/wait-until.ts";
 
+/** Counts loads and unloads for the cache's bookkeeping; the load itself is tested in inference-model.test.ts. */
 class CountingModel extends InferenceModel<string> {
   readonly identity: ModelIdentity = { task: "clip", type: "textual" };
   loads = 0;
