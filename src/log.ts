@@ -25,7 +25,7 @@ export function parseLogLevel(value: string): LogLevel | undefined {
 }
 
 let threshold = LEVEL_RANK.info;
-let sink: (line: string) => void = (line) => process.stderr.write(line + "\n");
+let sink: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
 
 export function setLogLevel(level: LogLevel): void {
   threshold = LEVEL_RANK[level];

@@ -10,8 +10,3 @@ export interface RgbImage {
   readonly height: number;
   readonly data: Uint8Array;
 }
-
-/** Bytes of one pixel row / the whole RGB buffer. */
-export function rgbByteLength(width: number, height: number): number {
-  return width * height * 3;
-}

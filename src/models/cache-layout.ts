@@ -17,10 +17,6 @@ export function modelDirectory(options: CacheLayoutOptions, task: ModelIdentity[
   return options.revision === "main" ? dir : join(dir, options.revision);
 }
 
-export function typeDirectory(modelDir: string, type: ModelIdentity["type"]): string {
-  return join(modelDir, type);
-}
-
 export function modelFilePath(modelDir: string, type: ModelIdentity["type"]): string {
   return join(modelDir, type, "model.onnx");
 }

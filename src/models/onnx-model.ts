@@ -1,38 +1,30 @@
 /**
- * A model backed by one ONNX session, `<model dir>/<type>/model.onnx`: the session is opened while
- * loading, released on unload, and read through `session`, which names the model when used before
- * it is loaded (or after it was unloaded).
+ * A model backed by one ONNX session, `<model dir>/<type>/model.onnx`: the session is part of the
+ * model's loaded state (opened last while loading, see InferenceModel.loadFrom) and released on unload.
  */
 import { modelFilePath } from "./cache-layout.ts";
-import { InferenceModel } from "./inference-model.ts";
+import { InferenceModel, type ModelInputs } from "./inference-model.ts";
 import { OnnxSession } from "../runtime/onnx-session.ts";
 
-export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output> {
-  private opened: OnnxSession | undefined;
+/** The least an ONNX model's loaded state holds; subclasses add what else they read. */
+export interface OnnxLoaded {
+  readonly session: OnnxSession;
+}
+
+export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = ModelInputs, Loaded extends OnnxLoaded = OnnxLoaded> extends InferenceModel<
+  Output,
+  Inputs,
+  Loaded
+> {
   /** Whether a person waits for this model's runs, so they go ahead of queued batch work (onnx-session.ts). */
   protected readonly interactive: boolean = false;
 
-  protected get session(): OnnxSession {
-    if (!this.opened) throw new Error(`${this.identity.task} ${this.identity.type} model '${this.name}' is not loaded`);
-    return this.opened;
-  }
-
-  protected async openSession(modelDir: string): Promise<OnnxSession> {
-    // A load retried after a failure (inference-model.ts) must not leave the first session behind.
-    // Only the session: the subclass may already hold what it read before (a tokenizer, a charset).
-    await this.releaseSession();
-    this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, this.interactive);
-    return this.opened;
+  protected openSession(modelDir: string): Promise<OnnxSession> {
+    return OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, this.interactive);
   }
 
   /** Subclasses holding more than the session extend this and drop the rest. */
-  async unload(): Promise<void> {
-    await this.releaseSession();
-  }
-
-  private async releaseSession(): Promise<void> {
-    const session = this.opened;
-    this.opened = undefined;
-    await session?.release();
+  protected async release(loaded: Loaded): Promise<void> {
+    await loaded.session.release();
   }
 }

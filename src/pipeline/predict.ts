@@ -46,8 +46,10 @@ export async function runPipeline(
 
   const runEntry = (entry: PipelineEntry): Promise<unknown> =>
     cache.with(entry, entry.modelName, async (model) => {
-      const inputs = new Map<ModelType, unknown>();
-      for (const dependency of dependencies.get(entry)!) inputs.set(dependency, await pending.get(key(entry.task, dependency)));
+      // Each input is the output of the model this request names for that type: the model factory's
+      // tables make sure every model of that type produces what this one consumes.
+      const inputs: Partial<Record<ModelType, unknown>> = {};
+      for (const dependency of dependencies.get(entry)!) inputs[dependency] = await pending.get(key(entry.task, dependency));
       // A request that timed out while this entry waited (for its model or its dependency) needs nothing more.
       throwIfAbandoned();
       const started = performance.now();

@@ -3,14 +3,14 @@
  * `get_model_source` does. Names outside the registry, or a family that does not serve the asked
  * task, are refused with a message naming them.
  */
-import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
+import type { InferenceModel, ModelContext, ModelInputs } from "../models/inference-model.ts";
 import type { ModelIdentity, ModelType } from "../models/identity.ts";
 import { lookupModel, type ModelFamily } from "../models/registry.ts";
 import { ClipTextualModel } from "./clip/textual.ts";
 import { ClipVisualModel } from "./clip/visual.ts";
-import { FaceDetectionModel } from "./facial-recognition/detection.ts";
+import { type DetectedFaces, FaceDetectionModel } from "./facial-recognition/detection.ts";
 import { FaceRecognitionModel } from "./facial-recognition/recognition.ts";
-import { OcrDetectionModel } from "./ocr/detection.ts";
+import { type DetectedText, OcrDetectionModel } from "./ocr/detection.ts";
 import { OcrRecognitionModel } from "./ocr/recognition.ts";
 import { TesseractDetectionModel } from "./ocr/tesseract/detection.ts";
 import { TesseractRecognitionModel } from "./ocr/tesseract/recognition.ts";
@@ -22,14 +22,35 @@ export class UnknownModelError extends Error {
   }
 }
 
-type ModelClass = (new (name: string, context: ModelContext) => InferenceModel) & { readonly depends: readonly ModelType[] };
+/** A model class producing `Output` from the `Inputs` its `depends` names. */
+export type ModelClass<Output = unknown, Inputs extends ModelInputs = ModelInputs> = (new (name: string, context: ModelContext) => InferenceModel<Output, Inputs>) & {
+  readonly depends: readonly ModelType[];
+};
+
+/**
+ * The classes of a task whose recogniser consumes its detector's output (`Handed`), by family.
+ * A request may pair models of different families (a PP-OCR detector with a Tesseract
+ * recogniser), so every detector of the task must produce `Handed` and every recogniser accept it:
+ * a class that produces or expects anything else fails tsc here, not a request.
+ */
+type DetectorRecognizerClasses<Handed> = Partial<
+  Record<ModelFamily, { detection: ModelClass<Handed>; recognition: ModelClass<unknown, { readonly detection: Handed }> }>
+>;
+
+const FACE_CLASSES: DetectorRecognizerClasses<DetectedFaces> = {
+  insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel },
+};
+
+const OCR_CLASSES: DetectorRecognizerClasses<DetectedText> = {
+  paddle: { detection: OcrDetectionModel, recognition: OcrRecognitionModel },
+  tesseract: { detection: TesseractDetectionModel, recognition: TesseractRecognitionModel },
+};
 
 const CLASSES: Partial<Record<ModelFamily, Partial<Record<ModelIdentity["type"], ModelClass>>>> = {
   openclip: { visual: ClipVisualModel, textual: ClipTextualModel },
   mclip: { visual: ClipVisualModel, textual: ClipTextualModel },
-  insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel },
-  paddle: { detection: OcrDetectionModel, recognition: OcrRecognitionModel },
-  tesseract: { detection: TesseractDetectionModel, recognition: TesseractRecognitionModel },
+  ...FACE_CLASSES,
+  ...OCR_CLASSES,
 };
 
 const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {

@@ -6,13 +6,17 @@
  * IMMICH_ML_TEST_BINARY=1 (CI runs it as its own step after `npm run build`); builds
  * dist/immich-ml-linux-x64 first when it is missing or older than the sources.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixturePath, haveFixtures, repoRoot } from "../support/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
+
+// The executable's first start extracts its native libraries and OCR reads a photo: seconds on
+// 2 cores, as waitForPong allows.
+setDefaultTimeout(30_000);
 
 const enabled = process.env.IMMICH_ML_TEST_BINARY === "1" && process.platform === "linux" && process.arch === "x64";
 const BUILT = join(repoRoot, "dist", "immich-ml-linux-x64");
@@ -89,7 +93,7 @@ async function waitForPong(url: string, child: { exitCode: number | null }, time
     home = tempDir("immich-ml-home-");
     hideRepository = repositoryHider();
     if (hideRepository.length === 0) console.warn("[binary] no mount namespace here: the repository stays visible to the executable");
-  });
+  }, 300_000); // building the executable when it is missing or stale takes minutes
 
   test("selftest passes, extracting the native libraries under HOME, with no telemetry written", async () => {
     const child = spawnBinary(["selftest"]);

@@ -1,11 +1,14 @@
 /** The command line, run from source as a user would: `bun src/main.ts <command>`. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../support/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
 import { writeClipModel, clipRepoFiles } from "../support/clip-cache.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
+
+// Each test spawns the CLI as its own process (Bun start-up, a download from a local hub).
+setDefaultTimeout(10_000);
 
 interface Run {
   code: number;
@@ -75,7 +78,7 @@ describe("immich-ml command line", () => {
     expect(run.code).toBe(0);
     const out = lines(run.stdout);
     expect(out).toContain(`Cache folder: ${cache}`);
-    expect(out.find((line) => /^\s+ViT-B-32__openai\s/.test(line))).toMatch(/^\s+ViT-B-32__openai\s+512  cached: visual, textual \(\d+\.\d (kB|MB)\)$/);
+    expect(out.find((line) => /^\s+ViT-B-32__openai\s/.test(line))).toMatch(/^\s+ViT-B-32__openai\s+512 {2}cached: visual, textual \(\d+\.\d (kB|MB)\)$/);
     expect(out.find((line) => /^\s+RN50__openai\s/.test(line))).toMatch(/^\s+RN50__openai\s+1024$/);
     expect(out.find((line) => /^\s+buffalo_l\s/.test(line))).toMatch(/^\s+buffalo_l\s+512$/);
     expect(out).toContain("ocr:");

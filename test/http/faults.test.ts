@@ -7,7 +7,7 @@
  * so `chmod 0555` would not stop them). Where mounting is impossible they are skipped with a
  * message; model-lifecycle.test.ts still covers an unwritable cache path without privileges.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -18,6 +18,9 @@ import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
 import { heavyVisualModel, runtimeFailingTextualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
 import { startServerProcess } from "../../bench/lib.ts";
+
+// Spawned servers are shut down and killed here; the SIGTERM test waits up to 15 s for its exit.
+setDefaultTimeout(20_000);
 
 const MODEL = "ViT-B-32__openai";
 const TEXTUAL = { clip: { textual: { modelName: MODEL } } };

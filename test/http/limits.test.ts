@@ -4,33 +4,46 @@
  * are refused at once with 503 and Retry-After. Work a timed-out request no longer needs is dropped:
  * runs still queued on the inference thread are skipped, and a request still waiting for a slot at
  * its deadline leaves the queue with 503. The slow work is a stand-in CLIP visual model with many
- * dense layers (hundreds of ms per image on one thread; `layers: 48` about four times that).
+ * dense layers, sized on this machine (support/slow-model.ts) so that one run lasts several times
+ * the deadline whatever the machine's speed.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
-import { heavyVisualModel } from "../support/onnx-builder.ts";
+import { slowVisualModel, type SlowModel } from "../support/slow-model.ts";
+
+// Each run lasts at least 2.5 s by design, several times that on a busy 2-core machine, and the
+// hooks time and open the slow model.
+setDefaultTimeout(30_000);
 
 const sharp: typeof import("sharp").default = require("sharp");
 const MODEL = "ViT-B-32__openai";
 const VISUAL = { clip: { visual: { modelName: MODEL } } };
 const TEXTUAL = { clip: { textual: { modelName: MODEL } } };
+/**
+ * The request deadline of the timeout tests: long enough for decoding and pre-processing (including
+ * starting the pre-processing worker) on a busy machine, so that it falls inside the model's run.
+ */
+const DEADLINE_S = 0.5;
 let jpeg: Uint8Array;
+/** A visual tower whose run lasts at least five deadlines on this machine. */
+let slow: SlowModel;
+/** One whose run lasts long enough for six requests sent together to arrive while it runs. */
+let busy: SlowModel;
 
 beforeAll(async () => {
   jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
+  slow = await slowVisualModel(5 * DEADLINE_S * 1000);
+  busy = await slowVisualModel(500);
 });
 
-/**
- * A server whose cached CLIP model has a slow visual tower of `layers` dense layers (12: a few
- * hundred ms per image on one thread, 48: about four times that); both towers loaded before serving.
- */
-function startSlowServer(env: Record<string, string>, layers = 12): Promise<TestServer> {
+/** A server whose cached CLIP model has the slow visual tower `model`; both towers loaded before serving. */
+function startSlowServer(env: Record<string, string>, model: Uint8Array): Promise<TestServer> {
   return startTestServer({ MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: MODEL, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL, ...env }, (cache) => {
     const dir = writeClipModel(cache, MODEL);
-    writeFileSync(join(dir, "visual", "model.onnx"), heavyVisualModel({ layers }));
+    writeFileSync(join(dir, "visual", "model.onnx"), model);
   });
 }
 
@@ -45,12 +58,17 @@ async function visualInFlight(server: TestServer): Promise<number> {
   return health.loadedModels.find((m) => m.type === "visual")?.inFlight ?? 0;
 }
 
+/** Waits until the abandoned run inside onnxruntime has ended (it cannot be stopped). */
+async function runsEnded(server: TestServer): Promise<void> {
+  const giveUp = performance.now() + 4 * slow.expectedRunMs + 5000;
+  while ((await visualInFlight(server)) > 0 && performance.now() < giveUp) await Bun.sleep(25);
+  expect(await visualInFlight(server)).toBe(0);
+}
+
 describe("request timeout", () => {
   let server: TestServer;
   beforeAll(async () => {
-    // The deadline falls inside the run (about 0.7 s), well after decoding and pre-processing
-    // (including starting the pre-processing worker) have handed it to onnxruntime.
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.3", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, 48);
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, slow.model);
   });
   afterAll(() => server.stop());
 
@@ -60,15 +78,15 @@ describe("request timeout", () => {
     const elapsed = performance.now() - started;
     expect(res.status).toBe(504);
     expect(((await res.json()) as { detail: string }).detail).toContain("MACHINE_LEARNING_REQUEST_TIMEOUT_S");
-    // Answered at the deadline, not when the inference finished.
-    expect(elapsed).toBeLessThan(600);
+    // Answered at the deadline, not when the inference finished (halfway between the two).
+    expect(elapsed).toBeGreaterThan(DEADLINE_S * 1000 - 5); // timers may fire a tick early
+    expect(elapsed).toBeLessThan((DEADLINE_S * 1000 + slow.expectedRunMs) / 2);
     expect(await (await fetch(`${server.url}/ping`)).text()).toBe("pong");
     // An inference cannot be cancelled: the abandoned run keeps its model and its admission slot
     // until it ends, so timed-out work cannot pile up past MAX_CONCURRENT_REQUESTS.
     const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number };
     expect([health.inFlight, await visualInFlight(server)]).toEqual([1, 1]);
-    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
-    expect(await visualInFlight(server)).toBe(0);
+    await runsEnded(server);
     // Then predictions are served as usual.
     expect((await predict(server.url, TEXTUAL, { text: "a photo of a cat" })).status).toBe(200);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
@@ -79,7 +97,7 @@ describe("request timeout", () => {
 describe("abandoned work", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, 48);
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, slow.model);
   });
   afterAll(() => server.stop());
 
@@ -88,7 +106,7 @@ describe("abandoned work", () => {
     // three queued behind it belong to requests answered 504 by the time the thread is free.
     const responses = await Promise.all(Array.from({ length: 4 }, () => predict(server.url, VISUAL, { image: jpeg })));
     expect(responses.map((r) => r.status)).toEqual([504, 504, 504, 504]);
-    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    await runsEnded(server);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect([visualStageCount(metrics, "run"), visualStageCount(metrics, "abandoned")]).toEqual([1, 3]);
     expect(metrics).toContain(`immich_ml_request_duration_seconds_count{task="clip",type="visual",model="${MODEL}",status="504"} 4`);
@@ -101,7 +119,7 @@ describe("abandoned work", () => {
 describe("queue deadline", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0.4", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, 48);
+    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1" }, slow.model);
   });
   afterAll(() => server.stop());
 
@@ -110,8 +128,8 @@ describe("queue deadline", () => {
     expect(running.status).toBe(504);
     expect(waiting.status).toBe(503);
     expect(waiting.headers.get("retry-after")).toBe("1");
-    expect(((await waiting.json()) as { detail: string }).detail).toContain("No free slot within 0.4 s");
-    for (let i = 0; i < 200 && (await visualInFlight(server)) > 0; i++) await Bun.sleep(25);
+    expect(((await waiting.json()) as { detail: string }).detail).toContain(`No free slot within ${DEADLINE_S} s`);
+    await runsEnded(server);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(visualStageCount(metrics, "run") + visualStageCount(metrics, "abandoned")).toBe(1);
     const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number; queued: number };
@@ -122,7 +140,7 @@ describe("queue deadline", () => {
 describe("bounded queue", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1", MACHINE_LEARNING_MAX_QUEUED_REQUESTS: "1" });
+    server = await startSlowServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1", MACHINE_LEARNING_MAX_QUEUED_REQUESTS: "1" }, busy.model);
   });
   afterAll(() => server.stop());
 

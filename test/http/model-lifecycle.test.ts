@@ -1,11 +1,15 @@
 /** Download → cache layout → serve, self-healing, offline mode, preload and single-flight, over HTTP. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { predict, startTestServer } from "../support/test-server.ts";
 import { clipRepoFiles, writeClipModel } from "../support/clip-cache.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
+import { waitUntil } from "../support/wait-until.ts";
 import { inferenceThreadCount } from "../../src/runtime/onnx-session.ts";
+
+// Downloads from a local hub, loads, TTL eviction and reloads: up to a few seconds per test.
+setDefaultTimeout(10_000);
 
 const sharp: typeof import("sharp").default = require("sharp");
 const solidPng = async (width: number, height: number) =>
@@ -103,7 +107,9 @@ describe("model lifecycle over HTTP", () => {
   });
 
   test("MODEL_TTL unloads an idle model; the next request loads it again", async () => {
-    const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "0.2", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
+    // A TTL long enough that neither tower expires while the other request is still being served
+    // on a busy machine; the sweep is waited for below.
+    const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "1.5", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
       writeClipModel(cache, "ViT-B-32__openai"),
     );
     const threads = () => inferenceThreadCount();
@@ -114,11 +120,10 @@ describe("model lifecycle over HTTP", () => {
       expect(server.service.cache.loaded()).toHaveLength(2);
       expect(threads()).toBeGreaterThan(0);
       expect(server.service.pool.started).toBe(1);
-      await Bun.sleep(500);
-      expect(server.service.cache.loaded()).toHaveLength(0);
+      await waitUntil(() => server.service.cache.loaded().length === 0, "the TTL sweep to unload both towers", 10_000);
       // Back to what it was: the inference threads stopped with their last session, the
       // pre-processing worker with the last model.
-      expect([threads(), server.service.pool.started]).toEqual([before, 0]);
+      await waitUntil(() => threads() === before && server.service.pool.started === 0, "the threads to stop");
       const second = await (await predict(server.url, TEXT, { text: "a photo of a cat" })).text();
       expect(second).toBe(first);
     } finally {

@@ -3,7 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { ModelCache } from "../../src/models/model-cache.ts";
 import { InferenceModel } from "../../src/models/inference-model.ts";
 import type { ModelIdentity } from "../../src/models/identity.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
+/** Counts loads and unloads for the cache's bookkeeping; the load itself is tested in inference-model.test.ts. */
 class CountingModel extends InferenceModel<string> {
   readonly identity: ModelIdentity = { task: "clip", type: "textual" };
   loads = 0;
@@ -20,24 +22,30 @@ class CountingModel extends InferenceModel<string> {
   async predict(..._args: unknown[]): Promise<string> {
     return `${this.name}#${this.loads}`;
   }
-  async unload(): Promise<void> {
+  override async unload(): Promise<void> {
     this.unloads++;
   }
+  protected async release(): Promise<void> {}
 }
 
 const identity: ModelIdentity = { task: "clip", type: "textual" };
 
+/**
+ * Sweeps are run by the test (`evictIdle`) at times it sets on the cache's clock; the cache's own
+ * sweep timer is set far beyond any test.
+ */
 function cacheWith(options: { ttl?: number; failFirst?: boolean } = {}) {
   const created: CountingModel[] = [];
+  const clock = { seconds: 0 };
   const cache = new ModelCache(
     (_, name) => {
       const model = new CountingModel(name, 20, options.failFirst && created.length === 0);
       created.push(model);
       return model;
     },
-    { ttlSeconds: options.ttl ?? 0, sweepSeconds: 0.02 },
+    { ttlSeconds: options.ttl ?? 0, sweepSeconds: 3600, now: () => clock.seconds },
   );
-  return { cache, created };
+  return { cache, created, clock };
 }
 
 describe("model cache", () => {
@@ -60,13 +68,16 @@ describe("model cache", () => {
   });
 
   test("idle models are unloaded after the TTL; each use renews it", async () => {
-    const { cache, created } = cacheWith({ ttl: 0.15 });
+    const { cache, created, clock } = cacheWith({ ttl: 10 });
     await cache.with(identity, "m", async () => {});
-    await Bun.sleep(100);
-    await cache.with(identity, "m", async () => {}); // renews
-    await Bun.sleep(100);
+    clock.seconds = 8;
+    expect(await cache.evictIdle()).toBe(0);
+    await cache.with(identity, "m", async () => {}); // renews: idle from 8 s on
+    clock.seconds = 16;
+    expect(await cache.evictIdle()).toBe(0);
     expect(created[0]!.unloads).toBe(0);
-    await Bun.sleep(200);
+    clock.seconds = 18.5;
+    expect(await cache.evictIdle()).toBe(1);
     expect(created[0]!.unloads).toBe(1);
     expect(cache.loaded()).toHaveLength(0);
     // The next request loads a fresh instance.
@@ -75,20 +86,25 @@ describe("model cache", () => {
     await cache.close();
   });
 
-  test("a model with a request in flight is never unloaded", async () => {
-    const { cache, created } = cacheWith({ ttl: 0.05 });
+  test("a model with a request in flight is never unloaded; its idle time starts when the request ends", async () => {
+    const { cache, created, clock } = cacheWith({ ttl: 10 });
     await cache.with(identity, "m", async () => {
-      await Bun.sleep(200); // four TTLs, with sweeps running meanwhile
-      expect(created[0]!.unloads).toBe(0);
+      clock.seconds = 40; // four TTLs inside one request
+      expect(await cache.evictIdle()).toBe(0);
     });
+    clock.seconds = 49;
+    expect(await cache.evictIdle()).toBe(0);
+    clock.seconds = 51;
+    expect(await cache.evictIdle()).toBe(1);
     expect(created).toHaveLength(1);
     await cache.close();
   });
 
   test("preloaded models are pinned", async () => {
-    const { cache, created } = cacheWith({ ttl: 0.05 });
+    const { cache, created, clock } = cacheWith({ ttl: 10 });
     await cache.preload(identity, "pinned");
-    await Bun.sleep(200);
+    clock.seconds = 1000;
+    expect(await cache.evictIdle()).toBe(0);
     expect(created[0]!.unloads).toBe(0);
     expect(cache.loaded()[0]).toMatchObject({ name: "pinned", pinned: true });
     await cache.close();
@@ -96,14 +112,22 @@ describe("model cache", () => {
 
   test("close() unloads a model only after the requests using it have finished", async () => {
     const { cache, created } = cacheWith();
+    let inUse!: () => void;
+    const using = new Promise<void>((resolve) => (inUse = resolve));
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
     let unloadsSeenInside = -1;
     const use = cache.with(identity, "m", async () => {
-      await Bun.sleep(100);
+      inUse();
+      await finished;
       unloadsSeenInside = created[0]!.unloads;
     });
-    await Bun.sleep(40); // loaded and in use
-    await cache.close();
-    await use;
+    await using; // loaded and in use
+    const closing = cache.close();
+    await Bun.sleep(10); // a close that did not wait would have unloaded by now
+    expect(created[0]!.unloads).toBe(0);
+    finish();
+    await Promise.all([use, closing]);
     expect(unloadsSeenInside).toBe(0);
     expect(created[0]!.unloads).toBe(1);
   });
@@ -133,7 +157,7 @@ describe("model cache", () => {
     expect([loads, idles]).toEqual([1, 0]);
     finishFirst();
     await first;
-    while (idles === 0) await Bun.sleep(5);
+    await waitUntil(() => idles > 0, "the idle callback");
     await Bun.sleep(30);
     expect([loads, idles]).toEqual([1, 1]);
     await cache.close();

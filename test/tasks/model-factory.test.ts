@@ -2,7 +2,18 @@
 import { describe, expect, test } from "bun:test";
 import { registeredModels } from "../../src/models/registry.ts";
 import { TASK_TYPES, MODEL_TASKS } from "../../src/models/identity.ts";
-import { dependenciesOf, UnknownModelError } from "../../src/tasks/model-factory.ts";
+import { dependenciesOf, type ModelClass, UnknownModelError } from "../../src/tasks/model-factory.ts";
+import type { DetectedFaces } from "../../src/tasks/facial-recognition/detection.ts";
+import { FaceRecognitionModel } from "../../src/tasks/facial-recognition/recognition.ts";
+import type { DetectedText } from "../../src/tasks/ocr/detection.ts";
+import { OcrRecognitionModel } from "../../src/tasks/ocr/recognition.ts";
+
+// Hand-offs are checked by tsc (`npm run typecheck`): each line below must keep failing to compile,
+// or tsc reports the unused @ts-expect-error.
+// @ts-expect-error a face recogniser cannot consume OCR detections
+export const faceOnText: ModelClass<unknown, { readonly detection: DetectedText }> = FaceRecognitionModel;
+// @ts-expect-error an OCR recogniser cannot consume face detections
+export const textOnFaces: ModelClass<unknown, { readonly detection: DetectedFaces }> = OcrRecognitionModel;
 
 const FAMILY_TASK: Record<string, string> = {
   openclip: "clip",

@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { ModelOptions, Payload } from "../../models/inference-model.ts";
+import type { ModelInputs, ModelOptions, Payload } from "../../models/inference-model.ts";
 import { lookupModel } from "../../models/registry.ts";
-import { OnnxModel } from "../../models/onnx-model.ts";
+import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { Feed, InputSpec } from "../../runtime/onnx-session.ts";
 import type { Embedding } from "../response-values.ts";
 import { ClipTokenizer } from "./tokenizer.ts";
@@ -19,18 +19,21 @@ import { EmbeddingReader } from "./embedding-size.ts";
  */
 const MAX_TEXT_CHARS = 16_384;
 
-export class ClipTextualModel extends OnnxModel<Embedding> {
+interface ClipTextualLoaded extends OnnxLoaded {
+  readonly tokenizer: ClipTokenizer;
+}
+
+export class ClipTextualModel extends OnnxModel<Embedding, ModelInputs, ClipTextualLoaded> {
   readonly identity = { task: "clip", type: "textual" } as const;
   // Search queries come from someone typing in Immich, often while a library scan keeps the
   // inference threads busy; their runs go ahead of the scan's queued ones.
   protected override readonly interactive = true;
-  private tokenizer: ClipTokenizer | undefined;
   private readonly embeddings = new EmbeddingReader(this.name, "textual");
 
-  protected async loadFrom(modelDir: string): Promise<void> {
+  protected async loadFrom(modelDir: string): Promise<ClipTextualLoaded> {
     const textual = join(modelDir, "textual");
     const modelConfig = join(modelDir, "config.json");
-    this.tokenizer = await ClipTokenizer.load(
+    const tokenizer = await ClipTokenizer.load(
       {
         tokenizerJson: join(textual, "tokenizer.json"),
         tokenizerConfigJson: join(textual, "tokenizer_config.json"),
@@ -38,12 +41,11 @@ export class ClipTextualModel extends OnnxModel<Embedding> {
       },
       this.name,
     );
-    await this.openSession(modelDir);
+    return { tokenizer, session: await this.openSession(modelDir) };
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<Embedding> {
-    const session = this.session;
-    const tokenizer = this.tokenizer!;
+    const { session, tokenizer } = this.loaded;
     const language = typeof options.language === "string" ? options.language : undefined;
     const { inputIds, attentionMask } = tokenizer.encode(boundText(this.requireText(payload)), language);
     const dims = [1, tokenizer.contextLength];
@@ -53,11 +55,6 @@ export class ClipTextualModel extends OnnxModel<Embedding> {
         : { [session.inputs[0]!.name]: intFeed(session.inputs[0], inputIds, dims) };
     const [output] = await session.run(feeds);
     return this.embeddings.read(output!);
-  }
-
-  override async unload(): Promise<void> {
-    await super.unload();
-    this.tokenizer = undefined;
   }
 }
 

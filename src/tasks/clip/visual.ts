@@ -5,32 +5,33 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Payload } from "../../models/inference-model.ts";
-import { OnnxModel } from "../../models/onnx-model.ts";
+import type { ModelInputs, Payload } from "../../models/inference-model.ts";
+import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { Embedding } from "../response-values.ts";
 import { parseClipPreprocessConfig, type ClipPreprocessConfig } from "./visual-preprocess.ts";
 import { EmbeddingReader } from "./embedding-size.ts";
 
-export class ClipVisualModel extends OnnxModel<Embedding> {
+interface ClipVisualLoaded extends OnnxLoaded {
+  readonly config: ClipPreprocessConfig;
+}
+
+export class ClipVisualModel extends OnnxModel<Embedding, ModelInputs, ClipVisualLoaded> {
   readonly identity = { task: "clip", type: "visual" } as const;
-  private config: ClipPreprocessConfig | undefined;
   private readonly embeddings = new EmbeddingReader(this.name, "visual");
 
-  protected async loadFrom(modelDir: string): Promise<void> {
+  protected async loadFrom(modelDir: string): Promise<ClipVisualLoaded> {
     const cfgPath = join(modelDir, "visual", "preprocess_cfg.json");
-    this.config = parseClipPreprocessConfig(JSON.parse(await readFile(cfgPath, "utf8")));
-    await this.openSession(modelDir);
+    const config = parseClipPreprocessConfig(JSON.parse(await readFile(cfgPath, "utf8")));
+    return { config, session: await this.openSession(modelDir) };
   }
 
   async predict(payload: Payload): Promise<Embedding> {
     const image = this.requireImage(payload);
-    const session = this.session;
-    const config = this.config!;
+    const { session, config } = this.loaded;
     const tensor = await this.context.pool.run("clip.visualInput", { image, config });
     const [output] = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: tensor, dims: [1, 3, config.size, config.size] },
     });
     return this.embeddings.read(output!);
   }
-
 }

@@ -3,8 +3,8 @@
  * 640x640 letterbox unless the model fixes its own input size, `minScore` per request (default 0.7).
  * Alone, it answers upstream's raw detector dict; as a dependency it hands its detections on.
  */
-import { InvalidInputError, type ModelOptions, type Payload } from "../../models/inference-model.ts";
-import { OnnxModel } from "../../models/onnx-model.ts";
+import { InvalidInputError, type ModelInputs, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { FaceDetections } from "./scrfd.ts";
 
 const DEFAULT_INPUT_SIZE = 640;
@@ -38,23 +38,26 @@ export function minScoreOption(options: ModelOptions, fallback: number): number 
   return value;
 }
 
-export class FaceDetectionModel extends OnnxModel<DetectedFaces> {
-  readonly identity = { task: "facial-recognition", type: "detection" } as const;
-  private inputSize = DEFAULT_INPUT_SIZE;
+interface FaceDetectionLoaded extends OnnxLoaded {
+  /** The letterbox side the detector runs at. */
+  readonly inputSize: number;
+}
 
-  protected async loadFrom(modelDir: string): Promise<void> {
-    await this.openSession(modelDir);
+export class FaceDetectionModel extends OnnxModel<DetectedFaces, ModelInputs, FaceDetectionLoaded> {
+  readonly identity = { task: "facial-recognition", type: "detection" } as const;
+
+  protected async loadFrom(modelDir: string): Promise<FaceDetectionLoaded> {
+    const session = await this.openSession(modelDir);
     // insightface keeps a model's own static input size; Immich's detectors are dynamic → 640.
-    const side = this.session.inputs[0]?.shape[2];
-    this.inputSize = typeof side === "number" && side > 0 ? side : DEFAULT_INPUT_SIZE;
+    const side = session.inputs[0]?.shape[2];
+    return { session, inputSize: typeof side === "number" && side > 0 ? side : DEFAULT_INPUT_SIZE };
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<DetectedFaces> {
     const image = this.requireImage(payload);
     const minScore = minScoreOption(options, DEFAULT_MIN_SCORE);
-    const session = this.session;
+    const { session, inputSize } = this.loaded;
     const { pool } = this.context;
-    const inputSize = this.inputSize;
     const { tensor, scale } = await pool.run("faces.detectionInput", { image, inputSize });
     const outputs = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: tensor, dims: [1, 3, inputSize, inputSize] },
@@ -66,5 +69,4 @@ export class FaceDetectionModel extends OnnxModel<DetectedFaces> {
     );
     return new DetectedFaces(detections);
   }
-
 }

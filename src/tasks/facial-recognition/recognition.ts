@@ -7,10 +7,10 @@
  * the same whatever it was batched with. Embeddings are raw (not normalised), zipped with the
  * detector's box and score.
  */
-import type { Payload } from "../../models/inference-model.ts";
+import type { ModelOptions, Payload } from "../../models/inference-model.ts";
 import type { ModelType } from "../../models/identity.ts";
 import { MicroBatcher } from "../../runtime/micro-batcher.ts";
-import { OnnxModel } from "../../models/onnx-model.ts";
+import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { OnnxSession } from "../../runtime/onnx-session.ts";
 import { Embedding, Float32Value } from "../response-values.ts";
 import type { DetectedFaces } from "./detection.ts";
@@ -28,27 +28,31 @@ export interface RecognizedFace {
   score: Float32Value;
 }
 
-export class FaceRecognitionModel extends OnnxModel<RecognizedFace[]> {
+interface FaceRecognitionLoaded extends OnnxLoaded {
+  /** Shares runs between the faces of concurrent requests. */
+  readonly batcher: MicroBatcher<Float32Array, Float32Array>;
+}
+
+export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly detection: DetectedFaces }, FaceRecognitionLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
-  private batcher: MicroBatcher<Float32Array, Float32Array> | undefined;
 
-  protected async loadFrom(modelDir: string): Promise<void> {
+  protected async loadFrom(modelDir: string): Promise<FaceRecognitionLoaded> {
     const session = await this.openSession(modelDir);
     const fixedBatch = session.inputs[0]?.shape[0];
     const configured = this.context.settings.maxBatchSize.facialRecognition;
     const maxBatch = typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : configured;
-    this.batcher = new MicroBatcher((crops) => embedCrops(session, crops), { maxBatch, maxWaitMs: BATCH_WAIT_MS });
+    return { session, batcher: new MicroBatcher((crops) => embedCrops(session, crops), { maxBatch, maxWaitMs: BATCH_WAIT_MS }) };
   }
 
-  async predict(payload: Payload, _options: unknown, dependencies: ReadonlyMap<ModelType, unknown>): Promise<RecognizedFace[]> {
+  async predict(payload: Payload, _options: ModelOptions, { detection: faces }: { readonly detection: DetectedFaces }): Promise<RecognizedFace[]> {
     const image = this.requireImage(payload);
-    const faces = dependencies.get("detection") as DetectedFaces;
+    const { batcher } = this.loaded;
     const count = faces.count;
     if (count === 0) return [];
     const input = await this.context.pool.run("faces.recognitionInput", { image, landmarks: faces.detections.landmarks });
     const crops = Array.from({ length: count }, (_, i) => input.subarray(i * CROP_VALUES, (i + 1) * CROP_VALUES));
-    const embeddings = await this.batcher!.submit(crops);
+    const embeddings = await batcher.submit(crops);
     const { boxes, scores } = faces.detections;
     return embeddings.map((embedding, i) => ({
       boundingBox: {
@@ -60,11 +64,6 @@ export class FaceRecognitionModel extends OnnxModel<RecognizedFace[]> {
       embedding: new Embedding(embedding),
       score: new Float32Value(scores[i]!),
     }));
-  }
-
-  override async unload(): Promise<void> {
-    await super.unload();
-    this.batcher = undefined;
   }
 }
 

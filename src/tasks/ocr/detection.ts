@@ -3,9 +3,9 @@
  * detector of their base name (`EN__PP-OCRv5_mobile` uses `PP-OCRv5_mobile`'s), as upstream does.
  * Options: `minScore` (box threshold, default 0.5), `maxResolution` (default 736), `scoreMode`.
  */
-import { InvalidInputError, type ModelContext, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import { InvalidInputError, type ModelContext, type ModelInputs, type ModelOptions, type Payload } from "../../models/inference-model.ts";
 import type { ModelSource } from "../../models/model-store.ts";
-import { OnnxModel } from "../../models/onnx-model.ts";
+import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../facial-recognition/detection.ts";
 import type { DbBoxes } from "./db-postprocess.ts";
 import { parseOcrName, rapidOcrSource } from "./rapidocr-source.ts";
@@ -43,7 +43,7 @@ function scoreModeOption(options: ModelOptions): "fast" | "slow" {
   return value;
 }
 
-export class OcrDetectionModel extends OnnxModel<DetectedText> {
+export class OcrDetectionModel extends OnnxModel<DetectedText, ModelInputs, OnnxLoaded> {
   readonly identity = { task: "ocr", type: "detection" } as const;
 
   constructor(name: string, context: ModelContext) {
@@ -54,8 +54,8 @@ export class OcrDetectionModel extends OnnxModel<DetectedText> {
     return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);
   }
 
-  protected async loadFrom(modelDir: string): Promise<void> {
-    await this.openSession(modelDir);
+  protected async loadFrom(modelDir: string): Promise<OnnxLoaded> {
+    return { session: await this.openSession(modelDir) };
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<DetectedText> {
@@ -66,7 +66,7 @@ export class OcrDetectionModel extends OnnxModel<DetectedText> {
     const { pool } = this.context;
     const input = await pool.run("ocr.detectionInput", { image, maxResolution });
     if (!input) return EMPTY;
-    const session = this.session;
+    const { session } = this.loaded;
     const [pred] = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: input.tensor, dims: [1, 3, input.height, input.width] },
     });
@@ -77,5 +77,4 @@ export class OcrDetectionModel extends OnnxModel<DetectedText> {
     );
     return new DetectedText(result);
   }
-
 }

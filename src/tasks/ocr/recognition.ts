@@ -11,7 +11,7 @@ import type { ModelOptions, Payload } from "../../models/inference-model.ts";
 import { modelFilePath } from "../../models/cache-layout.ts";
 import type { ModelType } from "../../models/identity.ts";
 import type { ModelSource } from "../../models/model-store.ts";
-import { OnnxModel } from "../../models/onnx-model.ts";
+import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../facial-recognition/detection.ts";
 import { ctcGreedyDecode, loadCharset } from "./ctc.ts";
 import type { DetectedText } from "./detection.ts";
@@ -27,30 +27,34 @@ export interface OcrLines {
 /** Dictionary file upstream's layout may hold next to a recogniser without `character` metadata. */
 const DICTIONARY_FILES = ["dict.txt", "ppocr_keys.txt", "keys.txt"];
 
-export class OcrRecognitionModel extends OnnxModel<OcrLines> {
+interface OcrRecognitionLoaded extends OnnxLoaded {
+  /** The recogniser's characters by class index (CTC blank first). */
+  readonly charset: string[];
+}
+
+export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detection: DetectedText }, OcrRecognitionLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
-  private charset: string[] = [];
 
   protected override source(): ModelSource {
     return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);
   }
 
-  protected async loadFrom(modelDir: string): Promise<void> {
+  protected async loadFrom(modelDir: string): Promise<OcrRecognitionLoaded> {
     const modelPath = modelFilePath(modelDir, "recognition");
     const dictionary = DICTIONARY_FILES.map((file) => join(modelDir, "recognition", file)).find((path) => existsSync(path));
-    this.charset = loadCharset(new Uint8Array(await readFile(modelPath)), dictionary);
-    await this.openSession(modelDir);
+    const charset = loadCharset(new Uint8Array(await readFile(modelPath)), dictionary);
+    return { charset, session: await this.openSession(modelDir) };
   }
 
-  async predict(payload: Payload, options: ModelOptions, dependencies: ReadonlyMap<ModelType, unknown>): Promise<OcrLines> {
+  async predict(payload: Payload, options: ModelOptions, { detection }: { readonly detection: DetectedText }): Promise<OcrLines> {
     const image = this.requireImage(payload);
     const minScore = minScoreOption(options, 0.9);
-    const detected = (dependencies.get("detection") as DetectedText).result;
+    const detected = detection.result;
     const count = detected.scores.length;
     if (count === 0) return { text: [], box: new Float32Array(0), boxScore: new Float32Array(0), textScore: new Float32Array(0) };
 
-    const session = this.session;
+    const { session, charset } = this.loaded;
     const batches = await this.context.pool.run("ocr.recognitionBatches", {
       image,
       boxes: detected.boxes,
@@ -62,7 +66,7 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines> {
         [session.inputs[0]!.name]: { type: "float32", data: batch.tensor, dims: [batch.indices.length, 3, 48, batch.width] },
       });
       const [n, steps, classes] = output!.dims as [number, number, number];
-      ctcGreedyDecode(output!.data, n, steps, classes, this.charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
+      ctcGreedyDecode(output!.data, n, steps, classes, charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
     }
 
     const kept = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.score > minScore);
@@ -76,10 +80,5 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines> {
       boxScore: Float32Array.from(kept, ({ i }) => detected.scores[i]!),
       textScore: Float32Array.from(kept, ({ line }) => line.score),
     };
-  }
-
-  override async unload(): Promise<void> {
-    await super.unload();
-    this.charset = [];
   }
 }

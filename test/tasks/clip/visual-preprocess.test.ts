@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { resizePilWindow } from "../../../src/imaging/pil-resample.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
 import {
   clipResizeCrop,
@@ -105,15 +106,23 @@ describeWithFixtures("clipVisualInput vs upstream (fixture photos)", () => {
 });
 
 describe("clipResizeCrop geometry", () => {
-  const blank = (width: number, height: number): RgbImage => ({ width, height, data: new Uint8Array(width * height * 3) });
+  /** Rows from dark to bright, the same in every column and channel. */
+  const gradient = (width: number, height: number): RgbImage => ({
+    width,
+    height,
+    data: Uint8Array.from({ length: width * height * 3 }, (_, i) => Math.floor(i / (width * 3)) * 36),
+  });
 
   test("resizes the shorter side and truncates the longer one like Python int()", () => {
-    // 7/3*224 = 522.67 -> 522; the crop then starts at int(522/2 - 112) = 149.
-    const tall = clipResizeCrop(blank(3, 7), 224);
-    expect([tall.width, tall.height]).toEqual([224, 224]);
-    for (const c of cases) {
-      expect(c.resized[0] >= c.size && c.resized[1] >= c.size).toBe(true);
-    }
+    // 7/3*224 = 522.67: int() gives 522 where rounding would give 523; the crop then starts at
+    // int(522/2 - 112) = 149. A vertical gradient makes every row depend on that geometry.
+    const tall = gradient(3, 7);
+    const crop = clipResizeCrop(tall, 224);
+    expect([crop.width, crop.height]).toEqual([224, 224]);
+    const window = { left: 0, top: 149, width: 224, height: 224 };
+    expect(crop.data).toEqual(resizePilWindow(tall, 224, 522, "bicubic", window).data);
+    // The rounded geometry gives other pixels, so the comparison above tells the two apart.
+    expect(crop.data).not.toEqual(resizePilWindow(tall, 224, 523, "bicubic", window).data);
   });
 
   test("centre crop keeps the middle window", () => {

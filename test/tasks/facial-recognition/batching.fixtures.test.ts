@@ -3,12 +3,15 @@
  * and every face's embedding is the same whatever it was batched with. The fixture detector finds
  * the faces; the recogniser is a stand-in with a batch axis (the fixture embedder's is fixed to 1).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeWithFixtures, fixturePath } from "../../support/fixtures.ts";
 import { faceEmbedderModel } from "../../support/onnx-builder.ts";
 import { predict, startTestServer, type TestServer } from "../../support/test-server.ts";
+
+// Real face models over HTTP, concurrent requests on 2 cores: a few seconds per test.
+setDefaultTimeout(15_000);
 
 const sharp: typeof import("sharp").default = require("sharp");
 const ENTRIES = { "facial-recognition": { detection: { modelName: "buffalo_l", options: { minScore: 0.5 } }, recognition: { modelName: "buffalo_l" } } };

@@ -6,11 +6,14 @@
  *  - scenetext03.jpg: "entre" of "centre" (PP-OCR reads "copy" and "centre");
  *  - robin.jpg: nothing above the server's 0.8 threshold.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { setLogLevel, setLogSink } from "../../../src/log.ts";
 import { describeWithFixtures, fixturePath } from "../../support/fixtures.ts";
 import { predict, startTestServer, type TestServer } from "../../support/test-server.ts";
+
+// Tesseract reads real photos on one thread: up to a few seconds each on 2 cores.
+setDefaultTimeout(15_000);
 
 const sharp: typeof import("sharp").default = require("sharp");
 const ocrEntries = (modelName: string) => ({

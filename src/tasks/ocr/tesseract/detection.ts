@@ -9,20 +9,22 @@
  * It is available when the model's language data is (fetched here too if it is not yet), so that
  * both stages of a tesseract model fail or succeed together.
  */
-import { InferenceModel, type Payload } from "../../../models/inference-model.ts";
+import { InferenceModel, type ModelInputs, type Payload } from "../../../models/inference-model.ts";
 import type { ModelSource } from "../../../models/model-store.ts";
 import { DetectedText } from "../detection.ts";
 import { tessdataSource, tesseractLanguage } from "./tessdata-source.ts";
 
-export class TesseractDetectionModel extends InferenceModel<DetectedText> {
+export class TesseractDetectionModel extends InferenceModel<DetectedText, ModelInputs, true> {
   readonly identity = { task: "ocr", type: "detection" } as const;
 
   protected override source(): ModelSource {
     return tessdataSource(this.context.settings.tessdataUrl, tesseractLanguage(this.name), this.context.settings.network);
   }
 
-  /** The whole-image region needs nothing from the language data. */
-  protected async loadFrom(): Promise<void> {}
+  /** The whole-image region needs nothing from the language data: loaded is all there is to know. */
+  protected async loadFrom(): Promise<true> {
+    return true;
+  }
 
   async predict(payload: Payload): Promise<DetectedText> {
     const { width, height } = this.requireImage(payload);
@@ -30,5 +32,5 @@ export class TesseractDetectionModel extends InferenceModel<DetectedText> {
     return new DetectedText({ boxes: Float32Array.of(0, 0, right, 0, right, bottom, 0, bottom), scores: Float32Array.of(1) });
   }
 
-  async unload(): Promise<void> {}
+  protected async release(): Promise<void> {}
 }

@@ -11,21 +11,31 @@
 import { dirname } from "node:path";
 import { InferenceModel, type ModelContext, type ModelOptions, type Payload } from "../../../models/inference-model.ts";
 import type { ModelType } from "../../../models/identity.ts";
-import type { ModelSource } from "../../../models/model-store.ts";
+import { ModelFileError } from "../../../models/file-error.ts";
+import { errorMessage, type ModelSource } from "../../../models/model-store.ts";
 import { minScoreOption } from "../../facial-recognition/detection.ts";
+import type { DetectedText } from "../detection.ts";
 import type { OcrLines } from "../recognition.ts";
 import { pageLines } from "./page-lines.ts";
 import { TesseractWorker } from "./tesseract-worker.ts";
 import { tessdataSource, tesseractLanguage, traineddataPath } from "./tessdata-source.ts";
 
-export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
+/** Mutable: a worker that failed a read is replaced in place for the requests that follow. */
+interface TesseractLoaded {
+  readonly dataDir: string;
+  worker: Promise<TesseractWorker>;
+  /** Bumped whenever the worker is replaced, so that requests failing together replace it once. */
+  generation: number;
+}
+
+/**
+ * Declares the detection stage's output as its input although it reads the whole image itself:
+ * that dependency is what makes it the task's last model (see detection.ts).
+ */
+export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readonly detection: DetectedText }, TesseractLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
   private readonly language: string;
-  private dataDir = "";
-  private worker: Promise<TesseractWorker> | undefined;
-  /** Bumped whenever the worker is replaced, so that requests failing together replace it once. */
-  private generation = 0;
 
   constructor(name: string, context: ModelContext) {
     super(name, context);
@@ -36,36 +46,40 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
     return tessdataSource(this.context.settings.tessdataUrl, this.language, this.context.settings.network);
   }
 
-  protected async loadFrom(modelDir: string): Promise<void> {
-    this.dataDir = dirname(traineddataPath(modelDir, this.language));
-    this.worker = TesseractWorker.start(this.language, this.dataDir);
-    await this.worker;
+  protected async loadFrom(modelDir: string): Promise<TesseractLoaded> {
+    const dataDir = dirname(traineddataPath(modelDir, this.language));
+    const worker = TesseractWorker.start(this.language, dataDir);
+    // Tesseract failing to initialise means its language data is unusable: fetched again once.
+    await worker.catch((error: unknown) => {
+      throw new ModelFileError(errorMessage(error), { cause: error });
+    });
+    return { dataDir, worker, generation: 0 };
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<OcrLines> {
     const image = this.requireImage(payload);
     const minScore = minScoreOption(options, 0.9);
-    const generation = this.generation;
+    const loaded = this.loaded;
+    const generation = loaded.generation;
     let worker: TesseractWorker | undefined;
     try {
-      worker = await this.worker!;
+      worker = await loaded.worker;
       return pageLines(await worker.read(image), image.width, image.height, minScore);
     } catch (error) {
       // A failed read may leave the WebAssembly instance unusable (an abort is final), or the
       // thread may have died: later requests get a fresh worker.
-      if (generation === this.generation) {
-        this.generation++;
-        this.worker = TesseractWorker.start(this.language, this.dataDir);
-        this.worker.catch(() => {}); // reported to the request that awaits it
+      if (generation === loaded.generation) {
+        loaded.generation++;
+        loaded.worker = TesseractWorker.start(this.language, loaded.dataDir);
+        loaded.worker.catch(() => {}); // reported to the request that awaits it
         void worker?.terminate();
       }
       throw error;
     }
   }
 
-  async unload(): Promise<void> {
-    const worker = await this.worker?.catch(() => undefined);
-    this.worker = undefined;
+  protected async release(loaded: TesseractLoaded): Promise<void> {
+    const worker = await loaded.worker.catch(() => undefined);
     await worker?.terminate();
   }
 }

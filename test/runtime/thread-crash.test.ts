@@ -1,0 +1,89 @@
+/**
+ * A thread that dies with work queued on it: both crash paths (a pre-processing worker of the
+ * pool, an inference thread hosting sessions) fail the callers waiting on it at once instead of
+ * leaving them hanging, and later work goes to a fresh thread.
+ *
+ * The crash is real: the thread's own message port receives a message its handler cannot read
+ * (`null`), so the handler throws outside any job and the thread dies of an uncaught error, as it
+ * would from a bug. Nothing else can reach a thread from outside, hence the look inside the pool
+ * and the session for their Worker handle.
+ */
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RgbImage } from "../../src/imaging/rgb-image.ts";
+import { inferenceThreadCount, OnnxSession, type Feed, type SessionSettings } from "../../src/runtime/onnx-session.ts";
+import { WorkerPool } from "../../src/runtime/worker-pool.ts";
+import { heavyVisualModel } from "../support/onnx-builder.ts";
+import { tempDir } from "../support/temp.ts";
+
+const SETTINGS: SessionSettings = { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" };
+
+function crash(worker: Worker): void {
+  worker.postMessage(null);
+}
+
+function poolWorker(pool: WorkerPool): Worker {
+  return (pool as unknown as { slots: Array<{ worker: Worker }> }).slots[0]!.worker;
+}
+
+function sessionThread(session: OnnxSession): Worker {
+  return (session as unknown as { thread: { worker: Worker } }).thread.worker;
+}
+
+describe("a pre-processing worker that dies", () => {
+  test("fails the jobs queued on it at once; the next job starts a fresh worker", async () => {
+    const pool = new WorkerPool(1);
+    const image: RgbImage = { width: 320, height: 240, data: new Uint8Array(new SharedArrayBuffer(320 * 240 * 3)) };
+    const letterbox = () => pool.run("faces.detectionInput", { image, inputSize: 640 });
+    try {
+      const running = letterbox();
+      const queued = letterbox();
+      crash(poolWorker(pool));
+      const postedAfter = letterbox();
+      // The first job may finish before the bad message is read; those behind it cannot.
+      const [, second, third] = await Promise.allSettled([running, queued, postedAfter]);
+      for (const failed of [second, third]) {
+        expect(failed.status).toBe("rejected");
+        expect(String((failed as PromiseRejectedResult).reason)).toContain("faces.detectionInput: worker thread failed");
+      }
+      expect(pool.started).toBe(0);
+      const { tensor } = await letterbox();
+      expect(tensor).toHaveLength(3 * 640 * 640);
+      expect(pool.started).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("an inference thread that dies", () => {
+  test("fails its queued runs and every later call at once; a new session gets a fresh thread", async () => {
+    const path = join(tempDir(), "model.onnx");
+    writeFileSync(path, heavyVisualModel({ layers: 4 }));
+    const feeds = (): Record<string, Feed> => ({ image: { type: "float32", data: new Float32Array(3 * 224 * 224).fill(0.5), dims: [1, 3, 224, 224] } });
+    const threadsBefore = inferenceThreadCount();
+    const session = await OnnxSession.create(path, SETTINGS);
+    expect(inferenceThreadCount()).toBe(threadsBefore + 1);
+
+    const runs = [session.run(feeds()), session.run(feeds())];
+    crash(sessionThread(session));
+    const results = await Promise.allSettled(runs);
+    // However far the runs got before the thread died, none is left waiting, and the last one
+    // (queued behind the bad message) fails naming the thread.
+    expect(results.at(-1)!.status).toBe("rejected");
+    expect(String((results.at(-1) as PromiseRejectedResult).reason)).toContain("inference thread failed");
+    expect(inferenceThreadCount()).toBe(threadsBefore);
+    // Its sessions are gone with it: their calls fail at once rather than waiting for a reply.
+    await expect(session.run(feeds())).rejects.toThrow("inference thread failed");
+    await expect(session.release()).rejects.toThrow("inference thread failed");
+
+    const fresh = await OnnxSession.create(path, SETTINGS);
+    try {
+      const [output] = await fresh.run(feeds());
+      expect(output!.dims).toEqual([1, 512]);
+    } finally {
+      await fresh.release();
+    }
+  });
+});
