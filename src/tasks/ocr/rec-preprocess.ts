@@ -3,7 +3,7 @@
  * image with a perspective warp (Immich's `get_crop_img_list`), then the crops are batched by
  * aspect ratio and normalised the way RapidOCR's `TextRecognizer` does.
  */
-import { resizeCvLinear } from "../../imaging/cv-resize.ts";
+import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
 import { perspectiveCropPil } from "../../imaging/pil-perspective.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
@@ -70,23 +70,20 @@ export function recognitionBatches(crops: RgbImage[], maxBatch: number): Recogni
 function writeRow(tensor: Float32Array, row: number, width: number, crop: RgbImage): void {
   const wanted = Math.ceil(REC_HEIGHT * (crop.width / crop.height));
   const resizedWidth = wanted > width ? width : wanted;
-  const resized = resizeCvLinear(crop, resizedWidth, REC_HEIGHT);
   const plane = REC_HEIGHT * width;
   const base = row * 3 * plane;
-  for (let y = 0; y < REC_HEIGHT; y++) {
-    for (let x = 0; x < resizedWidth; x++) {
-      const src = (y * resizedWidth + x) * 3;
-      const dst = base + y * width + x;
-      // Upstream converts crops to BGR (OpenCV order) before normalising.
-      for (let c = 0; c < 3; c++) tensor[dst + c * plane] = normalise(resized.data[src + 2 - c]!);
+  resizeCvLinearRows(crop, resizedWidth, REC_HEIGHT, (y, line) => {
+    // Upstream converts crops to BGR (OpenCV order) before normalising.
+    for (let x = 0, src = 0, dst = base + y * width; x < resizedWidth; x++, src += 3, dst++) {
+      tensor[dst] = NORMALISED[line[src + 2]!]!;
+      tensor[dst + plane] = NORMALISED[line[src + 1]!]!;
+      tensor[dst + 2 * plane] = NORMALISED[line[src]!]!;
     }
-  }
+  });
 }
 
-/** `(p / 255 − 0.5) / 0.5`, step by step in float32 as numpy evaluates it. */
-function normalise(p: number): number {
-  return f(f(f(p / 255) - 0.5) / 0.5);
-}
+/** `(p / 255 − 0.5) / 0.5` for every byte, step by step in float32 as numpy evaluates it. */
+const NORMALISED = Float32Array.from({ length: 256 }, (_, p) => f(f(f(p / 255) - 0.5) / 0.5));
 
 /** PIL `rotate(90, expand=True)`: a lossless quarter turn counter-clockwise. */
 function rotate90CounterClockwise(src: RgbImage): RgbImage {
