@@ -16,6 +16,7 @@
  */
 import type { RgbImage } from "./rgb-image.ts";
 import { roundHalfEven } from "./cv-round.ts";
+import type { RowSink } from "./planar-row.ts";
 
 const CHANNELS = 3;
 const COEF_BITS = 11;
@@ -28,12 +29,6 @@ interface AxisTaps {
   readonly w1: Int32Array;
 }
 
-/**
- * Receives each output row (interleaved RGB) as it is made. Read-only and valid only during the
- * call: the buffer is reused for the next row (or is a view of the source, when sizes are equal).
- */
-export type RowSink = (y: number, row: Uint8Array) => void;
-
 export function resizeCvLinear(src: RgbImage, width: number, height: number): RgbImage {
   const rowLen = width * CHANNELS;
   const out = new Uint8Array(rowLen * height);
@@ -43,7 +38,8 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number): Rg
 
 /**
  * The same resize, handing over one output row at a time, so that a caller that converts the
- * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image.
+ * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image. The row is
+ * read-only: its buffer is reused for the next row (or is a view of the source, when sizes are equal).
  */
 export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {

@@ -4,6 +4,7 @@
  * aspect ratio and normalised the way RapidOCR's `TextRecognizer` does.
  */
 import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
+import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import { perspectiveCropPil } from "../../imaging/pil-perspective.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
@@ -72,18 +73,14 @@ function writeRow(tensor: Float32Array, row: number, width: number, crop: RgbIma
   const resizedWidth = wanted > width ? width : wanted;
   const plane = REC_HEIGHT * width;
   const base = row * 3 * plane;
-  resizeCvLinearRows(crop, resizedWidth, REC_HEIGHT, (y, line) => {
-    // Upstream converts crops to BGR (OpenCV order) before normalising.
-    for (let x = 0, src = 0, dst = base + y * width; x < resizedWidth; x++, src += 3, dst++) {
-      tensor[dst] = NORMALISED[line[src + 2]!]!;
-      tensor[dst + plane] = NORMALISED[line[src + 1]!]!;
-      tensor[dst + 2 * plane] = NORMALISED[line[src]!]!;
-    }
-  });
+  resizeCvLinearRows(crop, resizedWidth, REC_HEIGHT, (y, line) => writePlanarRow(tensor, plane, base + y * width, line, resizedWidth, LAYOUT));
 }
 
-/** `(p / 255 − 0.5) / 0.5` for every byte, step by step in float32 as numpy evaluates it. */
-const NORMALISED = Float32Array.from({ length: 256 }, (_, p) => f(f(f(p / 255) - 0.5) / 0.5));
+/**
+ * Upstream converts crops to BGR (OpenCV order), then `(p / 255 − 0.5) / 0.5`, step by step in
+ * float32 as numpy evaluates it.
+ */
+const LAYOUT = uniformLayout(byteTable((p) => f(f(f(p / 255) - 0.5) / 0.5)), [2, 1, 0]);
 
 /** PIL `rotate(90, expand=True)`: a lossless quarter turn counter-clockwise. */
 function rotate90CounterClockwise(src: RgbImage): RgbImage {
