@@ -36,10 +36,10 @@ export function writePlanarRow(tensor: Float32Array, plane: number, start: numbe
   const t0 = layout.tables[0];
   const t1 = layout.tables[1];
   const t2 = layout.tables[2];
-  const plane2 = 2 * plane;
-  for (let x = 0, p = 0, d = start; x < count; x++, p += 3, d++) {
+  const end = start + count;
+  for (let d = start, p = 0; d < end; d++, p += 3) {
     tensor[d] = t0[row[p + c0]!]!;
     tensor[d + plane] = t1[row[p + c1]!]!;
-    tensor[d + plane2] = t2[row[p + c2]!]!;
+    tensor[d + 2 * plane] = t2[row[p + c2]!]!;
   }
 }
