@@ -32,6 +32,7 @@ const flag = process.argv.indexOf("--baseline");
 const baseline = flag >= 0 ? process.argv[flag + 1]! : DEFAULT_BASELINE;
 const rounds = argNumber("--rounds", 15);
 const firstCallRounds = argNumber("--first-call-rounds", 3);
+const WARM_UP_CALLS = 10;
 
 requireFixtures();
 
@@ -138,20 +139,23 @@ async function benchCases(): Promise<BenchCase[]> {
 }
 
 function warmTable(cases: BenchCase[], before: Modules, after: Modules): void {
-  console.log(`baseline ${baseline.slice(0, 10)} vs working tree; ${rounds} interleaved rounds after 3 warm-up calls\n`);
+  console.log(`baseline ${baseline.slice(0, 10)} vs working tree; ${rounds} interleaved rounds after ${WARM_UP_CALLS} warm-up calls\n`);
   console.log("| kernel | input | before CPU ms (median) | after CPU ms (median) | speed-up (median ratio) | outputs |");
   console.log("|---|---|---:|---:|---:|---|");
   for (const c of cases) {
     const same = sameBytes(c.call(before), c.call(after));
-    for (let i = 0; i < 3; i++) {
+    // Enough calls for the JIT's top tier to finish compiling even on a busy machine.
+    for (let i = 0; i < WARM_UP_CALLS; i++) {
       c.call(before);
       c.call(after);
     }
     const old: number[] = [];
     const now: number[] = [];
+    // Which goes first alternates: the second call of a round pays for the first one's garbage.
     for (let i = 0; i < rounds; i++) {
-      old.push(timed(() => c.call(before)));
+      if (i % 2 === 0) old.push(timed(() => c.call(before)));
       now.push(timed(() => c.call(after)));
+      if (i % 2 === 1) old.push(timed(() => c.call(before)));
     }
     const ratio = percentile(old.map((t, i) => t / now[i]!), 50);
     console.log(`| ${c.name} | ${c.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
@@ -181,6 +185,9 @@ function firstCallTable(cases: BenchCase[], beforeSrc: string, afterSrc: string)
  * machine also counts the time other processes held the core.
  */
 function timed(fn: () => unknown): number {
+  // The collector runs on helper threads whose CPU time counts too: collect the previous calls'
+  // garbage first, so that no call pays for another's.
+  Bun.gc(true);
   const t0 = process.cpuUsage();
   fn();
   const { user, system } = process.cpuUsage(t0);
