@@ -16,6 +16,7 @@
  */
 import type { RgbImage } from "./rgb-image.ts";
 import { roundHalfEven } from "./cv-round.ts";
+import type { RowSink } from "./planar-row.ts";
 
 const CHANNELS = 3;
 const COEF_BITS = 11;
@@ -28,12 +29,6 @@ interface AxisTaps {
   readonly w1: Int32Array;
 }
 
-/**
- * Receives each output row (interleaved RGB) as it is made. Read-only and valid only during the
- * call: the buffer is reused for the next row (or is a view of the source, when sizes are equal).
- */
-export type RowSink = (y: number, row: Uint8Array) => void;
-
 export function resizeCvLinear(src: RgbImage, width: number, height: number): RgbImage {
   const rowLen = width * CHANNELS;
   const out = new Uint8Array(rowLen * height);
@@ -43,7 +38,8 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number): Rg
 
 /**
  * The same resize, handing over one output row at a time, so that a caller that converts the
- * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image.
+ * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image. The row is
+ * read-only: its buffer is reused for the next row (or is a view of the source, when sizes are equal).
  */
 export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
@@ -78,7 +74,8 @@ export function resizeCvLinearRows(src: RgbImage, width: number, height: number,
   let row1 = new Int32Array(rowLen);
   let have0 = -1;
   let have1 = -1;
-  const filter = (sy: number, row: Int32Array) => filterRow(src.data.subarray(sy * src.width * CHANNELS, (sy + 1) * src.width * CHANNELS), tap0, tap1, xs, row);
+  const srcStride = src.width * CHANNELS;
+  const filter = (sy: number, row: Int32Array) => filterRow(src.data, sy * srcStride, tap0, tap1, xs, row);
 
   const out = new Uint8Array(rowLen);
   for (let dy = 0; dy < height; dy++) {
@@ -133,18 +130,18 @@ function axisTaps(srcLen: number, dstLen: number, collapseEdges: boolean): AxisT
   return { index, w0, w1 };
 }
 
-/** Horizontal pass over one source row (`line`, interleaved RGB) into `row`. */
-function filterRow(line: Uint8Array, tap0: Int32Array, tap1: Int32Array, xs: AxisTaps, row: Int32Array): void {
+/** Horizontal pass over the source row starting at byte `start` of `data` into `row`. */
+function filterRow(data: Uint8Array, start: number, tap0: Int32Array, tap1: Int32Array, xs: AxisTaps, row: Int32Array): void {
   const { w0, w1 } = xs;
   const width = tap0.length;
   for (let dx = 0, o = 0; dx < width; dx++, o += CHANNELS) {
-    const p0 = tap0[dx]!;
-    const p1 = tap1[dx]!;
+    const p0 = start + tap0[dx]!;
+    const p1 = start + tap1[dx]!;
     const a0 = w0[dx]!;
     const a1 = w1[dx]!;
-    row[o] = line[p0]! * a0 + line[p1]! * a1;
-    row[o + 1] = line[p0 + 1]! * a0 + line[p1 + 1]! * a1;
-    row[o + 2] = line[p0 + 2]! * a0 + line[p1 + 2]! * a1;
+    row[o] = data[p0]! * a0 + data[p1]! * a1;
+    row[o + 1] = data[p0 + 1]! * a0 + data[p1 + 1]! * a1;
+    row[o + 2] = data[p0 + 2]! * a0 + data[p1 + 2]! * a1;
   }
 }
 

@@ -20,6 +20,8 @@ const INTER_TAB_SIZE = 1 << INTER_BITS;
 /** Half of one 1/32 step in 1/1024 units: positions round to the nearest table entry. */
 const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
 const WEIGHT_SHIFT = 15;
+/** The weighted sum is rounded half up before the shift. */
+const HALF = 1 << (WEIGHT_SHIFT - 1);
 const INT32_MAX = 2 ** 31 - 1;
 
 export function warpAffineCv(src: RgbImage, matrix: readonly number[], width: number, height: number): RgbImage {
@@ -57,13 +59,21 @@ export function warpAffineCv(src: RgbImage, matrix: readonly number[], width: nu
       const w01 = (INTER_TAB_SIZE - fy) * fx * INTER_TAB_SIZE;
       const w10 = fy * (INTER_TAB_SIZE - fx) * INTER_TAB_SIZE;
       const w11 = fy * fx * INTER_TAB_SIZE;
+      const p = sy * stride + sx * CHANNELS;
+      if (sx >= 0 && sx + 1 < sw && sy >= 0 && sy + 1 < sh) {
+        // All four taps inside the source: the common case, without per-tap border tests.
+        const q = p + stride;
+        for (let c = 0; c < CHANNELS; c++) {
+          out[o + c] = (data[p + c]! * w00 + data[p + CHANNELS + c]! * w01 + data[q + c]! * w10 + data[q + CHANNELS + c]! * w11 + HALF) >> WEIGHT_SHIFT;
+        }
+        continue;
+      }
       const left = sx >= 0;
       const right = sx + 1 < sw;
       const top = sy >= 0;
       const bottom = sy + 1 < sh;
-      const p = sy * stride + sx * CHANNELS;
       for (let c = 0; c < CHANNELS; c++) {
-        let sum = 1 << (WEIGHT_SHIFT - 1);
+        let sum = HALF;
         if (top && left) sum += data[p + c]! * w00;
         if (top && right) sum += data[p + CHANNELS + c]! * w01;
         if (bottom && left) sum += data[p + stride + c]! * w10;

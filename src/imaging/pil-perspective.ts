@@ -24,20 +24,12 @@ export function perspectiveCropPil(src: RgbImage, corners: ArrayLike<number>, wi
     corners,
   );
   const out = new Uint8Array(width * height * 3);
-  const rgb = new Float64Array(3);
-  for (let y = 0; y < height; y++) {
+  for (let y = 0, o = 0; y < height; y++) {
     const yin = y + 0.5;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0; x < width; x++, o += 3) {
       const xin = x + 0.5;
       const den = a6 * xin + a7 * yin + 1;
-      const sx = (a0 * xin + a1 * yin + a2) / den;
-      const sy = (a3 * xin + a4 * yin + a5) / den;
-      if (!sampleBicubic(src, sx, sy, rgb)) continue;
-      const o = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const v = rgb[c]!;
-        out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
-      }
+      sampleBicubic(src, (a0 * xin + a1 * yin + a2) / den, (a3 * xin + a4 * yin + a5) / den, out, o);
     }
   }
   return { width, height, data: out };
@@ -86,10 +78,14 @@ function cubic(v1: number, v2: number, v3: number, v4: number, d: number): numbe
   return v2 + d * (p2 + d * (p3 + d * p4));
 }
 
-/** Pillow's `bicubic_filter32RGB`; false when (xin, yin) lies outside the source. */
-function sampleBicubic(src: RgbImage, xin: number, yin: number, rgb: Float64Array): boolean {
+/**
+ * Pillow's `bicubic_filter32RGB` at (xin, yin), clamped and truncated into `out[o..o+2]`; a point
+ * outside the source leaves them 0. Written out per channel, without per-pixel closures or
+ * buffers: it runs once per crop pixel. The double arithmetic is Pillow's, term for term.
+ */
+function sampleBicubic(src: RgbImage, xin: number, yin: number, out: Uint8Array, o: number): void {
   const { width: w, height: h, data } = src;
-  if (!(xin >= 0 && xin < w && yin >= 0 && yin < h)) return false;
+  if (!(xin >= 0 && xin < w && yin >= 0 && yin < h)) return;
   const fx = xin - 0.5;
   const fy = yin - 0.5;
   const x = Math.floor(fx) - 1;
@@ -101,20 +97,23 @@ function sampleBicubic(src: RgbImage, xin: number, yin: number, rgb: Float64Arra
   const c1 = clamp(x + 1, w) * 3;
   const c2 = clamp(x + 2, w) * 3;
   const c3 = clamp(x + 3, w) * 3;
+  // The first row clamps to the image; a later row outside it repeats the previous row, which
+  // is the same as filtering the previous row's pixels again.
   const stride = w * 3;
+  const r1 = clamp(y, h) * stride;
+  const r2 = y + 1 >= 0 && y + 1 < h ? (y + 1) * stride : r1;
+  const r3 = y + 2 >= 0 && y + 2 < h ? (y + 2) * stride : r2;
+  const r4 = y + 3 >= 0 && y + 3 < h ? (y + 3) * stride : r3;
   for (let c = 0; c < 3; c++) {
-    const rowValue = (r: number): number => {
-      const base = r * stride + c;
-      return cubic(data[base + c0]!, data[base + c1]!, data[base + c2]!, data[base + c3]!, dx);
-    };
-    // The first row clamps to the image; later rows outside it repeat the previous row's value.
-    const v1 = rowValue(clamp(y, h));
-    const v2 = y + 1 >= 0 && y + 1 < h ? rowValue(y + 1) : v1;
-    const v3 = y + 2 >= 0 && y + 2 < h ? rowValue(y + 2) : v2;
-    const v4 = y + 3 >= 0 && y + 3 < h ? rowValue(y + 3) : v3;
-    rgb[c] = cubic(v1, v2, v3, v4, dy);
+    const v = cubic(
+      cubic(data[r1 + c0 + c]!, data[r1 + c1 + c]!, data[r1 + c2 + c]!, data[r1 + c3 + c]!, dx),
+      cubic(data[r2 + c0 + c]!, data[r2 + c1 + c]!, data[r2 + c2 + c]!, data[r2 + c3 + c]!, dx),
+      cubic(data[r3 + c0 + c]!, data[r3 + c1 + c]!, data[r3 + c2 + c]!, data[r3 + c3 + c]!, dx),
+      cubic(data[r4 + c0 + c]!, data[r4 + c1 + c]!, data[r4 + c2 + c]!, data[r4 + c3 + c]!, dx),
+      dy,
+    );
+    out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
   }
-  return true;
 }
 
 function clamp(i: number, size: number): number {

@@ -15,6 +15,7 @@
  * Every rounding step is reproduced in the same order, because a single differing coefficient
  * flips output bytes.
  */
+import type { RowSink } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
 
 export type PilFilter = "bilinear" | "bicubic" | "lanczos";
@@ -132,25 +133,42 @@ function resampleRows(
 ): Uint8Array {
   const out = new Uint8Array(outWidth * (rowEnd - rowStart) * 3);
   const { first, count, weights, taps } = c;
-  let o = 0;
-  for (let y = rowStart; y < rowEnd; y++) {
-    const rowBase = y * srcWidth * 3;
-    for (let x = 0; x < outWidth; x++) {
+  // Byte offset of each output column's first tap within a row, computed once for all rows.
+  const firstByte = Int32Array.from(first, (x) => x * 3);
+  const rowBytes = srcWidth * 3;
+  const outRow = outWidth * 3;
+  // Two source rows per sweep share every weight load (≈15% faster). An odd last row is read
+  // twice and written once.
+  for (let y = rowStart; y < rowEnd; y += 2) {
+    const pair = y + 1 < rowEnd;
+    const second = pair ? rowBytes : 0;
+    const rowBase = y * rowBytes;
+    for (let x = 0, wStart = 0, o = (y - rowStart) * outRow; x < outWidth; x++, wStart += taps, o += 3) {
       let r = FIXED_HALF;
       let g = FIXED_HALF;
       let b = FIXED_HALF;
-      let s = rowBase + first[x]! * 3;
-      const wBase = x * taps;
-      const n = count[x]!;
-      for (let t = 0; t < n; t++, s += 3) {
-        const w = weights[wBase + t]!;
+      let r2 = FIXED_HALF;
+      let g2 = FIXED_HALF;
+      let b2 = FIXED_HALF;
+      const wEnd = wStart + count[x]!;
+      for (let t = wStart, s = rowBase + firstByte[x]!; t < wEnd; t++, s += 3) {
+        const w = weights[t]!;
+        const q = s + second;
         r = (r + Math.imul(src[s]!, w)) | 0;
         g = (g + Math.imul(src[s + 1]!, w)) | 0;
         b = (b + Math.imul(src[s + 2]!, w)) | 0;
+        r2 = (r2 + Math.imul(src[q]!, w)) | 0;
+        g2 = (g2 + Math.imul(src[q + 1]!, w)) | 0;
+        b2 = (b2 + Math.imul(src[q + 2]!, w)) | 0;
       }
-      out[o++] = toByte(r);
-      out[o++] = toByte(g);
-      out[o++] = toByte(b);
+      out[o] = toByte(r);
+      out[o + 1] = toByte(g);
+      out[o + 2] = toByte(b);
+      if (pair) {
+        out[o + outRow] = toByte(r2);
+        out[o + outRow + 1] = toByte(g2);
+        out[o + outRow + 2] = toByte(b2);
+      }
     }
   }
   return out;
@@ -173,32 +191,31 @@ function resampleColumns(
   rowOffset: number,
   outHeight: number,
   c: AxisCoefficients,
-): Uint8Array {
+  sink: RowSink,
+): void {
   const stride = width * 3;
-  const out = new Uint8Array(stride * outHeight);
+  const out = new Uint8Array(stride);
   const { first, count, weights, taps } = c;
   for (let y = 0; y < outHeight; y++) {
-    const wBase = y * taps;
-    const n = count[y]!;
+    const wStart = y * taps;
+    const wEnd = wStart + count[y]!;
     const top = (first[y]! - rowOffset) * stride;
-    const outRow = y * stride;
     for (let i = 0; i < stride; i += 3) {
       let r = FIXED_HALF;
       let g = FIXED_HALF;
       let b = FIXED_HALF;
-      let s = top + i;
-      for (let t = 0; t < n; t++, s += stride) {
-        const w = weights[wBase + t]!;
+      for (let t = wStart, s = top + i; t < wEnd; t++, s += stride) {
+        const w = weights[t]!;
         r = (r + Math.imul(src[s]!, w)) | 0;
         g = (g + Math.imul(src[s + 1]!, w)) | 0;
         b = (b + Math.imul(src[s + 2]!, w)) | 0;
       }
-      out[outRow + i] = toByte(r);
-      out[outRow + i + 1] = toByte(g);
-      out[outRow + i + 2] = toByte(b);
+      out[i] = toByte(r);
+      out[i + 1] = toByte(g);
+      out[i + 2] = toByte(b);
     }
+    sink(y, out);
   }
-  return out;
 }
 
 /** A rectangle of the resized image, in its pixel coordinates. */
@@ -224,6 +241,17 @@ export function resizePil(src: RgbImage, width: number, height: number, filter: 
  * to 896000x224 before cropping 224x224) costs the window, not the full resized image.
  */
 export function resizePilWindow(src: RgbImage, width: number, height: number, filter: PilFilter, window: PixelWindow): RgbImage {
+  const rowLen = window.width * 3;
+  const data = new Uint8Array(rowLen * window.height);
+  resizePilRows(src, width, height, filter, window, (y, row) => data.set(row, y * rowLen));
+  return { width: window.width, height: window.height, data };
+}
+
+/**
+ * The same resize, handing over the window's rows one at a time (read-only, valid during the
+ * call), so that a caller turning them into a tensor needs no resized image.
+ */
+export function resizePilRows(src: RgbImage, width: number, height: number, filter: PilFilter, window: PixelWindow, sink: RowSink): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resizePil: target size must be positive integers, got ${width}x${height}`);
   }
@@ -250,6 +278,10 @@ export function resizePilWindow(src: RgbImage, width: number, height: number, fi
   const rows = horizontal
     ? resampleRows(src.data, src.width, rowStart, rowEnd, outW, horizontal)
     : copyBlock(src.data, src.width, left, rowStart, outW, rowEnd - rowStart);
-  const data = vertical ? resampleColumns(rows, outW, rowStart, outH, vertical) : rows;
-  return { width: outW, height: outH, data };
+  if (vertical) {
+    resampleColumns(rows, outW, rowStart, outH, vertical, sink);
+  } else {
+    const rowLen = outW * 3;
+    for (let y = 0; y < outH; y++) sink(y, rows.subarray(y * rowLen, (y + 1) * rowLen));
+  }
 }

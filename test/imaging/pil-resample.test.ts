@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { resizePil, resizePilWindow, type PilFilter } from "../../src/imaging/pil-resample.ts";
+import { resizePil, resizePilRows, resizePilWindow, type PilFilter } from "../../src/imaging/pil-resample.ts";
 import type { RgbImage } from "../../src/imaging/rgb-image.ts";
 import { repoRoot } from "../support/fixtures.ts";
 
@@ -146,6 +146,21 @@ describe("resizePil contract", () => {
     const before = src.data.slice();
     resizePil(src, 11, 3, "lanczos");
     expect(src.data).toEqual(before);
+  });
+
+  test("resizePilRows hands over the window's rows in order, each valid during its call", () => {
+    // Both passes, then no vertical pass (rows straight from the horizontal buffer).
+    for (const [ow, oh] of [[7, 3], [7, 4]] as const) {
+      const window = { left: 1, top: 1, width: 5, height: 2 };
+      const want = resizePil(src, ow, oh, "lanczos");
+      const seen: number[] = [];
+      resizePilRows(src, ow, oh, "lanczos", window, (y, row) => {
+        seen.push(y);
+        const start = ((window.top + y) * ow + window.left) * 3;
+        expect(row.slice()).toEqual(want.data.slice(start, start + window.width * 3));
+      });
+      expect(seen).toEqual([0, 1]);
+    }
   });
 
   test("rejects empty or fractional target sizes", () => {

@@ -4,7 +4,8 @@
  * v2.x applies. Users' stored embeddings were computed with it, so it is reproduced bit for bit
  * (float32 tensor included) rather than "improved".
  */
-import { resizePilWindow } from "../../imaging/pil-resample.ts";
+import { resizePilRows, resizePilWindow, type PixelWindow } from "../../imaging/pil-resample.ts";
+import { byteTable, writePlanarRow, type PlaneLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
 export interface ClipPreprocessConfig {
@@ -63,6 +64,12 @@ export function parseClipPreprocessConfig(json: unknown): ClipPreprocessConfig {
  * truncated), PIL BICUBIC, then the centred `size`×`size` window.
  */
 export function clipResizeCrop(image: RgbImage, size: number): RgbImage {
+  const { width, height, window } = clipResizeGeometry(image, size);
+  return resizePilWindow(image, width, height, "bicubic", window);
+}
+
+/** The resized size and the centred window of `clipResizeCrop`. */
+function clipResizeGeometry(image: RgbImage, size: number): { width: number; height: number; window: PixelWindow } {
   const { width, height } = image;
   // Same float expressions as Python: ratio first, then times size, then int() truncation.
   const [resizedW, resizedH] =
@@ -72,7 +79,7 @@ export function clipResizeCrop(image: RgbImage, size: number): RgbImage {
   const left = Math.trunc(resizedW / 2 - size / 2);
   const top = Math.trunc(resizedH / 2 - size / 2);
   // Only the crop is computed: identical pixels, and extreme aspect ratios stay cheap.
-  return resizePilWindow(image, resizedW, resizedH, "bicubic", { left, top, width: size, height: size });
+  return { width: resizedW, height: resizedH, window: { left, top, width: size, height: size } };
 }
 
 /**
@@ -85,19 +92,16 @@ export function clipResizeCrop(image: RgbImage, size: number): RgbImage {
  */
 export function clipVisualInput(image: RgbImage, cfg: ClipPreprocessConfig): Float32Array {
   const { size } = cfg;
-  const crop = clipResizeCrop(image, size);
   const plane = size * size;
   const out = new Float32Array(3 * plane);
-  for (let c = 0; c < 3; c++) {
+  // Only 256 possible inputs per channel: compute each once.
+  const table = (c: number) => {
     const mean = Math.fround(cfg.mean[c]!);
     const std = Math.fround(cfg.std[c]!);
-    // Only 256 possible inputs per channel: compute each once.
-    const lut = new Float32Array(256);
-    for (let v = 0; v < 256; v++) {
-      lut[v] = Math.fround(Math.fround(Math.fround(v / 255) - mean) / std);
-    }
-    const base = c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = lut[crop.data[i * 3 + c]!]!;
-  }
+    return byteTable((v) => Math.fround(Math.fround(Math.fround(v / 255) - mean) / std));
+  };
+  const layout: PlaneLayout = { channels: [0, 1, 2], tables: [table(0), table(1), table(2)] };
+  const { width, height, window } = clipResizeGeometry(image, size);
+  resizePilRows(image, width, height, "bicubic", window, (y, row) => writePlanarRow(out, plane, y * size, row, size, layout));
   return out;
 }

@@ -6,6 +6,7 @@
  */
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { warpAffineCv } from "../../imaging/cv-warp-affine.ts";
+import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 
 export const ARCFACE_SIZE = 112;
 
@@ -16,6 +17,8 @@ export const ARCFACE_TEMPLATE: readonly number[] = Object.freeze([
 
 const MEAN = 127.5;
 const STD = 127.5;
+/** `(p - 127.5) / 127.5` for every byte, as the float32 tensor stores it, in RGB planes. */
+const LAYOUT = uniformLayout(byteTable((p) => (p - MEAN) / STD), [0, 1, 2]);
 
 /**
  * The similarity `dst ≈ s·R·src + t` minimising the squared error over all point pairs, as a
@@ -71,12 +74,7 @@ export function arcfaceInput(crops: RgbImage[]): Float32Array {
     if (crop.width !== ARCFACE_SIZE || crop.height !== ARCFACE_SIZE) {
       throw new Error(`arcfaceInput: crop ${n} is ${crop.width}x${crop.height}, expected ${ARCFACE_SIZE}x${ARCFACE_SIZE}`);
     }
-    const base = n * 3 * plane;
-    for (let i = 0; i < plane; i++) {
-      tensor[base + i] = (crop.data[3 * i]! - MEAN) / STD;
-      tensor[base + plane + i] = (crop.data[3 * i + 1]! - MEAN) / STD;
-      tensor[base + 2 * plane + i] = (crop.data[3 * i + 2]! - MEAN) / STD;
-    }
+    writePlanarRow(tensor, plane, n * 3 * plane, crop.data, plane, LAYOUT);
   });
   return tensor;
 }

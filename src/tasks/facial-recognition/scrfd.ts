@@ -5,6 +5,7 @@
  * the landmarks that drive face alignment match the Python service.
  */
 import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
+import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { greedyNms } from "./nms.ts";
@@ -32,8 +33,8 @@ export interface ScrfdInput {
 
 const MEAN = 127.5;
 const STD = 128;
-/** `(p - 127.5) / 128` for every byte, as float32: a lookup instead of a division per value. */
-const NORMALISED = Float32Array.from({ length: 256 }, (_, p) => (p - MEAN) / STD);
+/** `(p - 127.5) / 128` for every byte, as float32, in RGB planes. */
+const LAYOUT = uniformLayout(byteTable((p) => (p - MEAN) / STD), [0, 1, 2]);
 const NMS_IOU = 0.4;
 const f = Math.fround;
 
@@ -51,15 +52,11 @@ export function scrfdInput(image: RgbImage, inputSize = 640): ScrfdInput {
     throw new Error(`image ${image.width}x${image.height} is too elongated to letterbox into ${inputSize}x${inputSize}`);
   }
   const plane = inputSize * inputSize;
-  const black = NORMALISED[0]!;
+  const black = LAYOUT.tables[0][0]!;
   const tensor = new Float32Array(3 * plane);
   resizeCvLinearRows(image, newWidth, newHeight, (y, row) => {
     const start = y * inputSize;
-    for (let x = 0, src = 0; x < newWidth; x++, src += 3) {
-      tensor[start + x] = NORMALISED[row[src]!]!;
-      tensor[plane + start + x] = NORMALISED[row[src + 1]!]!;
-      tensor[2 * plane + start + x] = NORMALISED[row[src + 2]!]!;
-    }
+    writePlanarRow(tensor, plane, start, row, newWidth, LAYOUT);
     for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + start + newWidth, c * plane + start + inputSize);
   });
   // The black canvas below the image.

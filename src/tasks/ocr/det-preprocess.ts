@@ -4,7 +4,8 @@
  * PIL's LANCZOS, BGR channel order, NCHW float32.
  */
 import { roundHalfEven } from "../../imaging/cv-round.ts";
-import { resizePil } from "../../imaging/pil-resample.ts";
+import { resizePilRows } from "../../imaging/pil-resample.ts";
+import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
 /** Upstream returns no text for images with a side under this many pixels. */
@@ -17,6 +18,8 @@ const STRIDE = 32;
  */
 const MEAN = 0.5;
 const SCALE = Math.fround(1 / 127.5);
+/** Tensor planes B, G, R, each byte as `float32((p - 0.5) * SCALE)`. */
+const LAYOUT = uniformLayout(byteTable((p) => Math.fround((p - MEAN) * SCALE)), [2, 1, 0]);
 
 export interface DetectionInput {
   /** `[1, 3, height, width]`, channels B, G, R. */
@@ -40,15 +43,11 @@ export function detectionSize(width: number, height: number, maxResolution: numb
 export function ocrDetectionInput(image: RgbImage, maxResolution: number): DetectionInput | null {
   if (image.width < MIN_SIDE || image.height < MIN_SIDE) return null;
   const { width, height } = detectionSize(image.width, image.height, maxResolution);
-  const resized = resizePil(image, width, height, "lanczos");
   const plane = width * height;
   const tensor = new Float32Array(3 * plane);
-  const px = resized.data;
-  for (let i = 0; i < plane; i++) {
-    tensor[i] = Math.fround((px[3 * i + 2]! - MEAN) * SCALE);
-    tensor[plane + i] = Math.fround((px[3 * i + 1]! - MEAN) * SCALE);
-    tensor[2 * plane + i] = Math.fround((px[3 * i]! - MEAN) * SCALE);
-  }
+  resizePilRows(image, width, height, "lanczos", { left: 0, top: 0, width, height }, (y, row) =>
+    writePlanarRow(tensor, plane, y * width, row, width, LAYOUT),
+  );
   return { tensor, width, height };
 }
 

@@ -3,7 +3,8 @@
  * image with a perspective warp (Immich's `get_crop_img_list`), then the crops are batched by
  * aspect ratio and normalised the way RapidOCR's `TextRecognizer` does.
  */
-import { resizeCvLinear } from "../../imaging/cv-resize.ts";
+import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
+import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import { perspectiveCropPil } from "../../imaging/pil-perspective.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
@@ -70,23 +71,16 @@ export function recognitionBatches(crops: RgbImage[], maxBatch: number): Recogni
 function writeRow(tensor: Float32Array, row: number, width: number, crop: RgbImage): void {
   const wanted = Math.ceil(REC_HEIGHT * (crop.width / crop.height));
   const resizedWidth = wanted > width ? width : wanted;
-  const resized = resizeCvLinear(crop, resizedWidth, REC_HEIGHT);
   const plane = REC_HEIGHT * width;
   const base = row * 3 * plane;
-  for (let y = 0; y < REC_HEIGHT; y++) {
-    for (let x = 0; x < resizedWidth; x++) {
-      const src = (y * resizedWidth + x) * 3;
-      const dst = base + y * width + x;
-      // Upstream converts crops to BGR (OpenCV order) before normalising.
-      for (let c = 0; c < 3; c++) tensor[dst + c * plane] = normalise(resized.data[src + 2 - c]!);
-    }
-  }
+  resizeCvLinearRows(crop, resizedWidth, REC_HEIGHT, (y, line) => writePlanarRow(tensor, plane, base + y * width, line, resizedWidth, LAYOUT));
 }
 
-/** `(p / 255 − 0.5) / 0.5`, step by step in float32 as numpy evaluates it. */
-function normalise(p: number): number {
-  return f(f(f(p / 255) - 0.5) / 0.5);
-}
+/**
+ * Upstream converts crops to BGR (OpenCV order), then `(p / 255 − 0.5) / 0.5`, step by step in
+ * float32 as numpy evaluates it.
+ */
+const LAYOUT = uniformLayout(byteTable((p) => f(f(f(p / 255) - 0.5) / 0.5)), [2, 1, 0]);
 
 /** PIL `rotate(90, expand=True)`: a lossless quarter turn counter-clockwise. */
 function rotate90CounterClockwise(src: RgbImage): RgbImage {

@@ -1,0 +1,45 @@
+/**
+ * The last step of every pre-processing kernel: interleaved 8-bit RGB rows → a float32 NCHW tensor
+ * of three planes, each value looked up in a 256-entry table (the model's normalisation computed
+ * once per byte, in the float arithmetic upstream uses) instead of recomputed per pixel.
+ */
+
+/** Receives output rows (interleaved RGB) as a resizer makes them; `row` is valid during the call only. */
+export type RowSink = (y: number, row: Uint8Array) => void;
+
+export interface PlaneLayout {
+  /** Source channel (0 R, 1 G, 2 B) of tensor planes 0, 1, 2: `[2, 1, 0]` for BGR models. */
+  readonly channels: readonly [number, number, number];
+  /** Value of each byte, per tensor plane. */
+  readonly tables: readonly [Float32Array, Float32Array, Float32Array];
+}
+
+/** A layout with the same table for all three planes. */
+export function uniformLayout(table: Float32Array, channels: readonly [number, number, number]): PlaneLayout {
+  return { channels, tables: [table, table, table] };
+}
+
+/** Byte → value table of a normalisation, evaluated for each of the 256 bytes. */
+export function byteTable(normalise: (byte: number) => number): Float32Array {
+  return Float32Array.from({ length: 256 }, (_, byte) => normalise(byte));
+}
+
+/**
+ * Writes the first `count` pixels of `row` to tensor offsets `start…start + count` of each plane
+ * (`plane` values apart).
+ */
+export function writePlanarRow(tensor: Float32Array, plane: number, start: number, row: Uint8Array, count: number, layout: PlaneLayout): void {
+  // Indexed rather than destructured: array destructuring goes through the iterator protocol.
+  const c0 = layout.channels[0];
+  const c1 = layout.channels[1];
+  const c2 = layout.channels[2];
+  const t0 = layout.tables[0];
+  const t1 = layout.tables[1];
+  const t2 = layout.tables[2];
+  const end = start + count;
+  for (let d = start, p = 0; d < end; d++, p += 3) {
+    tensor[d] = t0[row[p + c0]!]!;
+    tensor[d + plane] = t1[row[p + c1]!]!;
+    tensor[d + 2 * plane] = t2[row[p + c2]!]!;
+  }
+}
