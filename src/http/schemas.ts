@@ -18,7 +18,7 @@ export const PredictBody = t.Object(
 
 const Detail = t.Object({ detail: t.Unknown({ description: "What went wrong (a string, or FastAPI's validation list)." }) });
 
-const Embedding = t.String({ description: "A JSON array of float32 values, as a string", examples: ["[-0.013126737,4.877679e-5]"] });
+const Embedding = t.String({ description: "A JSON array of float32 values, as a string", examples: ["[-0.013126737,0.00004877679]"] });
 
 const Face = t.Object({
   boundingBox: t.Object({ x1: t.Number(), y1: t.Number(), x2: t.Number(), y2: t.Number() }),
