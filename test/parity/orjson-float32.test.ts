@@ -9,11 +9,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatFloat32Array } from "../../src/http/float32-format.ts";
 import { repoRoot } from "../support/fixtures.ts";
-import { parityCacheDir } from "./parity-cache.ts";
+import { describeWithLiveReference, parityCacheDir } from "./parity-cache.ts";
 
 interface OrjsonGolden {
   orjson: string;
@@ -83,5 +83,36 @@ describe(`embedding strings equal orjson ${golden.orjson}'s bytes`, () => {
       badChunks.push(reference !== undefined ? `chunk ${c}: ${firstDifference(chunk, ours, reference)}` : `chunk ${c}`);
     }
     expect(badChunks).toEqual([]);
+  });
+});
+
+describeWithLiveReference("the committed orjson golden is what the pinned orjson prints today", "orjson-float32.json", (path) => {
+  test("regenerated golden equals the committed one", () => {
+    const live = JSON.parse(readFileSync(path, "utf8")) as OrjsonGolden;
+    expect(live).toEqual(golden);
+  });
+
+  test("value by value against orjson's full text", () => {
+    const values = draw(golden.count, golden.seed);
+    const lines = readFileSync(liveText, "utf8").split("\n");
+    const edges = new Float32Array(Uint32Array.from(golden.edgeBits).buffer);
+    const pairs: Array<[Float32Array, string]> = [[edges, golden.edgeText]];
+    for (let c = 0; c < golden.chunkSha256.length; c++) pairs.push([values.subarray(c * golden.chunk, (c + 1) * golden.chunk), lines[c]!]);
+    let compared = 0;
+    let different = 0;
+    let worst: string | undefined;
+    for (const [chunk, theirs] of pairs) {
+      const ours = formatFloat32Array(chunk);
+      const a = ours.slice(1, -1).split(",");
+      const b = theirs.slice(1, -1).split(",");
+      compared += b.length;
+      const bad = a.filter((token, i) => token !== b[i]).length;
+      different += bad;
+      if (bad > 0) worst ??= firstDifference(chunk, ours, theirs);
+    }
+    const row = { family: `orjson ${golden.orjson} float32`, cases: compared, identical: compared - different, different, worst };
+    mkdirSync(join(parityCacheDir, "results"), { recursive: true });
+    writeFileSync(join(parityCacheDir, "results", "orjson.json"), JSON.stringify([row], null, 1));
+    expect(different).toBe(0);
   });
 });

@@ -56,7 +56,8 @@ function compare(family: string, tokenizer: ClipTokenizer, cases: Case[]): { res
     const same = inputIds.length === c.ids.length && inputIds.every((v, i) => v === c.ids[i]) && attentionMask.every((v, i) => v === c.mask[i]);
     if (same) continue;
     differing.push(c.text);
-    worst ??= `${JSON.stringify(c.text).slice(0, 60)}: Rust [${c.ids.slice(0, 8)}…] JS [${Array.from(inputIds.slice(0, 8))}…]`;
+    const at = Math.max(0, c.ids.findIndex((id, i) => id !== inputIds[i]));
+    worst ??= `${JSON.stringify(c.text).slice(0, 60)}: from id ${at}, Rust [${c.ids.slice(at, at + 4)}] JS [${Array.from(inputIds.slice(at, at + 4))}]`;
   }
   const documented = differing.filter((t) => known[family]?.texts.includes(t)).length;
   return { result: { family, cases: cases.length, identical: cases.length - differing.length, different: differing.length, documented, worst }, differing };
