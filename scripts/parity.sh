@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/reference/setup-venv.sh
-python=.venv-reference/bin/python
+python=${IMMICH_ML_REFERENCE_VENV:-.venv-reference}/bin/python
 out=${IMMICH_ML_PARITY_DIR:-.cache/parity}
 rm -rf "$out"
 mkdir -p "$out/results"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Creates (or brings up to date) the reference venv `npm run parity` runs: .venv-reference/ at the
-# repository root, from scripts/reference/requirements.txt. pip's cache is reused; torch goes in
-# first, pinned to the CPU build, so nothing later pulls a CUDA one. A venv whose stamp matches
-# requirements.txt is left as it is.
+# repository root (or IMMICH_ML_REFERENCE_VENV), from scripts/reference/requirements.txt. pip's
+# cache is reused; torch goes in first, pinned to the CPU build, so nothing later pulls a CUDA
+# one. A venv whose stamp matches requirements.txt is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-VENV=.venv-reference
+VENV=${IMMICH_ML_REFERENCE_VENV:-.venv-reference}
 REQUIREMENTS=scripts/reference/requirements.txt
 STAMP="$VENV/.requirements.sha256"
 TORCH="torch==2.13.0"
