@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run parity`: runs the libraries upstream Immich runs (insightface, the Rust tokenizers,
-# orjson; scripts/reference/requirements.txt) on the same inputs as the service and compares.
+# orjson; scripts/reference/requirements.txt) on the same inputs as the service and compares,
+# and a ViT-B-32 CLIP with the real architecture (scripts/reference/clip-export.sh).
 # The reference venv is created or reused (scripts/reference/setup-venv.sh); the references land
 # in .cache/parity (or IMMICH_ML_PARITY_DIR), where test/parity picks them up. Ends with a table
 # of cases compared / identical / different per pipeline (docs/PARITY.md explains it).
@@ -18,8 +19,10 @@ export IMMICH_ML_PARITY_DIR="$out"
 "$python" scripts/reference/tokenizer_families.py "$out/tokenizers" 10000 | grep -v '^$'
 if [ -d ../shared/fixtures/models ]; then
   "$python" scripts/reference/insightface_faces.py "$out/faces"
+  clip_export=$(scripts/reference/clip-export.sh)
+  ln -sfn "$clip_export" "$out/clip-export"
 else
-  echo "[parity] ../shared/fixtures is absent: the face references are skipped"
+  echo "[parity] ../shared/fixtures is absent: the face and CLIP references are skipped"
 fi
 
 status=0

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Creates (or brings up to date) the reference venv `npm run parity` runs: .venv-reference/ at the
-# repository root (or IMMICH_ML_REFERENCE_VENV), from scripts/reference/requirements.txt. pip's
-# cache is reused; torch goes in first, pinned to the CPU build, so nothing later pulls a CUDA
-# one. A venv whose stamp matches requirements.txt is left as it is.
+# Creates (or brings up to date) a venv for `npm run parity`:
+#   setup-venv.sh            the reference libraries: .venv-reference/ (or IMMICH_ML_REFERENCE_VENV)
+#                            from scripts/reference/requirements.txt
+#   setup-venv.sh export     the CLIP exporter: .venv-export/ from requirements-export.txt
+# at the repository root. pip's cache is reused; torch goes in first, pinned to the CPU build, so
+# nothing later pulls a CUDA one. A venv whose stamp matches its requirements is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-VENV=${IMMICH_ML_REFERENCE_VENV:-.venv-reference}
-REQUIREMENTS=scripts/reference/requirements.txt
+if [ "${1:-}" = export ]; then
+  VENV=.venv-export
+  REQUIREMENTS=scripts/reference/requirements-export.txt
+else
+  VENV=${IMMICH_ML_REFERENCE_VENV:-.venv-reference}
+  REQUIREMENTS=scripts/reference/requirements.txt
+fi
 STAMP="$VENV/.requirements.sha256"
 TORCH="torch==2.13.0"
 

@@ -4,11 +4,12 @@
  * reference venv); the committed goldens under test/golden keep guarding parity then.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe } from "bun:test";
 import { repoRoot } from "../support/fixtures.ts";
 
-export const parityCacheDir = process.env.IMMICH_ML_PARITY_DIR ?? join(repoRoot, ".cache", "parity");
+// Absolute: tests link model folders from it into temporary caches.
+export const parityCacheDir = resolve(process.env.IMMICH_ML_PARITY_DIR ?? join(repoRoot, ".cache", "parity"));
 
 /** `describe` when `relativePath` exists in the parity cache, else a skip that says how to get it. */
 export function describeWithLiveReference(name: string, relativePath: string, body: (path: string) => void): void {
