@@ -1,8 +1,9 @@
 /**
  * The model cache the benchmark server reads, in upstream's layout (`<cache>/<task>/<name>/<type>/`):
  *
- * - `clip/ViT-B-32__openai`: the ViT-B/32 stand-ins (bench/models/store.ts) with the real CLIP
- *   tokenizer and open_clip configs from the fixtures;
+ * - `clip/ViT-B-32__openai`: the real-architecture export when the export venv is present
+ *   (bench/models/clip-export.ts), else the ViT-B/32 stand-ins (bench/models/store.ts), with the
+ *   real CLIP tokenizer and open_clip configs from the fixtures;
  * - `facial-recognition/buffalo_m`: the fixture SCRFD 2.5g detector and face embedder as they are
  *   (the embedder's batch axis is fixed to 1, so its faces run one by one);
  * - `facial-recognition/buffalo_l`: the same detector and a batch-capable copy of the embedder,
@@ -16,6 +17,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fixture, ocrAsset, requireFixtures } from "./fixtures.ts";
+import { exportedClipModels } from "./models/clip-export.ts";
 import { benchModels } from "./models/store.ts";
 
 export const CLIP_MODEL = "ViT-B-32__openai";
@@ -51,8 +53,9 @@ export function buildBenchCache(): BenchCache {
   const clip = `clip/${CLIP_MODEL}`;
   place(`${clip}/config.json`, fixture("clip-config", "config.json"), false);
   place(`${clip}/visual/preprocess_cfg.json`, fixture("clip-config", "preprocess_cfg.json"), false);
-  place(`${clip}/visual/model.onnx`, generated.clipVisual, true);
-  place(`${clip}/textual/model.onnx`, generated.clipTextual, true);
+  const clipTowers = exportedClipModels() ?? { visual: generated.clipVisual, textual: generated.clipTextual };
+  place(`${clip}/visual/model.onnx`, clipTowers.visual, true);
+  place(`${clip}/textual/model.onnx`, clipTowers.textual, true);
   place(`${clip}/textual/tokenizer.json`, fixture("clip-tokenizer", "tokenizer.json"), false);
   place(`${clip}/textual/tokenizer_config.json`, fixture("clip-tokenizer", "tokenizer_config.json"), false);
   for (const [name, embedder] of [[FACE_MODEL, fixture("models", "face_embedding_512.onnx")], [FACE_MODEL_BATCHED, generated.faceEmbedderBatched]] as const) {

@@ -67,7 +67,7 @@ function predictResponse(embedding: TSchema) {
 }
 
 /** JSON, upstream's bytes: embeddings are strings holding a JSON array (orjson-formatted float32). */
-export const PredictResponse = predictResponse(t.String({ description: "A JSON array of float32 values, as a string", example: "[-0.013126737,4.877679e-5]" }));
+export const PredictResponse = predictResponse(t.String({ description: "A JSON array of float32 values, as a string", example: "[-0.013126737,0.00004877679]" }));
 
 /** MessagePack (`Accept: application/msgpack`): embeddings are arrays of float32 numbers. */
 export const PredictResponseMsgpack = predictResponse(t.Array(t.Number({ format: "float" }), { description: "float32 values" }));

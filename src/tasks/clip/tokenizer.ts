@@ -4,11 +4,15 @@
  * truncation to the model's context length.
  *
  * The tokenizer itself is @huggingface/tokenizers (pure JS). Upstream runs the Rust library;
- * where the two differ this module corrects for it (see `charwiseLowercase` and `truncate`).
+ * where the two differ this module corrects for it (see `charwiseLowercase`, `onigurumaWhitespace`, `explicitByteLevelSplit`, `truncate` and
+ * precompiled-normalizer.ts).
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { readFile } from "node:fs/promises";
 import { floresCode } from "./flores.ts";
+import { useExactPrecompiledNormalizer } from "./precompiled-normalizer.ts";
+
+useExactPrecompiledNormalizer();
 
 export interface ClipTextOptions {
   /** NLLB text towers (model name starting with "nllb") take a FLORES-200 language prefix. */
@@ -71,6 +75,71 @@ function charwiseLowercase(normalizer: unknown): unknown {
     return { type: "Sequence", normalizers: [{ type: "Replace", pattern: { String: "Σ" }, content: "σ" }, node] };
   }
   return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, charwiseLowercase(value)]));
+}
+
+// Unicode White_Space, what `\s` means to Oniguruma (the Rust library's regex engine). JS's `\s`
+// also matches U+FEFF, so a byte-order mark inside a query would be split off or folded to a
+// space by the JS library and not by Rust (CLIP's `\s+` normaliser and split pattern).
+const WHITE_SPACE_CLASS = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+
+/**
+ * Rewrites `\s` in one regex source to the explicit White_Space class (inside or outside `[...]`),
+ * and `\S` outside a class to its negation (no tokenizer.json in use has `\S` inside one).
+ */
+export function onigurumaWhitespace(pattern: string): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i]!;
+    if (char === "\\" && i + 1 < pattern.length) {
+      const next = pattern[++i]!;
+      if (next === "s") out += inClass ? WHITE_SPACE_CLASS : `[${WHITE_SPACE_CLASS}]`;
+      else if (next === "S" && !inClass) out += `[^${WHITE_SPACE_CLASS}]`;
+      else out += char + next;
+      continue;
+    }
+    if (char === "[" && !inClass) inClass = true;
+    else if (char === "]" && inClass) inClass = false;
+    out += char;
+  }
+  return out;
+}
+
+// The split the Rust ByteLevel pre-tokeniser applies when `use_regex` is on (GPT-2's pattern).
+const BYTE_LEVEL_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * The JS ByteLevel pre-tokeniser hard-codes that pattern with JS's `\s`; an explicit Split with the
+ * same pattern (rewritten below like every other) followed by a regex-free ByteLevel gives Rust's
+ * pieces. The pattern matches every character, so keeping the matches is Rust's "isolated" split.
+ * With `add_prefix_space` the JS library would add the space to every piece, so that case is kept.
+ */
+function explicitByteLevelSplit(preTokenizer: unknown): unknown {
+  if (Array.isArray(preTokenizer)) return preTokenizer.map(explicitByteLevelSplit);
+  if (typeof preTokenizer !== "object" || preTokenizer === null) return preTokenizer;
+  const node = preTokenizer as Record<string, unknown>;
+  if (node.type === "ByteLevel" && node.use_regex !== false && node.add_prefix_space !== true) {
+    return {
+      type: "Sequence",
+      pretokenizers: [
+        { type: "Split", pattern: { Regex: BYTE_LEVEL_SPLIT }, behavior: "Removed", invert: true },
+        { ...node, use_regex: false },
+      ],
+    };
+  }
+  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, explicitByteLevelSplit(value)]));
+}
+
+/** Applies `onigurumaWhitespace` to every `{"Regex": …}` pattern of a tokenizer.json section. */
+function withOnigurumaWhitespace(section: unknown): unknown {
+  if (Array.isArray(section)) return section.map(withOnigurumaWhitespace);
+  if (typeof section !== "object" || section === null) return section;
+  return Object.fromEntries(
+    Object.entries(section).map(([key, value]) => [
+      key,
+      key === "Regex" && typeof value === "string" ? onigurumaWhitespace(value) : withOnigurumaWhitespace(value),
+    ]),
+  );
 }
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {
@@ -157,7 +226,14 @@ export class ClipTokenizer {
     // Upstream's Rust Tokenizer.from_file never reads tokenizer_config.json; these two flags
     // would make the JS library apply transformers-only text rewriting, so they are dropped.
     const { remove_space: _rs, do_lowercase_and_remove_accent: _dl, ...libraryConfig } = config;
-    const tokenizer = new Tokenizer({ ...spec, normalizer: charwiseLowercase(spec.normalizer ?? null) }, libraryConfig);
+    const tokenizer = new Tokenizer(
+      {
+        ...spec,
+        normalizer: withOnigurumaWhitespace(charwiseLowercase(spec.normalizer ?? null)),
+        pre_tokenizer: withOnigurumaWhitespace(explicitByteLevelSplit(spec.pre_tokenizer ?? null)),
+      },
+      libraryConfig,
+    );
     const padToken = padTokenOf(config);
     const padId =
       tokenizer.token_to_id(padToken) ??
