@@ -32,7 +32,7 @@ export function parseCharsmap(blob: Uint8Array): Charsmap {
 
 // darts-clone unit layout.
 const hasLeaf = (unit: number) => ((unit >>> 8) & 1) === 1;
-const valueOf = (unit: number) => unit & 0x7fffffff;
+const leafValueOf = (unit: number) => unit & 0x7fffffff;
 const labelOf = (unit: number) => unit & (0x80000000 | 0xff);
 const offsetOf = (unit: number) => (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
 
@@ -48,7 +48,7 @@ function commonPrefixValues(trie: Uint32Array, key: Uint8Array): number[] {
     unit = trie[node] ?? 0;
     if (labelOf(unit) >>> 0 !== byte) return results;
     node ^= offsetOf(unit);
-    if (hasLeaf(unit)) results.push(valueOf(trie[node]!));
+    if (hasLeaf(unit)) results.push(leafValueOf(trie[node]!));
   }
   return results;
 }
