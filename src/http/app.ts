@@ -19,6 +19,7 @@ import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
 import { RequestLog } from "./request-log.ts";
+import { modelLabel } from "./metrics.ts";
 import type { PipelineEntry } from "../pipeline/entries.ts";
 import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
 import { VERSION } from "../version.ts";
@@ -52,11 +53,11 @@ export function createApp(service: Service) {
   const requestLog = new RequestLog();
   const fallback = settings.ocrFallback === "tesseract" ? ocrFallback() : undefined;
   const observeInference = (entry: PipelineEntry, seconds: number) =>
-    metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: entry.modelName }, seconds);
+    metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: modelLabel(entry.modelName) }, seconds);
 
   /** Counts one answered /predict per entry it named (or once, unlabelled, if entries were unreadable). */
   function record(entries: readonly PipelineEntry[] | undefined, status: number, seconds: number): void {
-    const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: e.modelName })) : [{ task: "none", type: "none", model: "none" }];
+    const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: modelLabel(e.modelName) })) : [{ task: "none", type: "none", model: "none" }];
     for (const label of labels) {
       const labelled = { ...label, status: String(status) };
       metrics.requests.inc(labelled);
