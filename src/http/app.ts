@@ -72,7 +72,7 @@ export function createApp(service: Service) {
     let payload: Payload;
     if (form.image !== undefined) {
       const bytes = new Uint8Array(await form.image.arrayBuffer());
-      payload = { kind: "image", image: await decodeImage(bytes, { maxPixels: settings.maxImagePixels }) };
+      payload = { kind: "image", image: await decodeImage(bytes, { maxPixels: settings.maxImagePixels, maxSeconds: settings.requestTimeoutS }) };
     } else if (form.text !== undefined) {
       payload = { kind: "text", text: form.text };
     } else {
