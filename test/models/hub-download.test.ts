@@ -83,3 +83,34 @@ describe("hub download into upstream's cache layout", () => {
     expect(hub.hits.get(`tree:${REPO}`) ?? 0).toBe(before);
   });
 });
+
+describe("a listing cannot write outside the model folder", () => {
+  for (const path of ["visual/../../escaped.onnx", "visual/../../../../tmp/escaped.onnx", "visual/../visual/../../escaped.onnx", "visual/.."]) {
+    test(`${JSON.stringify(path)} aborts the download before anything is written`, async () => {
+      const cache = tempDir();
+      hub.setRepo(REPO, { ...clipRepoFiles(), [path]: "payload" });
+      try {
+        const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
+        const error = await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai")).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ModelUnavailableError);
+        expect((error as Error).message).toContain(`lists ${JSON.stringify(path)}, a path outside the model folder; nothing was downloaded`);
+        expect(existsSync(cache) ? listTree(cache) : []).toEqual([]);
+        expect(existsSync(join(cache, "..", "escaped.onnx"))).toBe(false);
+      } finally {
+        hub.setRepo(REPO, clipRepoFiles());
+      }
+    });
+  }
+
+  test("a file whose name merely starts with two dots stays inside and is fetched", async () => {
+    const cache = tempDir();
+    hub.setRepo(REPO, { ...clipRepoFiles(), "visual/..notes.json": "{}" });
+    try {
+      const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
+      const dir = await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"));
+      expect(readFileSync(join(dir, "visual/..notes.json"), "utf8")).toBe("{}");
+    } finally {
+      hub.setRepo(REPO, clipRepoFiles());
+    }
+  });
+});
