@@ -94,3 +94,37 @@ export class AdmissionGate {
     else this.running--;
   }
 }
+
+/**
+ * Request bytes being read (or held) at once, counted before a body is read: each /predict
+ * reserves its declared length (the largest allowed body when it declares none) and gives it back
+ * when answered or abandoned. Without it, concurrent large bodies were all buffered before any
+ * limit applied (24 bodies of 60 MB: 2.1 GiB).
+ */
+export class BodyBudget {
+  private reservedBytes = 0;
+  private readonly held = new WeakMap<object, number>();
+
+  constructor(private readonly limit: number) {}
+
+  get reserved(): number {
+    return this.reservedBytes;
+  }
+
+  /** Reserves `bytes` for `owner`; false (nothing reserved) when they do not fit now. */
+  reserve(owner: object, bytes: number): boolean {
+    if (this.held.has(owner)) return true;
+    if (this.reservedBytes > 0 && this.reservedBytes + bytes > this.limit) return false;
+    this.held.set(owner, bytes);
+    this.reservedBytes += bytes;
+    return true;
+  }
+
+  /** Gives back what `owner` reserved; safe to call more than once. */
+  release(owner: object): void {
+    const bytes = this.held.get(owner);
+    if (bytes === undefined) return;
+    this.held.delete(owner);
+    this.reservedBytes -= bytes;
+  }
+}

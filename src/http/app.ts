@@ -5,6 +5,7 @@
  * `{"detail": …}` body with the status upstream uses (or a clearer 4xx where upstream answers 500).
  */
 import { Elysia } from "elysia";
+import type { Server } from "bun";
 import { swagger } from "@elysiajs/swagger";
 import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
@@ -14,7 +15,7 @@ import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
-import { AdmissionGate } from "./admission.ts";
+import { AdmissionGate, BodyBudget } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
@@ -48,6 +49,8 @@ export function createApp(service: Service) {
   const { settings } = service;
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
   service.gate = gate;
+  const bodyBudget = new BodyBudget(settings.maxBodyBytesInFlight);
+  const keepaliveSeconds = Math.ceil(settings.httpKeepaliveTimeoutS);
 
   const { metrics } = service;
   const requestLog = new RequestLog();
@@ -103,7 +106,26 @@ export function createApp(service: Service) {
     return detail(status, body, headers);
   }
 
-  return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes } })
+  /**
+   * Admits a request's body before it is read: its bytes must fit the in-flight budget (else 503
+   * at once, nothing read), and the whole body must arrive within MACHINE_LEARNING_BODY_TIMEOUT_S
+   * (Bun's per-request timer, which trickled bytes do not reset; it closes the connection).
+   */
+  function admitBody(request: Request, server: Server<unknown> | null): Response | undefined {
+    if (request.method !== "POST") return undefined;
+    const declared = Number(request.headers.get("content-length"));
+    const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, settings.maxBodyBytes) : settings.maxBodyBytes;
+    if (!bodyBudget.reserve(request, bytes)) {
+      return detail(503, "Service is reading too many request bodies at once, retry shortly", { "Retry-After": "1" });
+    }
+    request.signal.addEventListener("abort", () => bodyBudget.release(request), { once: true });
+    server?.timeout(request, Math.ceil(settings.bodyTimeoutS));
+    return undefined;
+  }
+
+  // Bun's idle timer (checked every 4 s) closes idle keep-alive connections; it also runs while a
+  // body is read, which admitBody replaces with the body timeout, and stops once the body is read.
+  return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes, idleTimeout: keepaliveSeconds } })
     .use(
       swagger({
         path: "/docs",
@@ -119,14 +141,20 @@ export function createApp(service: Service) {
         },
       }),
     )
-    .onRequest(({ request }) => requestLog.start(request))
+    .onRequest(({ request, server }) => {
+      requestLog.start(request);
+      return admitBody(request, server);
+    })
     .onError(({ code, error, request, set }) => {
       const response = errorResponse(code, error, request);
       // Elysia's after-response hook sees `set.status`, not the status of a Response returned here.
       set.status = response.status;
       return response;
     })
-    .onAfterResponse(({ request, set, responseValue }) => {
+    .onAfterResponse(({ request, set, responseValue, server }) => {
+      bodyBudget.release(request);
+      // Back from the body timeout to the keep-alive timeout for the wait before the next request.
+      server?.timeout(request, keepaliveSeconds);
       requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
     })
     .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }), {
