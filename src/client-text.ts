@@ -13,7 +13,7 @@ export function excerpt(text: string): string {
   return `${text.slice(0, MAX_ECHOED_CHARS)}…(${text.length - MAX_ECHOED_CHARS} more characters)`;
 }
 
-/** `excerpt` as a double-quoted JSON string: control characters and quotes come out escaped. */
-export function quotedForLog(text: string): string {
-  return JSON.stringify(excerpt(text));
+/** `excerpt` with line breaks, control characters, quotes and backslashes escaped as in JSON. */
+export function escapedForLog(text: string): string {
+  return JSON.stringify(excerpt(text)).slice(1, -1);
 }

@@ -98,6 +98,7 @@ export function createService(settings: Settings): Service {
       // null until the first model has loaded (onnxruntime is not loaded before).
       providers: executionProviders() ?? null,
       loadedModels: cache.loaded(),
+      failedModels: cache.failed(),
       inFlight: service.gate?.inFlight ?? 0,
       queued: service.gate?.queueDepth ?? 0,
       runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },

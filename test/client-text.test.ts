@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { excerpt, MAX_ECHOED_CHARS, quotedForLog } from "../src/client-text.ts";
+import { escapedForLog, excerpt, MAX_ECHOED_CHARS } from "../src/client-text.ts";
 import { floresCode } from "../src/tasks/clip/flores.ts";
 import { setLogLevel, setLogSink } from "../src/log.ts";
 
@@ -9,8 +9,8 @@ test("short text is kept whole; long text is cut and says how much was left out"
   expect(excerpt(long)).toBe(`${"x".repeat(MAX_ECHOED_CHARS)}…(5 more characters)`);
 });
 
-test("text for a log line is quoted with line breaks and control characters escaped", () => {
-  expect(quotedForLog('a\nb"\u001b[31m')).toBe('"a\\nb\\"\\u001b[31m"');
+test("text for a log line has line breaks, quotes and control characters escaped", () => {
+  expect(escapedForLog('a\nb"\u001b[31m')).toBe('a\\nb\\"\\u001b[31m');
 });
 
 test("a client's language cannot forge a log line", () => {
@@ -25,5 +25,5 @@ test("a client's language cannot forge a log line", () => {
   }
   expect(lines).toHaveLength(1);
   expect(lines[0]).not.toContain("\n");
-  expect(lines[0]).toContain('"xx\\n[2026');
+  expect(lines[0]).toContain("Language 'xx\\n[2026");
 });

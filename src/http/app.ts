@@ -17,7 +17,7 @@ import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
 import { AdmissionGate, BodyBudget } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
-import { statusForError } from "./error-status.ts";
+import { statusForError, withoutCachePath } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
 import { RequestLog } from "./request-log.ts";
 import { modelLabel } from "./metrics.ts";
@@ -101,9 +101,9 @@ export function createApp(service: Service) {
       const cause = (error as Error).cause;
       return cause instanceof RequestError ? detail(cause.status, cause.detail, cause.headers) : detail(400, "Malformed request body");
     }
-    const { status, body, headers } = statusForError(error);
-    if (status >= 500) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return detail(status, body, headers);
+    const { status, body, headers, unexpected } = statusForError(error);
+    if (unexpected) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return detail(status, typeof body === "string" ? withoutCachePath(body, settings.cacheFolder) : body, headers);
   }
 
   /**

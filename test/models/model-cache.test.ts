@@ -27,7 +27,7 @@ class CountingModel extends InferenceModel<string> {
 
 const identity: ModelIdentity = { task: "clip", type: "textual" };
 
-function cacheWith(options: { ttl?: number; failFirst?: boolean } = {}) {
+function cacheWith(options: { ttl?: number; failFirst?: boolean; now?: () => number } = {}) {
   const created: CountingModel[] = [];
   const cache = new ModelCache(
     (_, name) => {
@@ -35,7 +35,7 @@ function cacheWith(options: { ttl?: number; failFirst?: boolean } = {}) {
       created.push(model);
       return model;
     },
-    { ttlSeconds: options.ttl ?? 0, sweepSeconds: 0.02 },
+    { ttlSeconds: options.ttl ?? 0, sweepSeconds: 0.02, failureCooldownS: 60, ...(options.now ? { now: options.now } : {}) },
   );
   return { cache, created };
 }
@@ -108,11 +108,19 @@ describe("model cache", () => {
     expect(created[0]!.unloads).toBe(1);
   });
 
-  test("a failed load is forgotten so the next request retries", async () => {
-    const { cache, created } = cacheWith({ failFirst: true });
+  test("a failed load is answered from memory during the cool-down, listed as failed, and retried after it", async () => {
+    let now = 1000;
+    const { cache, created } = cacheWith({ failFirst: true, now: () => now });
     await expect(cache.with(identity, "m", async () => {})).rejects.toThrow("boom");
+    // Not tried again for every request: the same error at once, no new model.
+    now += 59;
+    await expect(cache.with(identity, "m", async () => {})).rejects.toThrow("boom");
+    expect(created).toHaveLength(1);
+    expect(cache.failed()).toEqual([{ key: expect.stringContaining("m"), error: "boom", retryInSeconds: 1 }]);
+    now += 2;
     await cache.with(identity, "m", async () => {});
     expect(created).toHaveLength(2);
+    expect(cache.failed()).toEqual([]);
     await cache.close();
   });
 
