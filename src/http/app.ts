@@ -189,7 +189,8 @@ export function createApp(service: Service) {
         try {
           const form = body as PredictForm;
           // A text payload is a search query: someone is waiting for it (see admission.ts).
-          const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined);
+          // A client that hangs up is given up on like a timed-out request (request.signal fires).
+          const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined, request.signal);
           record(parsed.entries, 200, (performance.now() - started) / 1000);
           return response;
         } catch (error) {

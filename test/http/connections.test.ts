@@ -114,3 +114,38 @@ describe("a prediction slower than the keep-alive timeout", () => {
     expect(statuses).toEqual(Array(14).fill(200));
   }, 60_000);
 });
+
+describe("a client that hangs up", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL }, (cache) =>
+      writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), heavyVisualModel({ layers: 48 })),
+    );
+  });
+  afterAll(() => server.stop());
+
+  const abandonedRuns = async () => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const line = metrics.split("\n").find((l) => l.startsWith(`immich_ml_stage_duration_seconds_count{stage="session:${MODEL}/visual",phase="abandoned"}`));
+    return line ? Number(line.split(" ").at(-1)) : 0;
+  };
+
+  test("has its model runs still waiting on the inference thread skipped, as a timed-out request does", async () => {
+    const jpeg = new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: "#345" } }).jpeg().toBuffer());
+    const image = { clip: { visual: { modelName: MODEL } } };
+    const kept = predict(server.url, image, { image: jpeg });
+    // Three more whose clients hang up while their runs wait behind the first one's.
+    const clients = Array.from({ length: 3 }, () => new AbortController());
+    const dropped = clients.map((client) => predict(server.url, image, { image: jpeg }, {}, client.signal).catch(() => "aborted"));
+    await Bun.sleep(300);
+    for (const client of clients) client.abort();
+    expect(await Promise.all(dropped)).toEqual(["aborted", "aborted", "aborted"]);
+    expect((await kept).status).toBe(200);
+    let abandoned = 0;
+    for (let i = 0; i < 100 && abandoned < 3; i++) {
+      await Bun.sleep(50);
+      abandoned = await abandonedRuns();
+    }
+    expect(abandoned).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+});
