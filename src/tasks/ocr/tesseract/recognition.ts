@@ -6,17 +6,22 @@
  * 0.8), boxes normalised to 0–1.
  *
  * Language data: see tessdata-source.ts (English needs no download). Requests for one model queue
- * on its worker (Tesseract is single-threaded).
+ * on its worker (Tesseract is single-threaded). At most MAX_TESSERACT_LANGUAGES languages are
+ * loaded at once: each is a thread and tens of MB (20 languages: 33 threads, 957 MiB).
  */
 import { dirname } from "node:path";
 import { InferenceModel, type ModelContext, type ModelOptions, type Payload } from "../../../models/inference-model.ts";
 import type { ModelType } from "../../../models/identity.ts";
-import type { ModelSource } from "../../../models/model-store.ts";
+import { ModelUnavailableError, type ModelSource } from "../../../models/model-store.ts";
 import { minScoreOption } from "../../facial-recognition/detection.ts";
 import type { OcrLines } from "../recognition.ts";
 import { pageLines } from "./page-lines.ts";
 import { TesseractWorker } from "./tesseract-worker.ts";
 import { tessdataSource, tesseractLanguage, traineddataPath } from "./tessdata-source.ts";
+
+export const MAX_TESSERACT_LANGUAGES = 4;
+/** Languages whose worker is loaded or loading, across every tesseract model. */
+const loadedLanguages = new Set<string>();
 
 export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
   static override readonly depends: readonly ModelType[] = ["detection"];
@@ -26,6 +31,8 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
   private worker: Promise<TesseractWorker> | undefined;
   /** Bumped whenever the worker is replaced, so that requests failing together replace it once. */
   private generation = 0;
+  /** While set, `unload` is the load's own clean-up between attempts: the language stays counted. */
+  private loading = false;
 
   constructor(name: string, context: ModelContext) {
     super(name, context);
@@ -34,6 +41,26 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
 
   protected override source(): ModelSource {
     return tessdataSource(this.context.settings.tessdataUrl, this.language);
+  }
+
+  override async load(): Promise<void> {
+    // Checked before anything is fetched: a refused language costs nothing.
+    if (!loadedLanguages.has(this.language) && loadedLanguages.size >= MAX_TESSERACT_LANGUAGES) {
+      throw new ModelUnavailableError(
+        this.name,
+        `${MAX_TESSERACT_LANGUAGES} Tesseract languages are loaded already (${[...loadedLanguages].join(", ")}); one is unloaded after MACHINE_LEARNING_MODEL_TTL idle`,
+      );
+    }
+    loadedLanguages.add(this.language);
+    this.loading = true;
+    try {
+      await super.load();
+    } catch (error) {
+      loadedLanguages.delete(this.language);
+      throw error;
+    } finally {
+      this.loading = false;
+    }
   }
 
   protected async loadFrom(modelDir: string): Promise<void> {
@@ -67,5 +94,6 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines> {
     const worker = await this.worker?.catch(() => undefined);
     this.worker = undefined;
     await worker?.terminate();
+    if (!this.loading) loadedLanguages.delete(this.language);
   }
 }
