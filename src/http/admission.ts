@@ -119,12 +119,13 @@ export class AdmissionGate {
 }
 
 /**
- * Request bytes being read (or held) at once, counted before a body is read: each /predict
- * reserves its declared length (the largest allowed body when it declares none) and gives it back
- * when answered or abandoned. Without it, concurrent large bodies were all buffered before any
- * limit applied (24 bodies of 60 MB: 2.1 GiB).
+ * Bytes that requests hold at once, reserved before they are taken: request bodies before they
+ * are read (the declared length, else the largest allowed body; 24 bodies of 60 MB were all
+ * buffered before any limit applied: 2.1 GiB), decoded images before they are decoded (8 images
+ * of 100 Mpx at once: 3.85 GiB). Given back when the request is answered or abandoned. The first
+ * reservation always fits, so one request at the limit is never refused for good.
  */
-export class BodyBudget {
+export class ByteBudget {
   private reservedBytes = 0;
   private readonly held = new WeakMap<object, number>();
 

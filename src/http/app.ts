@@ -9,13 +9,13 @@ import type { Server } from "bun";
 import { swagger } from "@elysiajs/swagger";
 import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
-import { decodeImage } from "../pipeline/decode-image.ts";
+import { DECODED_BYTES_PER_PIXEL, decodeImage } from "../pipeline/decode-image.ts";
 import { runPipeline } from "../pipeline/predict.ts";
 import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
-import { AdmissionGate, BodyBudget } from "./admission.ts";
+import { AdmissionGate, ByteBudget } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError, withoutCachePath } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
@@ -24,6 +24,9 @@ import { modelLabel } from "./metrics.ts";
 import type { PipelineEntry } from "../pipeline/entries.ts";
 import { ErrorResponse, PredictBody, PredictResponse } from "./schemas.ts";
 import { VERSION } from "../version.ts";
+
+/** Decoded image bytes held at once by default (more when one image at the pixel limit needs more). */
+const DECODED_BYTES_IN_FLIGHT = 1024 * 1024 * 1024;
 
 const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET" };
 
@@ -49,7 +52,9 @@ export function createApp(service: Service) {
   const { settings } = service;
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
   service.gate = gate;
-  const bodyBudget = new BodyBudget(settings.maxBodyBytesInFlight);
+  const bodyBudget = new ByteBudget(settings.maxBodyBytesInFlight);
+  // Room for one image at the pixel limit, or for many previews.
+  const decodedBudget = new ByteBudget(Math.max(DECODED_BYTES_IN_FLIGHT, settings.maxImagePixels * DECODED_BYTES_PER_PIXEL));
   const keepaliveSeconds = Math.ceil(settings.httpKeepaliveTimeoutS);
 
   const { metrics } = service;
@@ -75,7 +80,12 @@ export function createApp(service: Service) {
     let payload: Payload;
     if (form.image !== undefined) {
       const bytes = new Uint8Array(await form.image.arrayBuffer());
-      payload = { kind: "image", image: await decodeImage(bytes, { maxPixels: settings.maxImagePixels, maxSeconds: settings.requestTimeoutS }) };
+      const beforeDecode = (decodedBytes: number) => {
+        if (!decodedBudget.reserve(request, decodedBytes)) {
+          throw new RequestError(503, "Service is decoding too many images at once, retry shortly", { "Retry-After": "1" });
+        }
+      };
+      payload = { kind: "image", image: await decodeImage(bytes, { maxPixels: settings.maxImagePixels, maxSeconds: settings.requestTimeoutS, beforeDecode }) };
     } else if (form.text !== undefined) {
       payload = { kind: "text", text: form.text };
     } else {
@@ -106,6 +116,11 @@ export function createApp(service: Service) {
     return detail(status, typeof body === "string" ? withoutCachePath(body, settings.cacheFolder) : body, headers);
   }
 
+  function releaseBudgets(request: Request): void {
+    bodyBudget.release(request);
+    decodedBudget.release(request);
+  }
+
   /**
    * Admits a request's body before it is read: its bytes must fit the in-flight budget (else 503
    * at once, nothing read), and the whole body must arrive within MACHINE_LEARNING_BODY_TIMEOUT_S
@@ -118,7 +133,7 @@ export function createApp(service: Service) {
     if (!bodyBudget.reserve(request, bytes)) {
       return detail(503, "Service is reading too many request bodies at once, retry shortly", { "Retry-After": "1" });
     }
-    request.signal.addEventListener("abort", () => bodyBudget.release(request), { once: true });
+    request.signal.addEventListener("abort", () => releaseBudgets(request), { once: true });
     server?.timeout(request, Math.ceil(settings.bodyTimeoutS));
     return undefined;
   }
@@ -152,7 +167,7 @@ export function createApp(service: Service) {
       return response;
     })
     .onAfterResponse(({ request, set, responseValue, server }) => {
-      bodyBudget.release(request);
+      releaseBudgets(request);
       // Back from the body timeout to the keep-alive timeout for the wait before the next request.
       server?.timeout(request, keepaliveSeconds);
       requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);

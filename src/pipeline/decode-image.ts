@@ -23,11 +23,20 @@ export interface DecodeLimits {
    * unlike a timer that only stops waiting for it. Whole seconds: libvips' granularity.
    */
   maxSeconds?: number;
+  /**
+   * Told, before the pixels are decoded, how many bytes decoding will hold (the raw image and its
+   * shared copy); throws to refuse. Read from the header, after the pixel limit is checked.
+   */
+  beforeDecode?: (decodedBytes: number) => void;
 }
+
+/** Bytes a decode holds per pixel: 3 in libvips' output buffer, 3 in the shared copy. */
+export const DECODED_BYTES_PER_PIXEL = 6;
 
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<RgbImage> {
   if (bytes.byteLength === 0) throw new RequestError(400, "Image is empty (0 bytes)");
   acceptedImageFormat(bytes);
+  if (limits.beforeDecode) limits.beforeDecode((await headerPixels(bytes, limits)) * DECODED_BYTES_PER_PIXEL);
   let decoded: { data: Buffer; info: import("sharp").OutputInfo };
   const started = performance.now();
   try {
@@ -47,6 +56,19 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   const shared = new Uint8Array(new SharedArrayBuffer(decoded.data.byteLength));
   shared.set(decoded.data);
   return { width, height, data: shared };
+}
+
+/** Width x height from the header (no pixels decoded), refusing images past the pixel limit. */
+async function headerPixels(bytes: Uint8Array, limits: DecodeLimits): Promise<number> {
+  let size: { width?: number; height?: number };
+  try {
+    size = await sharp(bytes, { limitInputPixels: limits.maxPixels, animated: false }).metadata();
+  } catch (error) {
+    throw decodeFailure(error, limits);
+  }
+  const pixels = (size.width ?? 0) * (size.height ?? 0);
+  if (pixels > limits.maxPixels) throw decodeFailure(new Error("pixel limit"), limits);
+  return pixels;
 }
 
 function decodeFailure(error: unknown, limits: DecodeLimits): RequestError {
