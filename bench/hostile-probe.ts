@@ -3,7 +3,8 @@
  * process: /metrics size and RSS after 3,000 made-up model names, peak RSS (VmHWM) while 24 clients
  * post 60 MB bodies at once, the slowest /ping meanwhile (sampled every 10 ms from its own process,
  * `ping-sampler.ts`, for PING_SECONDS: this process is busy sending), and, with the
- * shared fixtures, the CPU time of one face request at minScore 0 and at the server's lowest, 0.1.
+ * shared fixtures, the CPU time of one face request at minScore 0 and at the server's lowest, 0.1,
+ * and peak RSS of an OCR detection request on a 50000x1000 panorama.
  * Linux only (reads /proc). Run it on two trees to compare them.
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -80,6 +81,26 @@ async function facesAtMinScoreZero(): Promise<void> {
   rmSync(cache, { recursive: true, force: true });
 }
 
+async function ocrPanorama(): Promise<void> {
+  const cache = tempDir();
+  const dir = join(cache, "ocr", "PP-OCRv5_mobile", "detection");
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(fixture("models", "ppocr_v3_en_det.onnx"), join(dir, "model.onnx"));
+  const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, HF_HUB_OFFLINE: "1", IMMICH_LOG_LEVEL: "critical", MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0" });
+  const sharp: typeof import("sharp").default = require("sharp");
+  const png = new Uint8Array(await sharp({ create: { width: 50_000, height: 1_000, channels: 3, background: "#fff" } }).png().toBuffer());
+  const peakBefore = procStatus(server.pid, "VmHWM");
+  const res = await post(server, { entries: JSON.stringify({ ocr: { detection: { modelName: "PP-OCRv5_mobile" } } }), image: png });
+  await res.arrayBuffer();
+  console.log(`OCR detection on a 50000x1000 PNG (${png.byteLength} bytes): ${res.status}; peak RSS ${procStatus(server.pid, "VmHWM").toFixed(0)} MiB (${peakBefore.toFixed(0)} before)`);
+  await server.stop();
+  rmSync(cache, { recursive: true, force: true });
+}
+
 await floods();
-if (haveFixtures) await facesAtMinScoreZero();
-else console.log("faces at minScore 0: skipped, ../shared/fixtures is absent");
+if (haveFixtures) {
+  await facesAtMinScoreZero();
+  await ocrPanorama();
+} else {
+  console.log("faces at minScore 0 and the OCR panorama: skipped, ../shared/fixtures is absent");
+}
