@@ -17,6 +17,7 @@ import type { DependencyLookup } from "./pipeline/predict.ts";
 import type { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
+import { withoutCachePath } from "./http/error-status.ts";
 
 export interface Service {
   readonly settings: Settings;
@@ -98,7 +99,7 @@ export function createService(settings: Settings): Service {
       // null until the first model has loaded (onnxruntime is not loaded before).
       providers: executionProviders() ?? null,
       loadedModels: cache.loaded(),
-      failedModels: cache.failed(),
+      failedModels: cache.failed().map((failure) => ({ ...failure, error: withoutCachePath(failure.error, settings.cacheFolder) })),
       inFlight: service.gate?.inFlight ?? 0,
       queued: service.gate?.queueDepth ?? 0,
       runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },

@@ -68,6 +68,7 @@ test("a model that cannot load is not loaded again on every request, and /health
     expect(health.failedModels).toHaveLength(1);
     expect(health.failedModels[0]!.key).toContain("RN50__openai");
     expect(health.failedModels[0]!.error).toStartWith("Failed to load model 'RN50__openai'");
+    expect(health.failedModels[0]!.error).not.toContain(server.cacheFolder);
   } finally {
     await server.stop();
   }
