@@ -2,9 +2,11 @@
  * `npm run fuzz`: thousands of generated hostile requests against the service running as its own
  * process (127.0.0.1, stand-in CLIP model), to show that bad input only ever earns a clear 4xx.
  * Reports cases run, the status histogram, every wrong answer (5xx included), whether the process
- * survived (and still answers /ping), and its RSS at rest before, after a warm-up tenth and at the end.
- * Exits 1 on any wrong answer, a crash, RSS growing past MAX_RSS_GROWTH, or a run cut short by
- * the time limit.
+ * survived (and still answers /ping), the slowest /ping during the run, the size of /metrics at
+ * the end, and RSS at rest before, after a warm-up tenth and at the end.
+ * Exits 1 on any wrong answer, a crash, a /ping slower than MAX_PING_MS, /metrics past
+ * MAX_METRICS_BYTES (made-up model names must not grow it), RSS growing past MAX_RSS_GROWTH, or a
+ * run cut short by the time limit.
  *
  *   bun scripts/fuzz.ts [--cases 5000] [--seed 1] [--from 0] [--concurrency 4] [--seconds 600]
  *
@@ -30,6 +32,10 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024; // small, so over-limit cases stay cheap
  * well under it (+9 MiB after 5,000 cases, +13 MiB after 30,000); a per-request leak would not.
  */
 const MAX_RSS_GROWTH = 0.2;
+/** The Immich server marks the service unhealthy when /ping takes 2 s. */
+const MAX_PING_MS = 2000;
+/** /metrics of a fresh service is about 10 kB; every label set it may grow is bounded. */
+const MAX_METRICS_BYTES = 256 * 1024;
 
 const cache = tempDir("immich-ml-fuzz-");
 writeClipModel(cache, MODEL);
@@ -46,12 +52,16 @@ let exitCode: number | undefined;
 void server.exited.then((code) => (exitCode = code));
 
 const rss = async (): Promise<number> => ((await (await fetch(`${server.url}/health`)).json()) as { rssBytes: number }).rssBytes;
+let slowestPingMs = 0;
 const pingOk = async (): Promise<boolean> => {
+  const sent = performance.now();
   try {
     const res = await fetch(`${server.url}/ping`, { signal: AbortSignal.timeout(5000) });
     return res.status === 200 && (await res.text()) === "pong";
   } catch {
     return false;
+  } finally {
+    slowestPingMs = Math.max(slowestPingMs, performance.now() - sent);
   }
 };
 
@@ -96,6 +106,7 @@ await runUntil(first + caseCount);
 const elapsed = (performance.now() - started) / 1000;
 const rssEnd = exitCode === undefined ? await settledRss() : NaN;
 const alive = exitCode === undefined && (await pingOk());
+const metricsBytes = alive ? (await (await fetch(`${server.url}/metrics`)).arrayBuffer()).byteLength : NaN;
 await server.stop();
 const shutdownExitCode = await server.exited;
 rmSync(cache, { recursive: true, force: true });
@@ -112,6 +123,8 @@ const report = {
   serverErrors,
   wrongAnswers: problems.length,
   crashes,
+  slowestPingMs: Math.round(slowestPingMs),
+  metricsBytes,
   exitCodeAfterSigterm: alive ? shutdownExitCode : null,
   rss: {
     start: mib(rssStart),
@@ -126,6 +139,10 @@ if (problems.length > 50) console.error(`… and ${problems.length - 50} more`);
 console.log(JSON.stringify(report, null, 2));
 const leaked = !(rssEnd <= rssAfterWarmUp * (1 + MAX_RSS_GROWTH));
 if (leaked) console.error(`RSS at rest grew by more than ${MAX_RSS_GROWTH * 100} % after warm-up: a leak?`);
-const failed = problems.length > 0 || crashes > 0 || ran < caseCount || leaked;
+const slowPing = slowestPingMs > MAX_PING_MS;
+if (slowPing) console.error(`/ping took ${Math.round(slowestPingMs)} ms (limit ${MAX_PING_MS} ms)`);
+const bloatedMetrics = !(metricsBytes <= MAX_METRICS_BYTES);
+if (bloatedMetrics) console.error(`/metrics is ${metricsBytes} bytes (limit ${MAX_METRICS_BYTES}): labels from client input?`);
+const failed = problems.length > 0 || crashes > 0 || ran < caseCount || leaked || slowPing || bloatedMetrics;
 if (ran < caseCount && alive) console.error(`stopped after ${ran} of ${caseCount} cases: the ${seconds} s limit was reached`);
 process.exit(failed ? 1 : 0);

@@ -19,6 +19,7 @@ import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
 import { Readiness } from "./http/readiness.ts";
 import { TaskRouter } from "./routing/task-router.ts";
+import { withoutCachePath } from "./http/error-status.ts";
 
 export interface Service {
   readonly settings: Settings;
@@ -109,6 +110,7 @@ export function createService(settings: Settings): Service {
       // null until the first model has loaded (onnxruntime is not loaded before).
       providers: executionProviders() ?? null,
       loadedModels: cache.loaded(),
+      failedModels: cache.failed().map((failure) => ({ ...failure, error: withoutCachePath(failure.error, settings.cacheFolder) })),
       inFlight: service.gate?.inFlight ?? 0,
       queued: service.gate?.queueDepth ?? 0,
       runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },

@@ -60,6 +60,13 @@ export interface Settings {
   network: NetworkSettings;
   /** Seconds a stop signal waits for in-flight requests before the process exits anyway. */
   shutdownTimeoutS: number;
+  // Connection hygiene: what one client may hold open, and for how long.
+  /** `HTTP_KEEPALIVE_TIMEOUT_S` (upstream's, default 2): an idle keep-alive connection is closed after it. */
+  httpKeepaliveTimeoutS: number;
+  /** Seconds a request may take to send its whole body; a client sending it a byte at a time is cut off. */
+  bodyTimeoutS: number;
+  /** Request bytes (declared, or the largest allowed when undeclared) read at once; beyond: 503 before reading. */
+  maxBodyBytesInFlight: number;
   /** Variables that are understood upstream but mean nothing here (logged at start-up). */
   ignored: string[];
   /** Our-prefixed variables that are read by nobody but look like a known name (logged at start-up). */
@@ -97,7 +104,7 @@ const PREFIX = "machine_learning_";
 /** Variables upstream reads for hardware we do not drive (ARM NN, RKNN, OpenVINO, ROCm) or for gunicorn. */
 const IGNORED = [
   "ann", "ann_fp16_turbo", "ann_tuning_level", "rknn", "rknn_threads", "openvino_precision",
-  "rocm_precision", "workers", "worker_timeout", "http_keepalive_timeout_s", "device_ids", "test_full",
+  "rocm_precision", "workers", "worker_timeout", "device_ids", "test_full",
 ];
 
 export class SettingsError extends Error {
@@ -209,6 +216,14 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     return value;
   };
 
+  // Connection timers take whole seconds (Bun's granularity); above 255 s Bun refuses them.
+  const positiveSeconds = (entry: { name: string; value: string } | undefined, fallback: number) => {
+    const value = num(entry, fallback);
+    if (value <= 0 || value > 255) throw new SettingsError(entry!.name, entry!.value, "seconds, > 0 and <= 255");
+    return value;
+  };
+  const maxBodyBytes = positive(ml("max_body_bytes"), 64 * 1024 * 1024);
+
   const fallbackEntry = ml("ocr_fallback");
   const ocrFallback = fallbackEntry?.value.trim().toLowerCase() || undefined;
   if (ocrFallback !== undefined && ocrFallback !== "tesseract") {
@@ -257,7 +272,7 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     ocrModelUrl: ml("ocr_model_url")?.value.trim() || DEFAULT_OCR_MODEL_BASE,
     ocrFallback,
     tessdataUrl: (ml("ocr_tessdata_url")?.value.trim() || DEFAULT_TESSDATA_BASE).replace(/\/+$/, ""),
-    maxBodyBytes: positive(ml("max_body_bytes"), 64 * 1024 * 1024),
+    maxBodyBytes,
     maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
     requestTimeoutS: num(ml("request_timeout_s"), 600),
     maxConcurrentRequests: positive(ml("max_concurrent_requests"), Math.max(2, cpus * 2)),
@@ -269,6 +284,10 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     },
     // gunicorn's --graceful-timeout in upstream's image.
     shutdownTimeoutS: num(ml("shutdown_timeout_s"), 10),
+    // Connection hygiene.
+    httpKeepaliveTimeoutS: positiveSeconds(ml("http_keepalive_timeout_s"), 2),
+    bodyTimeoutS: positiveSeconds(ml("body_timeout_s"), 60),
+    maxBodyBytesInFlight: Math.max(positive(ml("max_body_bytes_in_flight"), 256 * 1024 * 1024), maxBodyBytes),
     ignored: IGNORED.filter((key) => ml(key) !== undefined).map((key) => ml(key)!.name),
     scaling,
   };

@@ -5,23 +5,28 @@
  * `{"detail": …}` body with the status upstream uses (or a clearer 4xx where upstream answers 500).
  */
 import { Elysia } from "elysia";
+import type { Server } from "bun";
 import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
-import { decodeImage } from "../pipeline/decode-image.ts";
+import { DECODED_BYTES_PER_PIXEL, decodeImage } from "../pipeline/decode-image.ts";
 import { runPipeline } from "../pipeline/predict.ts";
 import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
-import { AdmissionGate } from "./admission.ts";
+import { AdmissionGate, ByteBudget } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
-import { statusForError } from "./error-status.ts";
+import { statusForError, withoutCachePath } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
 import { RequestLog } from "./request-log.ts";
+import { modelLabel } from "./metrics.ts";
 import type { PipelineEntry } from "../pipeline/entries.ts";
 import { openApiDocument } from "./openapi.ts";
 import { PredictBody } from "./schemas.ts";
 import { swaggerAsset, swaggerPage } from "./swagger-ui.ts";
+
+/** Decoded image bytes held at once by default (more when one image at the pixel limit needs more). */
+const DECODED_BYTES_IN_FLIGHT = 1024 * 1024 * 1024;
 
 const KNOWN_PATHS: Record<string, string> = { "/": "GET", "/ping": "GET", "/predict": "POST", "/health": "GET", "/metrics": "GET", "/ready": "GET" };
 
@@ -47,16 +52,20 @@ export function createApp(service: Service) {
   const { settings } = service;
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
   service.gate = gate;
+  const bodyBudget = new ByteBudget(settings.maxBodyBytesInFlight);
+  // Room for one image at the pixel limit, or for many previews.
+  const decodedBudget = new ByteBudget(Math.max(DECODED_BYTES_IN_FLIGHT, settings.maxImagePixels * DECODED_BYTES_PER_PIXEL));
+  const keepaliveSeconds = Math.ceil(settings.httpKeepaliveTimeoutS);
 
   const { metrics } = service;
   const requestLog = new RequestLog();
   const fallback = settings.ocrFallback === "tesseract" ? ocrFallback() : undefined;
   const observeInference = (entry: PipelineEntry, seconds: number) =>
-    metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: entry.modelName }, seconds);
+    metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: modelLabel(entry.modelName) }, seconds);
 
   /** Counts one answered /predict per entry it named (or once, unlabelled, if entries were unreadable). */
   function record(entries: readonly PipelineEntry[] | undefined, status: number, seconds: number): void {
-    const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: e.modelName })) : [{ task: "none", type: "none", model: "none" }];
+    const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: modelLabel(e.modelName) })) : [{ task: "none", type: "none", model: "none" }];
     for (const label of labels) {
       const labelled = { ...label, status: String(status) };
       metrics.requests.inc(labelled);
@@ -70,9 +79,17 @@ export function createApp(service: Service) {
     requestLog.tasks(request, entries);
     const { image, text } = form;
     if (image === undefined && text === undefined) throw new RequestError(400, "Either image or text must be provided");
+    const beforeDecode = (decodedBytes: number) => {
+      if (!decodedBudget.reserve(request, decodedBytes)) {
+        throw new RequestError(503, "Service is decoding too many images at once, retry shortly", { "Retry-After": "1" });
+      }
+    };
     const decodePayload = async (): Promise<Payload> =>
       image !== undefined
-        ? { kind: "image", image: await decodeImage(new Uint8Array(await image.arrayBuffer()), { maxPixels: settings.maxImagePixels }) }
+        ? {
+            kind: "image",
+            image: await decodeImage(new Uint8Array(await image.arrayBuffer()), { maxPixels: settings.maxImagePixels, maxSeconds: settings.requestTimeoutS, beforeDecode }),
+          }
         : { kind: "text", text: text! };
     let payload: Promise<Payload> | undefined; // decoded once, and only if a task runs here
     const run: PipelineRun = async (list) => runPipeline(service.cache, service.dependenciesOf, list, await (payload ??= decodePayload()), observeInference);
@@ -100,22 +117,52 @@ export function createApp(service: Service) {
       const cause = (error as Error).cause;
       return cause instanceof RequestError ? detail(cause.status, cause.detail, cause.headers) : detail(400, "Malformed request body");
     }
-    const { status, body, headers } = statusForError(error);
-    if (status >= 500) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return detail(status, body, headers);
+    const { status, body, headers, unexpected } = statusForError(error);
+    if (unexpected) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return detail(status, typeof body === "string" ? withoutCachePath(body, settings.cacheFolder) : body, headers);
+  }
+
+  function releaseBudgets(request: Request): void {
+    bodyBudget.release(request);
+    decodedBudget.release(request);
+  }
+
+  /**
+   * Admits a request's body before it is read: its bytes must fit the in-flight budget (else 503
+   * at once, nothing read), and the whole body must arrive within MACHINE_LEARNING_BODY_TIMEOUT_S
+   * (Bun's per-request timer, which trickled bytes do not reset; it closes the connection).
+   */
+  function admitBody(request: Request, server: Server<unknown> | null): Response | undefined {
+    if (request.method !== "POST") return undefined;
+    const declared = Number(request.headers.get("content-length"));
+    const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, settings.maxBodyBytes) : settings.maxBodyBytes;
+    if (!bodyBudget.reserve(request, bytes)) {
+      return detail(503, "Service is reading too many request bodies at once, retry shortly", { "Retry-After": "1" });
+    }
+    request.signal.addEventListener("abort", () => releaseBudgets(request), { once: true });
+    server?.timeout(request, Math.ceil(settings.bodyTimeoutS));
+    return undefined;
   }
 
   const openApiJson = JSON.stringify(openApiDocument());
 
-  return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes } })
-    .onRequest(({ request }) => requestLog.start(request))
+  // Bun's idle timer (checked every 4 s) closes idle keep-alive connections; it also runs while a
+  // body is read, which admitBody replaces with the body timeout, and stops once the body is read.
+  return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes, idleTimeout: keepaliveSeconds } })
+    .onRequest(({ request, server }) => {
+      requestLog.start(request);
+      return admitBody(request, server);
+    })
     .onError(({ code, error, request, set }) => {
       const response = errorResponse(code, error, request);
       // Elysia's after-response hook sees `set.status`, not the status of a Response returned here.
       set.status = response.status;
       return response;
     })
-    .onAfterResponse(({ request, set, responseValue }) => {
+    .onAfterResponse(({ request, set, responseValue, server }) => {
+      releaseBudgets(request);
+      // Back from the body timeout to the keep-alive timeout for the wait before the next request.
+      server?.timeout(request, keepaliveSeconds);
       requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
     })
     // The API's description (openapi.ts) and Swagger UI, both served from the package: no CDN.
@@ -151,7 +198,8 @@ export function createApp(service: Service) {
         try {
           const form = body as PredictForm;
           // A text payload is a search query: someone is waiting for it (see admission.ts).
-          const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined);
+          // A client that hangs up is given up on like a timed-out request (request.signal fires).
+          const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined, request.signal);
           record(parsed.entries, 200, (performance.now() - started) / 1000);
           return response;
         } catch (error) {

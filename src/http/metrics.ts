@@ -2,8 +2,18 @@
  * Prometheus metrics (prom-client), recorded at the boundaries: the HTTP layer counts requests and
  * their latency, the pipeline times each model's inference, the model cache reports loads. Served
  * at /metrics in the text exposition format.
+ *
+ * Every label value comes from a bounded set: a model label is a registered model's name or
+ * `unknown`, whatever name the client sent, so that made-up names cannot grow the registry (each
+ * distinct label set is a time series kept for the life of the process).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { lookupModel } from "../models/registry.ts";
+
+/** The label for a model name a client sent: its registered name, or `unknown`. */
+export function modelLabel(name: string): string {
+  return lookupModel(name)?.name ?? "unknown";
+}
 
 /** Whole-request latencies: from a cached text query (ms) to a first model download (s). */
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

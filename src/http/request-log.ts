@@ -5,9 +5,7 @@
  */
 import { log } from "../log.ts";
 import type { PipelineEntry } from "../pipeline/entries.ts";
-
-/** Client-chosen names are cut here so a hostile request cannot write a megabyte log line. */
-const MAX_NAME_CHARS = 100;
+import { excerpt } from "../client-text.ts";
 
 interface Pending {
   started: number;
@@ -25,7 +23,7 @@ export class RequestLog {
   /** Notes what a /predict asked for, once its entries are parsed. */
   tasks(request: Request, entries: readonly PipelineEntry[]): void {
     const pending = this.pending.get(request);
-    if (pending) pending.tasks = entries.map((e) => `${e.task}/${e.type}/${e.modelName.slice(0, MAX_NAME_CHARS)}`).join(",");
+    if (pending) pending.tasks = entries.map((e) => `${e.task}/${e.type}/${excerpt(e.modelName)}`).join(",");
   }
 
   finish(request: Request, status: number): void {

@@ -7,7 +7,7 @@
 import { listFiles, downloadFile } from "@huggingface/hub";
 import { createHash } from "node:crypto";
 import { mkdir, rename, rm, open } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { log } from "../log.ts";
 import { fetchWithTimeouts, type Fetch, type FetchPolicy } from "../net/fetch-with-timeouts.ts";
 
@@ -61,8 +61,22 @@ async function listRemoteFiles(request: HubDownloadRequest, fetch: Fetch): Promi
   return files;
 }
 
+/**
+ * Where a listed file goes, or a DownloadError if its path would leave the model folder (`..`,
+ * an absolute path): a hostile hub or mirror must not write over anything else, least of all the
+ * extracted native libraries the next start would load.
+ */
+function targetInside(request: HubDownloadRequest, path: string): string {
+  const target = resolve(request.destination, path);
+  const inside = relative(resolve(request.destination), target);
+  if (path.includes("\0") || inside === "" || inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new DownloadError(`${request.repo}@${request.revision} lists ${JSON.stringify(path)}, a path outside the model folder; nothing was downloaded`);
+  }
+  return target;
+}
+
 async function fetchFile(request: HubDownloadRequest, file: RemoteFile, fetch: Fetch): Promise<void> {
-  const target = join(request.destination, file.path);
+  const target = targetInside(request, file.path);
   const partial = `${target}.partial`;
   await mkdir(dirname(target), { recursive: true });
   const blob = await downloadFile({
@@ -117,6 +131,8 @@ export async function downloadHubRepository(request: HubDownloadRequest): Promis
     });
   }
   if (files.length === 0) throw new DownloadError(`${request.repo}@${request.revision} has no files to download`);
+  // Every path is checked before the first byte is written.
+  for (const file of files) targetInside(request, file.path);
   const total = files.reduce((sum, file) => sum + file.size, 0);
   log.info(`Downloading ${request.repo} (${files.length} files, ${(total / 1e6).toFixed(1)} MB) to ${request.destination}`);
   for (const file of files) {

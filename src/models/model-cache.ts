@@ -3,12 +3,16 @@
  * concurrent first requests share that one load (and so one download and one session). A model
  * idle for `MODEL_TTL` seconds with no request in flight is unloaded, its native memory released;
  * preloaded models are pinned and never unloaded. Keys are name+type+task, as upstream's.
+ * A model that fails to load is not tried again for a cool-down: requests meanwhile get the same
+ * error at once, and /health lists it.
  */
 import { outsideRequest } from "../runtime/request-scope.ts";
 import { log } from "../log.ts";
 import type { InferenceModel } from "./inference-model.ts";
 import { identityKey, type ModelIdentity } from "./identity.ts";
 import { cleanName } from "./registry.ts";
+import { FAILURE_COOLDOWN_S, FailureCooldown } from "./failure-cooldown.ts";
+import { ModelUnavailableError } from "./model-store.ts";
 
 export type ModelFactory = (identity: ModelIdentity, name: string) => InferenceModel;
 
@@ -48,7 +52,15 @@ export interface ModelCacheOptions {
    * last request): what requests freed (activations, images) goes back to the OS while idle.
    */
   whenIdle?: { seconds: number; run: () => void };
+  /** Seconds a failed load is answered from memory (default FAILURE_COOLDOWN_S). */
+  failureCooldownS?: number;
   now?: () => number;
+}
+
+export interface FailedLoadInfo {
+  key: string;
+  error: string;
+  retryInSeconds: number;
 }
 
 export class ModelCache {
@@ -57,12 +69,14 @@ export class ModelCache {
   private readonly now: () => number;
   private inUse = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly failedLoads: FailureCooldown<unknown>;
 
   constructor(
     private readonly factory: ModelFactory,
     private readonly options: ModelCacheOptions,
   ) {
     this.now = options.now ?? (() => performance.now() / 1000);
+    this.failedLoads = new FailureCooldown(options.failureCooldownS, this.now);
     if (options.ttlSeconds > 0) {
       const every = options.sweepSeconds > 0 ? options.sweepSeconds : options.ttlSeconds;
       this.sweeper = setInterval(() => void this.evictIdle(), every * 1000);
@@ -114,6 +128,8 @@ export class ModelCache {
     const key = this.key(identity, name);
     const existing = this.entries.get(key);
     if (existing) return existing;
+    const failed = this.failedLoads.recent(key);
+    if (failed) throw failed.error;
     const model = this.factory(identity, name);
     const started = this.now();
     const entry: Entry = {
@@ -136,9 +152,13 @@ export class ModelCache {
         log.info(`Loaded ${identity.task} ${identity.type} model '${name}' in ${entry.loadSeconds.toFixed(2)} s`);
       },
       (error) => {
-        // A failed load is forgotten so that a later request tries again from scratch.
+        // Forgotten, so that a request after the cool-down tries again from scratch.
         if (this.entries.get(key) === entry) this.entries.delete(key);
-        log.error(String(error instanceof Error ? error.message : error));
+        // A model the store cannot fetch: the store has its own cool-down (a folder copied into
+        // the cache is served at once) and has logged it.
+        if (error instanceof ModelUnavailableError) return;
+        this.failedLoads.record(key, error);
+        log.error(`${error instanceof Error ? error.message : String(error)} (next attempt in ${this.options.failureCooldownS ?? FAILURE_COOLDOWN_S} s)`);
       },
     );
     return entry;
@@ -174,6 +194,15 @@ export class ModelCache {
         idleSeconds: Math.max(0, now - entry.lastUsed),
         loadSeconds: entry.loadSeconds,
       }));
+  }
+
+  /** Models whose last load failed and that are not tried again yet (for /health). */
+  failed(): FailedLoadInfo[] {
+    return this.failedLoads.all().map(({ key, error, retryInSeconds }) => ({
+      key,
+      error: error instanceof Error ? error.message : String(error),
+      retryInSeconds,
+    }));
   }
 
   /** Unloads everything (shutdown), each model once the requests still using it have finished. */

@@ -1,13 +1,15 @@
 /**
  * The on-disk model cache: knows whether a model's files are present, fetches them once when they
  * are not (concurrent callers share one download), and clears a model folder whose files proved
- * unusable so that it can be fetched again.
+ * unusable so that it can be fetched again. A failed fetch is remembered for a cool-down
+ * (`failure-cooldown.ts`): logged once as a warning, answered again without asking the source.
  */
 import { existsSync, lstatSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { log } from "../log.ts";
 import { modelDirectory, modelFilePath, type CacheLayoutOptions } from "./cache-layout.ts";
+import { FAILURE_COOLDOWN_S, FailureCooldown } from "./failure-cooldown.ts";
 import type { ModelIdentity } from "./identity.ts";
 
 /** Where a model's files come from (the Hub for CLIP and faces; other sources plug in here). */
@@ -22,6 +24,8 @@ export interface ModelSource {
    * language data). Upstream's `<type>/model.onnx` when absent.
    */
   cachedFile?(identity: ModelIdentity): string;
+  /** The setting that points this source at a mirror (`HF_ENDPOINT` when absent), for the remedy a failure suggests. */
+  readonly mirrorSetting?: string;
 }
 
 /** Where the file that marks a model type as cached lives. */
@@ -31,10 +35,21 @@ function cachedPath(dir: string, identity: ModelIdentity, source: ModelSource | 
 }
 
 export class ModelUnavailableError extends Error {
-  constructor(readonly modelName: string, reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly modelName: string,
+    readonly reason: string,
+    /** When the next attempt will be made (the answer's `Retry-After`). */
+    readonly retryAfterSeconds = FAILURE_COOLDOWN_S,
+    options?: { cause?: unknown },
+  ) {
     super(`Model '${modelName}' is not available: ${reason}`, options);
     this.name = "ModelUnavailableError";
   }
+}
+
+/** How to get a model onto a machine whose source is unreachable. */
+function copyRemedy(name: string): string {
+  return `run 'immich-ml download ${name}' on a connected machine and copy its cache folder here`;
 }
 
 export interface ModelStoreOptions extends CacheLayoutOptions {
@@ -42,12 +57,19 @@ export interface ModelStoreOptions extends CacheLayoutOptions {
   offline: boolean;
   /** Told about every finished download attempt (for metrics). */
   onDownload?: (modelName: string, outcome: "success" | "failure") => void;
+  /** Seconds a failed fetch is answered from memory (default FAILURE_COOLDOWN_S). */
+  failureCooldownS?: number;
+  /** Clock for the cool-down, in seconds (tests pass their own). */
+  now?: () => number;
 }
 
 export class ModelStore {
   private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly failures: FailureCooldown<ModelUnavailableError>;
 
-  constructor(readonly options: ModelStoreOptions) {}
+  constructor(readonly options: ModelStoreOptions) {
+    this.failures = new FailureCooldown(options.failureCooldownS, options.now);
+  }
 
   directory(task: ModelIdentity["task"], name: string): string {
     return modelDirectory(this.options, task, name);
@@ -65,21 +87,40 @@ export class ModelStore {
     if (existsSync(key)) return Promise.resolve(dir);
     const running = this.inFlight.get(key);
     if (running) return running;
-    const download = this.download(dir, identity, name, source).finally(() => this.inFlight.delete(key));
+    const failed = this.failures.recent(key);
+    if (failed) return Promise.reject(new ModelUnavailableError(name, failed.error.reason, failed.retryInSeconds));
+    const download = this.download(dir, identity, name, source)
+      .catch((error: unknown) => {
+        if (error instanceof ModelUnavailableError) {
+          this.failures.record(key, error);
+          // Expected where the network is restricted: one line per cool-down, no stack.
+          log.warn(`${error.message} (next attempt in ${error.retryAfterSeconds} s)`);
+        }
+        throw error;
+      })
+      .finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, download);
     return download;
   }
 
   private async download(dir: string, identity: ModelIdentity, name: string, source: ModelSource): Promise<string> {
+    // Answers name folders relative to the cache: its absolute path is nobody else's business.
+    const where = relative(this.options.cacheFolder, dir);
     if (this.options.offline) {
-      throw new ModelUnavailableError(name, `it is not cached in ${dir} and downloads are disabled (HF_HUB_OFFLINE)`);
+      throw new ModelUnavailableError(name, `it is not cached (${where} in the cache folder) and downloads are disabled (HF_HUB_OFFLINE); ${copyRemedy(name)}`);
     }
     try {
       await source.fetch(dir, identity);
       this.options.onDownload?.(name, "success");
     } catch (error) {
       this.options.onDownload?.(name, "failure");
-      throw new ModelUnavailableError(name, `download from ${source.label} failed: ${errorMessage(error)}`, { cause: error });
+      const mirror = source.mirrorSetting ?? "HF_ENDPOINT";
+      throw new ModelUnavailableError(
+        name,
+        `download from ${source.label} failed: ${errorMessage(error)}. Set ${mirror} to a reachable mirror, or HF_HUB_OFFLINE=1 to serve cached models only, or ${copyRemedy(name)}`,
+        FAILURE_COOLDOWN_S,
+        { cause: error },
+      );
     }
     const marker = cachedPath(dir, identity, source);
     if (!existsSync(marker)) {

@@ -68,11 +68,29 @@ const PADDLE = [
 ];
 
 /**
- * Tesseract (not upstream): `tesseract` reads English, `tesseract__<code>` any language tessdata
- * publishes, by its code (`deu`, `chi_sim`, `srp_latn`). Matched by pattern: there are over 100.
+ * Tesseract (not upstream): `tesseract` reads English, `tesseract__<code>` a language tessdata
+ * publishes, by its code (`deu`, `chi_sim`, `srp_latn`). Only the published codes (tessdata 4.0.0,
+ * as the `@tesseract.js-data/<lang>` packages carry them): each new language downloads a file and
+ * starts a Tesseract thread, so a client must not be able to invent them. Looked up rather than
+ * listed with the others: `immich-ml models` shows `tesseract` once, not 120 times.
  */
 const TESSERACT = "tesseract";
-const TESSERACT_NAME = /^tesseract(?:__[a-z]{3}(?:_[a-z]+)*)?$/;
+const TESSDATA_LANGUAGES: ReadonlySet<string> = new Set([
+  "afr", "amh", "ara", "asm", "aze", "aze_cyrl", "bel", "ben", "bod", "bos", "bre", "bul", "cat", "ceb", "ces",
+  "chi_sim", "chi_sim_vert", "chi_tra", "chi_tra_vert", "chr", "cos", "cym", "dan", "deu", "div", "dzo", "ell",
+  "eng", "enm", "epo", "est", "eus", "fao", "fas", "fil", "fin", "fra", "frk", "frm", "fry", "gla", "gle", "glg",
+  "grc", "guj", "hat", "heb", "hin", "hrv", "hun", "hye", "iku", "ind", "isl", "ita", "ita_old", "jav", "jpn",
+  "jpn_vert", "kan", "kat", "kat_old", "kaz", "khm", "kir", "kmr", "kor", "kor_vert", "lao", "lat", "lav", "lit",
+  "ltz", "mal", "mar", "mkd", "mlt", "mon", "mri", "msa", "mya", "nep", "nld", "nor", "oci", "ori", "pan", "pol",
+  "por", "pus", "que", "ron", "rus", "san", "sin", "slk", "slv", "snd", "spa", "spa_old", "sqi", "srp", "srp_latn",
+  "sun", "swa", "swe", "syr", "tam", "tat", "tel", "tgk", "tha", "tir", "ton", "tur", "uig", "ukr", "urd", "uzb",
+  "uzb_cyrl", "vie", "yid", "yor",
+]);
+
+function isTesseractLanguageName(name: string): boolean {
+  const [prefix, language, ...rest] = name.split("__");
+  return prefix === TESSERACT && language !== undefined && rest.length === 0 && TESSDATA_LANGUAGES.has(language);
+}
 
 function buildRegistry(): Map<string, RegisteredModel> {
   const registry = new Map<string, RegisteredModel>();
@@ -91,7 +109,7 @@ const REGISTRY = buildRegistry();
 /** The registered model for a (possibly uncleaned) name, or undefined. */
 export function lookupModel(name: string): RegisteredModel | undefined {
   const clean = cleanName(name);
-  return REGISTRY.get(clean) ?? (TESSERACT_NAME.test(clean) ? { name: clean, family: "tesseract", dimensions: undefined } : undefined);
+  return REGISTRY.get(clean) ?? (isTesseractLanguageName(clean) ? { name: clean, family: "tesseract", dimensions: undefined } : undefined);
 }
 
 export function registeredModels(): RegisteredModel[] {

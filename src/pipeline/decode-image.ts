@@ -2,11 +2,13 @@
  * Decodes the posted image the way upstream's `decode_pil` does: no EXIF rotation, converted to
  * 8-bit RGB with alpha dropped (not composited), palette and greyscale expanded. The pixels land
  * in a SharedArrayBuffer so every task of the request can read them from worker threads uncopied.
- * Decoding runs on libuv's thread pool (sharp), not on the event loop.
+ * Decoding runs on libuv's thread pool (sharp), not on the event loop, and only for the formats
+ * `image-format.ts` accepts; libvips itself stops a decode that outlives its time limit.
  */
 import type { RgbImage } from "../imaging/rgb-image.ts";
 import { RequestError } from "./request-error.ts";
 import { recordStage } from "../runtime/stage-timing.ts";
+import { acceptedImageFormat } from "./image-format.ts";
 
 // sharp must be loaded with require(): its ESM build hides the native addon from `bun build --compile`.
 const sharp: typeof import("sharp").default = require("sharp");
@@ -16,10 +18,25 @@ sharp.cache(false);
 export interface DecodeLimits {
   /** Largest width x height accepted; larger images are refused before their pixels are decoded. */
   maxPixels: number;
+  /**
+   * Seconds a decode may run (0 or absent: no limit), enforced inside libvips so that the work really ends,
+   * unlike a timer that only stops waiting for it. Whole seconds: libvips' granularity.
+   */
+  maxSeconds?: number;
+  /**
+   * Told, before the pixels are decoded, how many bytes decoding will hold (the raw image and its
+   * shared copy); throws to refuse. Read from the header, after the pixel limit is checked.
+   */
+  beforeDecode?: (decodedBytes: number) => void;
 }
+
+/** Bytes a decode holds per pixel: 3 in libvips' output buffer, 3 in the shared copy. */
+export const DECODED_BYTES_PER_PIXEL = 6;
 
 export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Promise<RgbImage> {
   if (bytes.byteLength === 0) throw new RequestError(400, "Image is empty (0 bytes)");
+  acceptedImageFormat(bytes);
+  if (limits.beforeDecode) limits.beforeDecode((await headerPixels(bytes, limits)) * DECODED_BYTES_PER_PIXEL);
   let decoded: { data: Buffer; info: import("sharp").OutputInfo };
   const started = performance.now();
   try {
@@ -27,6 +44,7 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
       .removeAlpha()
       .toColourspace("srgb")
       .raw({ depth: "uchar" })
+      .timeout({ seconds: Math.ceil(limits.maxSeconds ?? 0) })
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw decodeFailure(error, limits);
@@ -40,11 +58,25 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   return { width, height, data: shared };
 }
 
+/** Width x height from the header (no pixels decoded), refusing images past the pixel limit. */
+async function headerPixels(bytes: Uint8Array, limits: DecodeLimits): Promise<number> {
+  let size: { width?: number; height?: number };
+  try {
+    size = await sharp(bytes, { limitInputPixels: limits.maxPixels, animated: false }).metadata();
+  } catch (error) {
+    throw decodeFailure(error, limits);
+  }
+  const pixels = (size.width ?? 0) * (size.height ?? 0);
+  if (pixels > limits.maxPixels) throw decodeFailure(new Error("pixel limit"), limits);
+  return pixels;
+}
+
 function decodeFailure(error: unknown, limits: DecodeLimits): RequestError {
   const message = error instanceof Error ? error.message : String(error);
   if (/pixel limit/i.test(message)) {
     return new RequestError(400, `Image is too large: more than ${limits.maxPixels} pixels (MACHINE_LEARNING_MAX_IMAGE_PIXELS)`);
   }
+  if (/^timeout:/i.test(message)) return new RequestError(504, `Decoding the image took longer than ${limits.maxSeconds} s (MACHINE_LEARNING_REQUEST_TIMEOUT_S)`);
   if (/unsupported image format/i.test(message)) return new RequestError(400, "Image format is not supported or the data is not an image");
   return new RequestError(400, `Image cannot be decoded: ${message}`);
 }

@@ -5,6 +5,7 @@
  */
 import { isModelTask, isModelType, TASK_TYPES, type ModelTask, type ModelType } from "../models/identity.ts";
 import { RequestError } from "./request-error.ts";
+import { excerpt } from "../client-text.ts";
 
 export interface PipelineEntry {
   readonly task: ModelTask;
@@ -34,9 +35,9 @@ export function parseEntries(text: string): PipelineEntry[] {
       if (!isPlainObject(entry) || typeof entry.modelName !== "string") throw invalidFormat();
       const options = entry.options ?? {};
       if (!isPlainObject(options)) throw invalidFormat();
-      if (!isModelTask(task)) throw new RequestError(400, `Unknown task '${task}'`);
+      if (!isModelTask(task)) throw new RequestError(400, `Unknown task '${excerpt(task)}'`);
       if (!isModelType(type) || !TASK_TYPES[task].includes(type)) {
-        throw new RequestError(400, `Unknown model type '${type}' for task '${task}'`);
+        throw new RequestError(400, `Unknown model type '${excerpt(type)}' for task '${task}'`);
       }
       entries.push({ task, type, modelName: entry.modelName, options });
     }

@@ -6,6 +6,7 @@
 import type { InferenceModel, ModelContext, ModelInputs } from "../models/inference-model.ts";
 import type { ModelIdentity, ModelType } from "../models/identity.ts";
 import { lookupModel, type ModelFamily } from "../models/registry.ts";
+import { excerpt } from "../client-text.ts";
 import { ClipTextualModel } from "./clip/textual.ts";
 import { ClipVisualModel } from "./clip/visual.ts";
 import { type DetectedFaces, FaceDetectionModel } from "./facial-recognition/detection.ts";
@@ -63,10 +64,10 @@ const FAMILY_TASK: Record<ModelFamily, ModelIdentity["task"]> = {
 
 function modelClass(identity: ModelIdentity, name: string): { Model: ModelClass; canonicalName: string } {
   const registered = lookupModel(name);
-  if (!registered) throw new UnknownModelError(`Unknown model name '${name}'`);
+  if (!registered) throw new UnknownModelError(`Unknown model name '${excerpt(name)}'`);
   const Model = FAMILY_TASK[registered.family] === identity.task ? CLASSES[registered.family]?.[identity.type] : undefined;
   if (!Model) {
-    throw new UnknownModelError(`Unknown model combination: '${name}' cannot serve ${identity.task} ${identity.type}`);
+    throw new UnknownModelError(`Unknown model combination: '${excerpt(name)}' cannot serve ${identity.task} ${identity.type}`);
   }
   return { Model, canonicalName: registered.name };
 }

@@ -75,3 +75,38 @@ describe("admission gate", () => {
     expect(gate.inFlight).toBe(0);
   });
 });
+
+describe("a client that disconnects", () => {
+  test("leaves the queue if it waits, fires its abandon signal if it runs; the slot stays taken until the work ends", async () => {
+    const gate = new AdmissionGate(1, 10);
+    const started: string[] = [];
+    let signal: AbortSignal | undefined;
+    let finish!: () => void;
+    const runningClient = new AbortController();
+    const running = gate.run(() => {
+      signal = requestSignal();
+      return new Promise<void>((resolve) => (finish = resolve));
+    }, 0, false, runningClient.signal);
+    const queuedClient = new AbortController();
+    const queued = gate.run(controlled("queued", started).work, 0, false, queuedClient.signal);
+    expect(gate.queueDepth).toBe(1);
+    queuedClient.abort();
+    expect(await statusOf(queued)).toBe(499);
+    expect(gate.queueDepth).toBe(0);
+    runningClient.abort();
+    expect(await statusOf(running)).toBe(499);
+    expect(signal?.aborted).toBe(true);
+    expect(gate.inFlight).toBe(1);
+    finish();
+    await Bun.sleep(0);
+    expect([gate.inFlight, started]).toEqual([0, []]);
+  });
+
+  test("already gone before admission: nothing starts", async () => {
+    const gate = new AdmissionGate(1, 10);
+    const started: string[] = [];
+    const gone = AbortSignal.abort();
+    expect(await statusOf(gate.run(controlled("late", started).work, 0, false, gone))).toBe(499);
+    expect([gate.inFlight, started]).toEqual([0, []]);
+  });
+});

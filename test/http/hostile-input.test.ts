@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
-import { declaredPng } from "../support/fuzz/image-corpus.ts";
+import { declaredPng, SVG_FILTER_BOMB } from "../support/fuzz/image-corpus.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
 const VISUAL = { clip: { visual: { modelName: "ViT-B-32__openai" } } };
@@ -124,4 +124,23 @@ describe("hostile requests", () => {
     const res = await predict(server.url, VISUAL, { image: new Uint8Array(await solid(640, 480).jpeg().toBuffer()) });
     expect(res.status).toBe(200);
   });
+});
+
+describe("formats outside JPEG, PNG, WebP, GIF, TIFF and AVIF are refused from their header", () => {
+  const cases: Array<[string, () => Promise<Uint8Array> | Uint8Array, string]> = [
+    ["an SVG filter bomb (librsvg would render it for minutes)", () => SVG_FILTER_BOMB, "SVG"],
+    ["an SVG with text (fontconfig would write its cache)", () => new TextEncoder().encode('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><text>a</text></svg>'), "SVG"],
+    ["a PDF", () => new TextEncoder().encode("%PDF-1.7\n%%EOF"), "PDF"],
+    ["a PPM (libvips and Pillow read it, Immich never sends it)", () => new Uint8Array([...new TextEncoder().encode("P6\n2 2\n255\n"), ...new Uint8Array(12).fill(9)]), "unknown"],
+  ];
+  for (const [label, make, named] of cases) {
+    test(label, async () => {
+      const started = performance.now();
+      const res = await predict(server.url, VISUAL, { image: await make() });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { detail: string }).detail).toStartWith(`Unsupported image format: ${named}. Send JPEG, PNG, WebP, GIF, TIFF or AVIF`);
+      // Refused before any decoder: the bomb would take minutes.
+      expect(performance.now() - started).toBeLessThan(5_000);
+    });
+  }
 });

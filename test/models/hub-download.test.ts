@@ -6,7 +6,8 @@ import { ModelStore, ModelUnavailableError } from "../../src/models/model-store.
 import { hubSource } from "../../src/models/hub-source.ts";
 import { loadSettings } from "../../src/config/settings.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
-import { clipRepoFiles } from "../support/clip-cache.ts";
+import { clipRepoFiles, writeClipModel } from "../support/clip-cache.ts";
+import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { tempDir } from "../support/temp.ts";
 
 const REPO = "immich-app/ViT-B-32__openai";
@@ -48,15 +49,17 @@ describe("hub download into upstream's cache layout", () => {
     expect(hub.hits.get(`resolve:${REPO}/visual/model.onnx`)! - before).toBeLessThanOrEqual(2);
   });
 
-  test("a download cut off mid-way leaves nothing that counts as cached, and the next try completes", async () => {
+  test("a download cut off mid-way leaves nothing that counts as cached, and the next try (after the cool-down) completes", async () => {
     const cache = tempDir();
-    const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
+    let now = 0;
+    const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false, now: () => now });
     hub.truncate(`${REPO}/visual/model.onnx`, 100);
     const noRetries = { ...settings(), network: { ...settings().network, retries: 0 } };
     await expect(store.ensure(visual, "ViT-B-32__openai", hubSource(noRetries, "ViT-B-32__openai"))).rejects.toThrow(ModelUnavailableError);
     expect(store.isCached(visual, "ViT-B-32__openai")).toBe(false);
     expect(existsSync(join(cache, "clip/ViT-B-32__openai/visual/model.onnx"))).toBe(false);
     expect(listTree(join(cache, "clip/ViT-B-32__openai")).filter((path) => path.endsWith(".partial"))).toEqual([]);
+    now = 3600;
     await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"));
     expect(store.isCached(visual, "ViT-B-32__openai")).toBe(true);
     expect(listTree(join(cache, "clip/ViT-B-32__openai")).some((path) => path.endsWith(".partial"))).toBe(false);
@@ -120,10 +123,84 @@ describe("hub download into upstream's cache layout", () => {
     expect((error as Error).message).toContain(hub.url);
   });
 
+  test("an unreachable hub is asked once per cool-down, logged once as a warning without a stack, with a remedy", async () => {
+    let now = 0;
+    const cache = tempDir();
+    const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false, failureCooldownS: 60, now: () => now });
+    const unreachable = { ...settings(), endpoint: "http://127.0.0.1:9" };
+    const lines: string[] = [];
+    const previousSink = setLogSink((line) => lines.push(line));
+    setLogLevel("warn");
+    try {
+      const errors: unknown[] = [];
+      for (let i = 0; i < 5; i++) errors.push(await store.ensure(visual, "ViT-B-32__openai", hubSource(unreachable, "ViT-B-32__openai")).catch((e: unknown) => e));
+      for (const error of errors) expect(error).toBeInstanceOf(ModelUnavailableError);
+      const message = (errors[0] as Error).message;
+      expect(message).toContain("Set HF_ENDPOINT to a reachable mirror, or HF_HUB_OFFLINE=1 to serve cached models only, or run 'immich-ml download ViT-B-32__openai' on a connected machine");
+      expect((errors[4] as Error).message).toBe(message);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain("WARN");
+      expect(lines[0]).toContain("(next attempt in 60 s)");
+      expect(lines[0]).not.toContain("\n    at ");
+      // After the cool-down the hub is asked again (and fails again: a second line).
+      now = 61;
+      await store.ensure(visual, "ViT-B-32__openai", hubSource(unreachable, "ViT-B-32__openai")).catch(() => {});
+      expect(lines).toHaveLength(2);
+      // A model copied into the cache meanwhile is served at once, cool-down or not.
+      now = 62;
+      writeClipModel(cache, "ViT-B-32__openai");
+      expect(await store.ensure(visual, "ViT-B-32__openai", hubSource(unreachable, "ViT-B-32__openai"))).toBe(join(cache, "clip", "ViT-B-32__openai"));
+    } finally {
+      setLogLevel("critical");
+      setLogSink(previousSink);
+    }
+  });
+
+  test("HF_HUB_OFFLINE: the answer names the folder relative to the cache and how to fill it", async () => {
+    const cache = tempDir();
+    const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: true });
+    const error = (await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai")).catch((e: unknown) => e)) as ModelUnavailableError;
+    expect(error.message).toBe(
+      "Model 'ViT-B-32__openai' is not available: it is not cached (clip/ViT-B-32__openai in the cache folder) and downloads are disabled (HF_HUB_OFFLINE); run 'immich-ml download ViT-B-32__openai' on a connected machine and copy its cache folder here",
+    );
+    expect(error.message).not.toContain(cache);
+  });
+
   test("HF_HUB_OFFLINE refuses to download and says so", async () => {
     const store = new ModelStore({ cacheFolder: tempDir(), revision: "main", offline: true });
     const before = hub.hits.get(`tree:${REPO}`) ?? 0;
     await expect(store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"))).rejects.toThrow("HF_HUB_OFFLINE");
     expect(hub.hits.get(`tree:${REPO}`) ?? 0).toBe(before);
+  });
+});
+
+describe("a listing cannot write outside the model folder", () => {
+  for (const path of ["visual/../../escaped.onnx", "visual/../../../../tmp/escaped.onnx", "visual/../visual/../../escaped.onnx", "visual/.."]) {
+    test(`${JSON.stringify(path)} aborts the download before anything is written`, async () => {
+      const cache = tempDir();
+      hub.setRepo(REPO, { ...clipRepoFiles(), [path]: "payload" });
+      try {
+        const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
+        const error = await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai")).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ModelUnavailableError);
+        expect((error as Error).message).toContain(`lists ${JSON.stringify(path)}, a path outside the model folder; nothing was downloaded`);
+        expect(existsSync(cache) ? listTree(cache) : []).toEqual([]);
+        expect(existsSync(join(cache, "..", "escaped.onnx"))).toBe(false);
+      } finally {
+        hub.setRepo(REPO, clipRepoFiles());
+      }
+    });
+  }
+
+  test("a file whose name merely starts with two dots stays inside and is fetched", async () => {
+    const cache = tempDir();
+    hub.setRepo(REPO, { ...clipRepoFiles(), "visual/..notes.json": "{}" });
+    try {
+      const store = new ModelStore({ cacheFolder: cache, revision: "main", offline: false });
+      const dir = await store.ensure(visual, "ViT-B-32__openai", hubSource(settings(), "ViT-B-32__openai"));
+      expect(readFileSync(join(dir, "visual/..notes.json"), "utf8")).toBe("{}");
+    } finally {
+      hub.setRepo(REPO, clipRepoFiles());
+    }
   });
 });

@@ -43,7 +43,7 @@ function cacheWith(options: { ttl?: number; failFirst?: boolean } = {}) {
       created.push(model);
       return model;
     },
-    { ttlSeconds: options.ttl ?? 0, sweepSeconds: 3600, now: () => clock.seconds },
+    { ttlSeconds: options.ttl ?? 0, sweepSeconds: 3600, failureCooldownS: 60, now: () => clock.seconds },
   );
   return { cache, created, clock };
 }
@@ -132,11 +132,19 @@ describe("model cache", () => {
     expect(created[0]!.unloads).toBe(1);
   });
 
-  test("a failed load is forgotten so the next request retries", async () => {
-    const { cache, created } = cacheWith({ failFirst: true });
+  test("a failed load is answered from memory during the cool-down, listed as failed, and retried after it", async () => {
+    const { cache, created, clock } = cacheWith({ failFirst: true });
+    clock.seconds = 1000;
     await expect(cache.with(identity, "m", async () => {})).rejects.toThrow("boom");
+    // Not tried again for every request: the same error at once, no new model.
+    clock.seconds += 59;
+    await expect(cache.with(identity, "m", async () => {})).rejects.toThrow("boom");
+    expect(created).toHaveLength(1);
+    expect(cache.failed()).toEqual([{ key: expect.stringContaining("m"), error: "boom", retryInSeconds: 1 }]);
+    clock.seconds += 2;
     await cache.with(identity, "m", async () => {});
     expect(created).toHaveLength(2);
+    expect(cache.failed()).toEqual([]);
     await cache.close();
   });
 

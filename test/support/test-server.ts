@@ -67,10 +67,10 @@ export function handBuiltMultipart(entries: string, part: { image: Uint8Array } 
 }
 
 /** POSTs /predict the older way: `fetch` + `FormData` + `Blob` (filename `blob`). */
-export async function predict(url: string, entries: unknown, part: { image?: Uint8Array; text?: string }, headers: Record<string, string> = {}): Promise<Response> {
+export async function predict(url: string, entries: unknown, part: { image?: Uint8Array; text?: string }, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   const form = new FormData();
   form.append("entries", typeof entries === "string" ? entries : JSON.stringify(entries));
   if (part.image) form.append("image", new Blob([part.image]), "blob");
   if (part.text !== undefined) form.append("text", part.text);
-  return fetch(`${url}/predict`, { method: "POST", body: form, headers });
+  return fetch(`${url}/predict`, { method: "POST", body: form, headers, ...(signal ? { signal } : {}) });
 }

@@ -4,6 +4,7 @@
  * upstream's WEBLATE_TO_FLORES200 (56 entries).
  */
 import { log } from "../../log.ts";
+import { escapedForLog } from "../../client-text.ts";
 
 // A Map, not an object literal: a locale such as "constructor" must not hit Object.prototype.
 const WEBLATE_TO_FLORES200: ReadonlyMap<string, string> = new Map([
@@ -33,6 +34,6 @@ export const FLORES_TABLE_SIZE = WEBLATE_TO_FLORES200.size;
 export function floresCode(language: string): string {
   const code = WEBLATE_TO_FLORES200.get(language) ?? WEBLATE_TO_FLORES200.get(language.split("-")[0]!);
   if (code !== undefined) return code;
-  log.warn(`Language '${language}' not found, defaulting to 'en'`);
+  log.warn(`Language '${escapedForLog(language)}' not found, defaulting to 'en'`);
   return FLORES_FALLBACK;
 }

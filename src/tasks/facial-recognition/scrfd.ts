@@ -36,6 +36,13 @@ const STD = 128;
 /** `(p - 127.5) / 128` for every byte, as float32, in RGB planes. */
 const LAYOUT = uniformLayout(byteTable((p) => (p - MEAN) / STD), [0, 1, 2]);
 const NMS_IOU = 0.4;
+/**
+ * Candidates (best scores first) that go into NMS. insightface has no such limit, and at
+ * `minScore: 0` every anchor is one (16,800 at 640x640): NMS then kept 6,898 "faces" of a photo
+ * and recognition ran on each, minutes of CPU. Photos at the Immich server's lowest `minScore`
+ * (0.1) stay far below it, so their results are unchanged; past it, only the best candidates count.
+ */
+export const MAX_NMS_CANDIDATES = 1000;
 const f = Math.fround;
 
 /**
@@ -111,7 +118,7 @@ export function decodeScrfd(outputs: RawOutput[], inputSize: number, scale: numb
   }
 
   // Stable sort: equal scores keep level/anchor order (numpy's argsort is not stable either way).
-  const order = scores.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]!);
+  const order = scores.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]!).slice(0, MAX_NMS_CANDIDATES);
   const keep = greedyNms(boxes, order, NMS_IOU);
   const result: FaceDetections = {
     boxes: new Float32Array(keep.length * 4),

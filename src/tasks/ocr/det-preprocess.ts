@@ -9,7 +9,7 @@ import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-r
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
 /** Upstream returns no text for images with a side under this many pixels. */
-const MIN_SIDE = 32;
+export const MIN_SIDE = 32;
 const STRIDE = 32;
 /**
  * Upstream's normalisation quirk: mean 0.5 is subtracted from 0–255 pixel values and the result

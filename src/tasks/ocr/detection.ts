@@ -8,6 +8,8 @@ import type { ModelSource } from "../../models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../facial-recognition/detection.ts";
 import type { DbBoxes } from "./db-postprocess.ts";
+import { detectionSize, MIN_SIDE } from "./det-preprocess.ts";
+import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { parseOcrName, rapidOcrSource } from "./rapidocr-source.ts";
 
 /** Detected text boxes; printed as upstream's raw detector dict when detection runs alone. */
@@ -37,6 +39,32 @@ function maxResolutionOption(options: ModelOptions): number {
   return value;
 }
 
+/**
+ * Largest detector input, in pixels. The input keeps the image's aspect ratio with its short side
+ * at `maxResolution`, so an extreme panorama makes it huge, and the detector's memory grows with
+ * it (a 50000x1000 image: a 36800x736 input, 3.6 GiB at peak). Every image the Immich server sends
+ * (previews, a few thousand pixels per side) stays far below; larger ones are refused, not cut,
+ * so that every answer given is upstream's.
+ */
+export const MAX_DETECTOR_PIXELS = 4 * 1024 * 1024;
+
+/** Refuses (400) what upstream fails on or what would exceed the memory bound, before any work. */
+export function checkDetectorInput(image: RgbImage, maxResolution: number): void {
+  // Smaller images are answered with no text without being resized, as upstream does.
+  if (image.width < MIN_SIDE || image.height < MIN_SIDE) return;
+  let size: { width: number; height: number };
+  try {
+    size = detectionSize(image.width, image.height, maxResolution);
+  } catch {
+    throw new InvalidInputError(`maxResolution ${maxResolution} shrinks the ${image.width}x${image.height} image to nothing (at least 17 is needed)`);
+  }
+  if (size.width * size.height > MAX_DETECTOR_PIXELS) {
+    throw new InvalidInputError(
+      `Image ${image.width}x${image.height} is too elongated for OCR: its detector input would be ${size.width}x${size.height}, more than ${MAX_DETECTOR_PIXELS} pixels`,
+    );
+  }
+}
+
 function scoreModeOption(options: ModelOptions): "fast" | "slow" {
   const value = options.scoreMode ?? "fast";
   if (value !== "fast" && value !== "slow") throw new InvalidInputError(`scoreMode must be "fast" or "slow", got ${JSON.stringify(value)}`);
@@ -63,6 +91,7 @@ export class OcrDetectionModel extends OnnxModel<DetectedText, ModelInputs, Onnx
     const boxThresh = minScoreOption(options, 0.5);
     const maxResolution = maxResolutionOption(options);
     const scoreMode = scoreModeOption(options);
+    checkDetectorInput(image, maxResolution);
     const { pool } = this.context;
     const input = await pool.run("ocr.detectionInput", { image, maxResolution });
     if (!input) return EMPTY;

@@ -65,6 +65,7 @@ export function remoteOcrModel(name: string, type: ModelIdentity["type"], catalo
 export function rapidOcrSource(baseUrl: string, name: string, network: FetchPolicy, catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE): ModelSource {
   return {
     label: `${baseUrl} (RapidOCR models for ${name})`,
+    mirrorSetting: "MACHINE_LEARNING_OCR_MODEL_URL",
     async fetch(modelDir: string, identity: ModelIdentity): Promise<void> {
       const model = remoteOcrModel(name, identity.type, catalogue);
       const url = `${baseUrl.replace(/\/+$/, "")}/${model.path}`;

@@ -42,6 +42,14 @@ function declaredGif(): Uint8Array {
   return new Uint8Array(Buffer.concat([header, screen, frame]));
 }
 
+/**
+ * 205 bytes that librsvg renders for minutes: a blur over a huge canvas. Refused from its header
+ * now; decoded, it held a core far past the request timeout.
+ */
+export const SVG_FILTER_BOMB = new TextEncoder().encode(
+  '<svg xmlns="http://www.w3.org/2000/svg" width="9000" height="9000"><filter id="f"><feGaussianBlur stdDeviation="900"/></filter><rect width="9000" height="9000" filter="url(#f)"/></svg>',
+);
+
 const solid = (width: number, height: number, channels: 3 | 4 = 3) =>
   sharp({ create: { width, height, channels, background: { r: 200, g: 100, b: 50, alpha: 0.5 } } });
 
@@ -91,5 +99,8 @@ export async function buildImageCorpus(): Promise<SeedImage[]> {
     { name: "65535x65535 gif bomb", bytes: declaredGif(), size: undefined },
     { name: "0-width png", bytes: declaredPng(0, 64), size: undefined },
     { name: "0-height png", bytes: declaredPng(64, 0), size: undefined },
+    { name: "svg filter bomb", bytes: SVG_FILTER_BOMB, size: undefined },
+    { name: "svg with text", bytes: new TextEncoder().encode('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><text y="20">fontconfig</text></svg>'), size: undefined },
+    { name: "pdf", bytes: new TextEncoder().encode("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF"), size: undefined },
   ];
 }

@@ -1,6 +1,7 @@
 /** SCRFD decoding on hand-made output tensors: no model, no fixtures. */
 import { describe, expect, test } from "bun:test";
-import { decodeScrfd, scrfdInput, type RawOutput } from "../../../src/tasks/facial-recognition/scrfd.ts";
+import { decodeScrfd, MAX_NMS_CANDIDATES, scrfdInput, type RawOutput } from "../../../src/tasks/facial-recognition/scrfd.ts";
+import { greedyNms } from "../../../src/tasks/facial-recognition/nms.ts";
 
 const STRIDES = [8, 16, 32];
 const ANCHORS = 2;
@@ -196,5 +197,69 @@ describe("scrfdInput", () => {
 
   test("images too thin to letterbox are rejected", () => {
     expect(() => scrfdInput(white(1, 700))).toThrow(/too elongated/);
+  });
+});
+
+describe("bounded work at minScore 0", () => {
+  /** Every anchor of a 640 input scored (distinct, falling with its index), each a small box at its cell. */
+  function everyAnchorScored(): RawOutput[] {
+    let next = 0;
+    return STRIDES.flatMap((stride) => {
+      const rows = (640 / stride) ** 2 * ANCHORS;
+      const scores = Float32Array.from({ length: rows }, () => 1 - next++ / 20_000);
+      return [
+        { dims: [rows, 1], data: scores },
+        { dims: [rows, 4], data: new Float32Array(rows * 4).fill(0.1) },
+        { dims: [rows, 10], data: new Float32Array(rows * 10) },
+      ];
+    });
+  }
+
+  test(`at most ${MAX_NMS_CANDIDATES} candidates, the best scoring, go into NMS`, () => {
+    const outputs = everyAnchorScored();
+    const started = performance.now();
+    const det = decodeScrfd(outputs, 640, 1, 0);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // Two anchors share each cell and box: NMS keeps one of each pair of the first 1000.
+    expect(det.scores.length).toBe(MAX_NMS_CANDIDATES / 2);
+    expect(det.scores[0]).toBe(Math.fround(1));
+    expect(Math.min(...det.scores)).toBeGreaterThanOrEqual(Math.fround(1 - (MAX_NMS_CANDIDATES - 1) / 20_000));
+  });
+});
+
+describe("greedyNms", () => {
+  /** insightface's loop as written there: keep the best, filter the rest against it, repeat. */
+  function referenceNms(boxes: Float32Array, order: number[], iouThreshold: number): number[] {
+    const f = Math.fround;
+    const threshold = f(iouThreshold);
+    const area = (i: number) => f(f(f(boxes[4 * i + 2]! - boxes[4 * i]!) + 1) * f(f(boxes[4 * i + 3]! - boxes[4 * i + 1]!) + 1));
+    const keep: number[] = [];
+    let remaining = order;
+    while (remaining.length > 0) {
+      const best = remaining[0]!;
+      keep.push(best);
+      remaining = remaining.slice(1).filter((j) => {
+        const w = Math.max(0, f(f(Math.min(boxes[4 * best + 2]!, boxes[4 * j + 2]!) - Math.max(boxes[4 * best]!, boxes[4 * j]!)) + 1));
+        const h = Math.max(0, f(f(Math.min(boxes[4 * best + 3]!, boxes[4 * j + 3]!) - Math.max(boxes[4 * best + 1]!, boxes[4 * j + 1]!)) + 1));
+        const inter = f(w * h);
+        return f(inter / f(f(area(best) + area(j)) - inter)) <= threshold;
+      });
+    }
+    return keep;
+  }
+
+  test("keeps exactly what insightface's loop keeps on 300 overlapping random boxes", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const boxes = new Float32Array(300 * 4);
+    for (let i = 0; i < 300; i++) {
+      const [x, y] = [random() * 200, random() * 200];
+      boxes.set([x, y, x + 5 + random() * 60, y + 5 + random() * 60], 4 * i);
+    }
+    const order = Array.from({ length: 300 }, (_, i) => i).sort(() => random() - 0.5);
+    const kept = greedyNms(boxes, order, 0.4);
+    expect(kept.length).toBeGreaterThan(10);
+    expect(kept.length).toBeLessThan(300);
+    expect(kept).toEqual(referenceNms(boxes, order, 0.4));
   });
 });

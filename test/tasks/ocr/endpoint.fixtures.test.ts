@@ -68,3 +68,30 @@ describeWithFixtures("OCR over HTTP", () => {
     expect(body.ocr).toEqual({ text: [], box: [], boxScore: [], textScore: [] });
   });
 });
+
+describeWithFixtures("OCR refusals over HTTP", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({}, (cache) => {
+      const dir = join(cache, "ocr", "PP-OCRv5_mobile");
+      mkdirSync(join(dir, "detection"), { recursive: true });
+      copyFileSync(fixturePath("models", "ppocr_v3_en_det.onnx"), join(dir, "detection", "model.onnx"));
+    });
+  });
+  afterAll(() => server.stop());
+  const detectOnly = (maxResolution: number) => ({ ocr: { detection: { modelName: "PP-OCRv5_mobile", options: { maxResolution } } } });
+
+  test("maxResolution 5 is a 400, not a 500", async () => {
+    const res = await predict(server.url, detectOnly(5), { image: readFileSync(fixturePath("images", "scenetext01.jpg")) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { detail: string }).detail).toContain("maxResolution 5 shrinks the 800x600 image to nothing");
+  });
+
+  test("a 30000x800 panorama is refused before the detector runs", async () => {
+    const sharp: typeof import("sharp").default = require("sharp");
+    const png = await sharp({ create: { width: 30_000, height: 800, channels: 3, background: "#fff" } }).png({ compressionLevel: 1 }).toBuffer();
+    const res = await predict(server.url, detectOnly(736), { image: png });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { detail: string }).detail).toContain("too elongated for OCR");
+  }, 30_000);
+});

@@ -10,6 +10,7 @@ import { loadSettings } from "../../../src/config/settings.ts";
 import { lookupModel } from "../../../src/models/registry.ts";
 import { pageLines, type TesseractLine } from "../../../src/tasks/ocr/tesseract/page-lines.ts";
 import { pnmImage } from "../../../src/tasks/ocr/tesseract/pnm-image.ts";
+import { MAX_TESSERACT_LANGUAGES } from "../../../src/tasks/ocr/tesseract/recognition.ts";
 import { repoRoot } from "../../support/fixtures.ts";
 import { predict, startTestServer, type TestServer } from "../../support/test-server.ts";
 
@@ -29,11 +30,11 @@ beforeAll(async () => {
 });
 
 describe("tesseract names and settings", () => {
-  test("`tesseract` and `tesseract__<tessdata code>` are OCR models; other spellings are unknown", () => {
+  test("`tesseract` and `tesseract__<published tessdata code>` are OCR models; other spellings and made-up codes are unknown", () => {
     for (const name of ["tesseract", "tesseract__deu", "tesseract__chi_sim", "tesseract__srp_latn"]) {
       expect(lookupModel(name)).toEqual({ name, family: "tesseract", dimensions: undefined });
     }
-    for (const name of ["tesseract__", "tesseract__de", "tesseract__DEU", "tesseract_deu", "tesseract__deu__x"]) expect(lookupModel(name)).toBeUndefined();
+    for (const name of ["tesseract__", "tesseract__de", "tesseract__DEU", "tesseract_deu", "tesseract__deu__x", "tesseract__xyz", "tesseract__bad", `tesseract__${"a".repeat(5000)}`]) expect(lookupModel(name)).toBeUndefined();
   });
 
   test("MACHINE_LEARNING_OCR_FALLBACK accepts tesseract or nothing, and names itself otherwise", () => {
@@ -145,7 +146,7 @@ describe("tesseract language downloads", () => {
         const path = new URL(request.url).pathname;
         requests.push(path);
         if (path === "/npm/@tesseract.js-data/deu/4.0.0_best_int/deu.traineddata.gz") return new Response(ENGLISH_DATA);
-        if (path === "/npm/@tesseract.js-data/bad/4.0.0_best_int/bad.traineddata.gz") return new Response(Bun.gzipSync("not language data"));
+        if (path === "/npm/@tesseract.js-data/ita/4.0.0_best_int/ita.traineddata.gz") return new Response(Bun.gzipSync("not language data"));
         return new Response("not found", { status: 404 });
       },
     });
@@ -176,10 +177,38 @@ describe("tesseract language downloads", () => {
 
   test("data Tesseract cannot load is fetched again once, then the request fails and the service stays up", async () => {
     requests.length = 0;
-    const res = await predict(server.url, ocrEntries("tesseract__bad"), { image: blank });
+    const res = await predict(server.url, ocrEntries("tesseract__ita"), { image: blank });
     expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ detail: "Failed to load model 'tesseract__bad': tesseract: initialization failed" });
-    expect(requests).toEqual(Array(2).fill("/npm/@tesseract.js-data/bad/4.0.0_best_int/bad.traineddata.gz"));
+    expect(await res.json()).toEqual({ detail: "Failed to load model 'tesseract__ita': tesseract: initialization failed" });
+    expect(requests).toEqual(Array(2).fill("/npm/@tesseract.js-data/ita/4.0.0_best_int/ita.traineddata.gz"));
     expect(await (await fetch(`${server.url}/ping`)).text()).toBe("pong");
   });
+});
+
+describe("tesseract languages loaded at once", () => {
+  // A mirror with (English) data under every language's name.
+  let mirror: ReturnType<typeof Bun.serve>;
+  let server: TestServer;
+  beforeAll(async () => {
+    mirror = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(ENGLISH_DATA) });
+    server = await startTestServer({ MACHINE_LEARNING_OCR_TESSDATA_URL: `http://127.0.0.1:${mirror.port}` });
+  });
+  afterAll(async () => {
+    await server.stop();
+    await mirror.stop(true);
+  });
+
+  test(`beyond ${MAX_TESSERACT_LANGUAGES}, another language gets 503 and starts no worker`, async () => {
+    const languages = ["deu", "nld", "dan", "swe", "fin"];
+    for (const language of languages.slice(0, MAX_TESSERACT_LANGUAGES)) {
+      expect((await predict(server.url, ocrEntries(`tesseract__${language}`), { image: blank })).status).toBe(200);
+    }
+    const res = await predict(server.url, ocrEntries("tesseract__fin"), { image: blank });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { detail: string }).detail).toContain(`${MAX_TESSERACT_LANGUAGES} Tesseract languages are loaded already (deu, nld, dan, swe)`);
+    const recognisers = () => server.service.cache.loaded().filter((m) => m.type === "recognition").map((m) => m.name).sort();
+    expect(recognisers()).toEqual(["tesseract__dan", "tesseract__deu", "tesseract__nld", "tesseract__swe"]);
+    // A loaded language is still served.
+    expect((await predict(server.url, ocrEntries("tesseract__deu"), { image: blank })).status).toBe(200);
+  }, 60_000);
 });

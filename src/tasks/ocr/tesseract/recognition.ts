@@ -6,19 +6,24 @@
  * 0.8), boxes normalised to 0–1.
  *
  * Language data: see tessdata-source.ts (English needs no download). Requests for one model queue
- * on its worker (Tesseract is single-threaded).
+ * on its worker (Tesseract is single-threaded). At most MAX_TESSERACT_LANGUAGES languages are
+ * loaded at once: each is a thread and tens of MB (20 languages: 33 threads, 957 MiB).
  */
 import { dirname } from "node:path";
 import { InferenceModel, type ModelContext, type ModelOptions, type Payload } from "../../../models/inference-model.ts";
 import type { ModelType } from "../../../models/identity.ts";
 import { ModelFileError } from "../../../models/file-error.ts";
-import { errorMessage, type ModelSource } from "../../../models/model-store.ts";
+import { errorMessage, ModelUnavailableError, type ModelSource } from "../../../models/model-store.ts";
 import { minScoreOption } from "../../facial-recognition/detection.ts";
 import type { DetectedText } from "../detection.ts";
 import type { OcrLines } from "../recognition.ts";
 import { pageLines } from "./page-lines.ts";
 import { TesseractWorker } from "./tesseract-worker.ts";
 import { tessdataSource, tesseractLanguage, traineddataPath } from "./tessdata-source.ts";
+
+export const MAX_TESSERACT_LANGUAGES = 4;
+/** Languages whose worker is loaded or loading, across every tesseract model. */
+const loadedLanguages = new Set<string>();
 
 /** Mutable: a worker that failed a read is replaced in place for the requests that follow. */
 interface TesseractLoaded {
@@ -36,6 +41,8 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readon
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
   private readonly language: string;
+  /** While set, `release` is the load's own clean-up between attempts: the language stays counted. */
+  private loading = false;
 
   constructor(name: string, context: ModelContext) {
     super(name, context);
@@ -44,6 +51,26 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readon
 
   protected override source(): ModelSource {
     return tessdataSource(this.context.settings.tessdataUrl, this.language, this.context.settings.network);
+  }
+
+  override async load(): Promise<void> {
+    // Checked before anything is fetched: a refused language costs nothing.
+    if (!loadedLanguages.has(this.language) && loadedLanguages.size >= MAX_TESSERACT_LANGUAGES) {
+      throw new ModelUnavailableError(
+        this.name,
+        `${MAX_TESSERACT_LANGUAGES} Tesseract languages are loaded already (${[...loadedLanguages].join(", ")}); one is unloaded after MACHINE_LEARNING_MODEL_TTL idle`,
+      );
+    }
+    loadedLanguages.add(this.language);
+    this.loading = true;
+    try {
+      await super.load();
+    } catch (error) {
+      loadedLanguages.delete(this.language);
+      throw error;
+    } finally {
+      this.loading = false;
+    }
   }
 
   protected async loadFrom(modelDir: string): Promise<TesseractLoaded> {
@@ -81,5 +108,6 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readon
   protected async release(loaded: TesseractLoaded): Promise<void> {
     const worker = await loaded.worker.catch(() => undefined);
     await worker?.terminate();
+    if (!this.loading) loadedLanguages.delete(this.language);
   }
 }

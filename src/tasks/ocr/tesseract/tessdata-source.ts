@@ -62,6 +62,7 @@ export function tessdataSource(baseUrl: string, language: string, network: Fetch
   const url = `${baseUrl}/${language}/${TESSDATA_VARIANT}/${fileName(language)}`;
   return {
     label: url,
+    mirrorSetting: "MACHINE_LEARNING_OCR_TESSDATA_URL",
     // Both types are cached once the one data file is: detection needs no file of its own.
     cachedFile: () => join("recognition", fileName(language)),
     async fetch(modelDir: string): Promise<void> {
