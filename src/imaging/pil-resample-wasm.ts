@@ -26,24 +26,26 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
   const rows = rowEnd - rowStart;
   const srcRowBytes = src.width * 3;
   const outRow = outWidth * 3;
-  const [hFirst, hCount, hWeights, vFirst, vCount, vWeights, source, between, out] = wasm.scratch(
+  const [hFirst, hCount, hWeights, hPairs, vFirst, vCount, vWeights, source, between, out] = wasm.scratch(
     h ? h.first.length * 4 : 0,
     h ? h.count.length * 4 : 0,
     h ? h.weights.length * 4 : 0,
+    // The horizontal kernel's packed weight pairs: hi and lo int32 per pair of taps.
+    h ? outWidth * Math.ceil(h.taps / 2) * 8 : 0,
     v ? v.first.length * 4 : 0,
     v ? v.count.length * 4 : 0,
     v ? v.weights.length * 4 : 0,
     h ? rows * srcRowBytes : 0,
     rows * outRow,
     v ? outHeight * outRow : 0,
-  ) as [number, number, number, number, number, number, number, number, number];
+  ) as [number, number, number, number, number, number, number, number, number, number];
 
   if (h) {
     wasm.bytes(source, rows * srcRowBytes).set(src.data.subarray(rowStart * srcRowBytes, rowEnd * srcRowBytes));
     wasm.writeInt32(hFirst, h.first.map((x) => x * 3));
     wasm.writeInt32(hCount, h.count);
     wasm.writeInt32(hWeights, h.weights);
-    wasm.exports.resample_rows(source, srcRowBytes, rows, outWidth, hFirst, hCount, hWeights, h.taps, between);
+    wasm.exports.resample_rows(source, srcRowBytes, rows, outWidth, hFirst, hCount, hWeights, h.taps, hPairs, between);
   } else {
     const block = wasm.bytes(between, rows * outRow);
     for (let y = 0; y < rows; y++) {

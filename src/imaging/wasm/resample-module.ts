@@ -20,6 +20,7 @@ interface ResampleExports {
     count: number,
     weights: number,
     taps: number,
+    pairs: number,
     out: number,
   ): void;
   resample_columns(src: number, stride: number, outHeight: number, firstRow: number, count: number, weights: number, taps: number, out: number): void;
