@@ -46,10 +46,11 @@ describe("WebAssembly and JavaScript passes give the same bytes", () => {
 
   // Thousands of taps: the split-weight sums of the wasm passes wrap around int32 on the way and
   // must still land on the JavaScript result.
-  for (const [iw, ih, ow, oh] of [
+  const longKernels: [number, number, number, number][] = [
     [3000, 3, 1, 2],
     [3, 3000, 2, 1],
-  ]) {
+  ];
+  for (const [iw, ih, ow, oh] of longKernels) {
     test(`${iw}x${ih} -> ${ow}x${oh}, white and noise`, () => {
       const rnd = lcg(iw);
       for (const fill of [() => 255, () => Math.floor(rnd() * 256)]) {
