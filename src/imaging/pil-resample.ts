@@ -18,16 +18,9 @@
 import { resampleWasm } from "./pil-resample-wasm.ts";
 import type { RowSink } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import { resampleModule } from "./wasm/resample-module.ts";
+import { defaultBackend, type ResampleBackend, requireResampleModule } from "./wasm/resample-module.ts";
 
 export type PilFilter = "bilinear" | "bicubic" | "lanczos";
-
-/**
- * Who runs the two passes: the WebAssembly SIMD kernels (2-4x faster; see bench/README.md), or
- * the JavaScript below, the reference and the fallback where WebAssembly SIMD is missing. Both
- * use the same coefficient tables and give the same bytes. The default is the fastest available.
- */
-export type ResampleBackend = "js" | "wasm";
 
 interface Kernel {
   /** Half-width of the kernel at scale 1, in source pixels. */
@@ -274,7 +267,7 @@ export function resizePilRows(
   filter: PilFilter,
   window: PixelWindow,
   sink: RowSink,
-  backend: ResampleBackend = resampleModule() ? "wasm" : "js",
+  backend: ResampleBackend = defaultBackend(),
 ): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resizePil: target size must be positive integers, got ${width}x${height}`);
@@ -300,9 +293,7 @@ export function resizePilRows(
   const rowStart = vertical ? vertical.first[0]! : top;
   const rowEnd = vertical ? vertical.first[outH - 1]! + vertical.count[outH - 1]! : top + outH;
   if (backend === "wasm") {
-    const wasm = resampleModule();
-    if (!wasm) throw new Error("resizePil: this runtime has no WebAssembly SIMD");
-    resampleWasm(wasm, src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, sink);
+    resampleWasm(requireResampleModule("resizePil"), src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, sink);
     return;
   }
   const rows = horizontal

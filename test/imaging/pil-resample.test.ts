@@ -6,7 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { type PilFilter, type ResampleBackend, resizePil, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import { type PilFilter, resizePil, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import type { ResampleBackend } from "../../src/imaging/wasm/resample-module.ts";
 import type { RgbImage } from "../../src/imaging/rgb-image.ts";
 import { repoRoot } from "../support/fixtures.ts";
 

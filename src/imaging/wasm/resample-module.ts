@@ -24,6 +24,41 @@ interface ResampleExports {
     out: number,
   ): void;
   resample_columns(src: number, stride: number, outHeight: number, firstRow: number, count: number, weights: number, taps: number, out: number): void;
+  resize_cv_linear(
+    src: number,
+    srcRowBytes: number,
+    srcHeight: number,
+    outWidth: number,
+    outHeight: number,
+    tap0: number,
+    tap1: number,
+    xWeights: number,
+    yIndex: number,
+    yW0: number,
+    yW1: number,
+    rows: number,
+    out: number,
+  ): void;
+}
+
+/**
+ * Who runs a resampler's inner loops: these WebAssembly SIMD kernels (see bench/README.md for
+ * how much faster), or the JavaScript of the resampler's own module, the reference and the
+ * fallback where WebAssembly SIMD is missing. Both take the same coefficient tables and give the
+ * same bytes.
+ */
+export type ResampleBackend = "js" | "wasm";
+
+/** The fastest backend this runtime has. */
+export function defaultBackend(): ResampleBackend {
+  return resampleModule() ? "wasm" : "js";
+}
+
+/** This thread's module, for a caller that asked for the "wasm" backend. */
+export function requireResampleModule(caller: string): ResampleModule {
+  const wasm = resampleModule();
+  if (!wasm) throw new Error(`${caller}: this runtime has no WebAssembly SIMD`);
+  return wasm;
 }
 
 /** The kernels and a bump allocator over their memory, reset by each call's `scratch`. */
@@ -75,7 +110,7 @@ let loaded: ResampleModule | null | undefined;
  * This thread's instance, or null where the runtime has no WebAssembly or no SIMD (the callers
  * then use their JavaScript versions, which give the same bytes).
  */
-export function resampleModule(): ResampleModule | null {
+function resampleModule(): ResampleModule | null {
   if (loaded === undefined) {
     const bytes = readFileSync(wasmPath);
     loaded =

@@ -1,11 +1,13 @@
 /**
- * The WebAssembly SIMD passes against the JavaScript ones (which the Pillow goldens pin, see
- * pil-resample.test.ts) on many random shapes, and the committed module against its C sources.
+ * The WebAssembly SIMD kernels against the JavaScript ones (which the Pillow and OpenCV goldens
+ * pin, see pil-resample.test.ts and cv/resize.test.ts) on many random shapes, and the committed
+ * module against its C sources.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resizeCvLinear } from "../../src/imaging/cv-resize.ts";
 import { type PilFilter, resizePilWindow } from "../../src/imaging/pil-resample.ts";
 import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
 
@@ -18,7 +20,12 @@ function lcg(seed: number): () => number {
   };
 }
 
-describe("WebAssembly and JavaScript passes give the same bytes", () => {
+/** A w x h RGB image of random bytes. */
+function noise(rnd: () => number, width: number, height: number) {
+  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rnd() * 256)) };
+}
+
+describe("Pillow resize: WebAssembly and JavaScript passes give the same bytes", () => {
   const FILTERS: PilFilter[] = ["bilinear", "bicubic", "lanczos"];
   // Upscales, downscales (up to 1/12: long kernels), unchanged axes, one-pixel rows and columns,
   // windows anywhere; sizes whose row bytes are not multiples of 16 exercise the vector tails.
@@ -27,8 +34,7 @@ describe("WebAssembly and JavaScript passes give the same bytes", () => {
       const rnd = lcg(seed);
       const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
       for (let i = 0; i < 40; i++) {
-        const src = { width: int(1, 90), height: int(1, 90), data: new Uint8Array(0) };
-        src.data = Uint8Array.from({ length: src.width * src.height * 3 }, () => int(0, 255));
+        const src = noise(rnd, int(1, 90), int(1, 90));
         const keep = int(0, 5);
         const width = keep === 0 ? src.width : int(1, 120);
         const height = keep === 1 ? src.height : int(1, 120);
@@ -66,10 +72,32 @@ describe("WebAssembly and JavaScript passes give the same bytes", () => {
 
   test("a photo-sized resize after small ones (memory grown, stale bytes overwritten)", () => {
     const rnd = lcg(99);
-    const src = { width: 1440, height: 1080, data: Uint8Array.from({ length: 1440 * 1080 * 3 }, () => Math.floor(rnd() * 256)) };
+    const src = noise(rnd, 1440, 1080);
     const window = { left: 0, top: 0, width: 992, height: 736 };
     const js = resizePilWindow(src, 992, 736, "lanczos", window, "js");
     expect(Buffer.from(resizePilWindow(src, 992, 736, "lanczos", window, "wasm").data).equals(Buffer.from(js.data))).toBe(true);
+  });
+});
+
+describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes", () => {
+  // Up and down on either axis, one-pixel sides, 2:1 (handed to the box average either way).
+  for (let seed = 1; seed <= 4; seed++) {
+    test(`random shapes, seed ${seed}`, () => {
+      const rnd = lcg(1000 + seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+      for (let i = 0; i < 50; i++) {
+        const src = noise(rnd, int(1, 80), int(1, 80));
+        const [width, height] = i % 10 === 0 && src.width > 1 ? [src.width >> 1, src.height >> 1 || 1] : [int(1, 100), int(1, 100)];
+        const shape = `${src.width}x${src.height} -> ${width}x${height}`;
+        const same = Buffer.from(resizeCvLinear(src, width, height, "wasm").data).equals(Buffer.from(resizeCvLinear(src, width, height, "js").data));
+        expect({ shape, same }).toEqual({ shape, same: true });
+      }
+    });
+  }
+
+  test("the face detector's letterbox of a 1440 px preview (1440x899 -> 640x400)", () => {
+    const src = noise(lcg(7), 1440, 899);
+    expect(Buffer.from(resizeCvLinear(src, 640, 400, "wasm").data).equals(Buffer.from(resizeCvLinear(src, 640, 400, "js").data))).toBe(true);
   });
 });
 
