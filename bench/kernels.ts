@@ -11,8 +11,8 @@
  * slower than once it is compiled; so each kernel's first call is also timed, each in a fresh
  * process of its own (`--first-call`), old and new in alternation.
  *
- * A last table times the Pillow resizes alone with each of their two backends (the JavaScript
- * passes and the WebAssembly SIMD ones), interleaved the same way.
+ * A last table times the resizes alone with each of their two backends (the JavaScript loops and
+ * the WebAssembly SIMD ones), interleaved the same way.
  *
  *   ./node_modules/.bin/bun bench/kernels.ts [--rounds 15] [--first-call-rounds 3] [--baseline <commit>]
  */
@@ -20,6 +20,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resizeCvLinear } from "../src/imaging/cv-resize.ts";
 import { type PilFilter, resizePilRows } from "../src/imaging/pil-resample.ts";
 import type { ResampleBackend } from "../src/imaging/wasm/resample-module.ts";
 import type { RgbImage } from "../src/imaging/rgb-image.ts";
@@ -158,30 +159,41 @@ function warmTable(cases: BenchCase[], before: Modules, after: Modules): void {
   }
 }
 
-/** The Pillow resizes of the CLIP and OCR detection inputs, JavaScript passes against wasm ones. */
+/** The resizes of the CLIP, OCR detection and face detection inputs, JavaScript loops against wasm ones. */
 async function backendTable(): Promise<void> {
   const street = await decode(await fixturePreview("scenetext01.jpg"));
+  const messiPreview = await decode(await fixturePreview("messi5.jpg"));
   const det = detectionSize(street.width, street.height, 736);
   // CLIP's shortest-side resize to 224 and its centre crop, as src/tasks/clip/visual-preprocess.ts.
   const clipWidth = Math.trunc((street.width / street.height) * 224);
-  const resizes: { name: string; width: number; height: number; filter: PilFilter; window: { left: number; top: number; width: number; height: number } }[] = [
-    { name: "CLIP bicubic", width: clipWidth, height: 224, filter: "bicubic", window: { left: Math.trunc(clipWidth / 2 - 112), top: 0, width: 224, height: 224 } },
-    { name: "OCR detection lanczos", width: det.width, height: det.height, filter: "lanczos", window: { left: 0, top: 0, width: det.width, height: det.height } },
+  const clipWindow = { left: Math.trunc(clipWidth / 2 - 112), top: 0, width: 224, height: 224 };
+  const detWindow = { left: 0, top: 0, width: det.width, height: det.height };
+  // The face detector's letterbox: the longer side to 640.
+  const face = { width: 640, height: Math.round((messiPreview.height * 640) / messiPreview.width) };
+  const pil = (filter: PilFilter, width: number, height: number, window: typeof detWindow) => (backend: ResampleBackend) => {
+    const out = new Uint8Array(window.width * window.height * 3);
+    resizePilRows(street, width, height, filter, window, (y, row) => out.set(row, y * row.length), backend);
+    return out;
+  };
+  const resizes = [
+    { name: "CLIP (Pillow bicubic)", size: `${street.width}x${street.height} → 224x224`, run: pil("bicubic", clipWidth, 224, clipWindow) },
+    { name: "OCR detection (Pillow lanczos)", size: `${street.width}x${street.height} → ${det.width}x${det.height}`, run: pil("lanczos", det.width, det.height, detWindow) },
+    {
+      name: "face letterbox (OpenCV linear)",
+      size: `${messiPreview.width}x${messiPreview.height} → ${face.width}x${face.height}`,
+      run: (backend: ResampleBackend) => resizeCvLinear(messiPreview, face.width, face.height, backend).data,
+    },
   ];
-  console.log(`\nPillow resize alone, JavaScript vs WebAssembly SIMD passes; ${rounds} interleaved rounds after ${WARM_UP_CALLS} warm-up calls\n`);
+  console.log(`\nResize alone, JavaScript vs WebAssembly SIMD loops; ${rounds} interleaved rounds after ${WARM_UP_CALLS} warm-up calls\n`);
   console.log("| resize | input | js CPU ms (median) | wasm CPU ms (median) | speed-up (median ratio) | outputs |");
   console.log("|---|---|---:|---:|---:|---|");
   for (const r of resizes) {
-    const run = (backend: ResampleBackend) => {
-      const out = new Uint8Array(r.window.width * r.window.height * 3);
-      resizePilRows(street, r.width, r.height, r.filter, r.window, (y, row) => out.set(row, y * row.length), backend);
-      return out;
-    };
-    const cases = { before: () => run("js"), after: () => run("wasm") };
-    const same = sameBytes(cases.before(), cases.after());
-    const { old, now, ratio } = interleaved(cases.before, cases.after);
-    const size = `${street.width}x${street.height} → ${r.window.width}x${r.window.height}`;
-    console.log(`| ${r.name} | ${size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
+    const same = sameBytes(r.run("js"), r.run("wasm"));
+    const { old, now, ratio } = interleaved(
+      () => r.run("js"),
+      () => r.run("wasm"),
+    );
+    console.log(`| ${r.name} | ${r.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
   }
 }
 
