@@ -40,4 +40,5 @@ export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: n
   wasm.exports.resize_cv_linear(source, src.width * 3, src.height, width, height, tap0, tap1, xWeights, yIndex, yW0, yW1, rows, out);
   const bytes = wasm.bytes(out, height * rowLen);
   for (let y = 0; y < height; y++) sink(y, bytes.subarray(y * rowLen, (y + 1) * rowLen));
+  wasm.finish();
 }

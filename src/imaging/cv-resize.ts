@@ -18,7 +18,7 @@ import type { RgbImage } from "./rgb-image.ts";
 import { resizeCvLinearWasm } from "./cv-resize-wasm.ts";
 import { roundHalfEven } from "./cv-round.ts";
 import type { RowSink } from "./planar-row.ts";
-import { defaultBackend, type ResampleBackend, requireResampleModule } from "./wasm/resample-module.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 const CHANNELS = 3;
 const COEF_BITS = 11;
@@ -31,7 +31,10 @@ export interface AxisTaps {
   readonly w1: Int32Array;
 }
 
-/** `backend`: see ResampleBackend; the general case's loops run there, the special cases in JS. */
+/**
+ * `backend` (see ResampleBackend) runs the general case's loops, the special cases stay in
+ * JavaScript; by default wasm where available (and the image not huge: see wasmFor).
+ */
 export function resizeCvLinear(src: RgbImage, width: number, height: number, backend?: ResampleBackend): RgbImage {
   const rowLen = width * CHANNELS;
   const out = new Uint8Array(rowLen * height);
@@ -44,7 +47,7 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number, bac
  * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image. The row is
  * read-only: its buffer is reused for the next row (or is a view of the source, when sizes are equal).
  */
-export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink, backend: ResampleBackend = defaultBackend()): void {
+export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink, backend?: ResampleBackend): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new Error(`resizeCvLinear: invalid target size ${width}x${height}`);
   }
@@ -70,8 +73,10 @@ export function resizeCvLinearRows(src: RgbImage, width: number, height: number,
     tap0[dx] = x * CHANNELS;
     tap1[dx] = Math.min(x + 1, src.width - 1) * CHANNELS;
   }
-  if (backend === "wasm") {
-    resizeCvLinearWasm(requireResampleModule("resizeCvLinear"), src, width, height, { tap0, tap1, xs, ys }, sink);
+  // The wasm path's scratch: a copy of the source, and the output.
+  const wasm = wasmFor("resizeCvLinear", (src.width * src.height + width * height) * CHANNELS, backend);
+  if (wasm) {
+    resizeCvLinearWasm(wasm, src, width, height, { tap0, tap1, xs, ys }, sink);
     return;
   }
   const lastRow = src.height - 1;

@@ -63,4 +63,5 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
   }
   const bytes = wasm.bytes(result, count * outRow);
   for (let y = 0; y < count; y++) sink(y, bytes.subarray(y * outRow, (y + 1) * outRow));
+  wasm.finish();
 }

@@ -18,7 +18,7 @@
 import { resampleWasm } from "./pil-resample-wasm.ts";
 import type { RowSink } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import { defaultBackend, type ResampleBackend, requireResampleModule } from "./wasm/resample-module.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 export type PilFilter = "bilinear" | "bicubic" | "lanczos";
 
@@ -230,7 +230,8 @@ export interface PixelWindow {
 
 /**
  * `PIL.Image.resize((width, height), filter)` on an RGB image. Returns a new image backed by a
- * fresh Uint8Array; the source is only read.
+ * fresh Uint8Array; the source is only read. `backend` (see ResampleBackend) runs the passes; by
+ * default wasm where available (and the image not huge: see wasmFor).
  */
 export function resizePil(src: RgbImage, width: number, height: number, filter: PilFilter, backend?: ResampleBackend): RgbImage {
   return resizePilWindow(src, width, height, filter, { left: 0, top: 0, width, height }, backend);
@@ -267,7 +268,7 @@ export function resizePilRows(
   filter: PilFilter,
   window: PixelWindow,
   sink: RowSink,
-  backend: ResampleBackend = defaultBackend(),
+  backend?: ResampleBackend,
 ): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resizePil: target size must be positive integers, got ${width}x${height}`);
@@ -292,8 +293,11 @@ export function resizePilRows(
   // Source rows the vertical pass reads (or the window's own rows when there is no such pass).
   const rowStart = vertical ? vertical.first[0]! : top;
   const rowEnd = vertical ? vertical.first[outH - 1]! + vertical.count[outH - 1]! : top + outH;
-  if (backend === "wasm") {
-    resampleWasm(requireResampleModule("resizePil"), src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, sink);
+  // The wasm path's scratch: the source rows, the horizontal pass's output, the vertical one's.
+  const scratchBytes = (rowEnd - rowStart) * (src.width + outW) * 3 + outW * outH * 3;
+  const wasm = wasmFor("resizePil", scratchBytes, backend);
+  if (wasm) {
+    resampleWasm(wasm, src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, sink);
     return;
   }
   const rows = horizontal

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resizeCvLinear } from "../../src/imaging/cv-resize.ts";
 import { type PilFilter, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import { wasmFor } from "../../src/imaging/wasm/resample-module.ts";
 import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
 
 /** Deterministic stream so a failing shape can be replayed. */
@@ -98,6 +99,34 @@ describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes",
   test("the face detector's letterbox of a 1440 px preview (1440x899 -> 640x400)", () => {
     const src = noise(lcg(7), 1440, 899);
     expect(Buffer.from(resizeCvLinear(src, 640, 400, "wasm").data).equals(Buffer.from(resizeCvLinear(src, 640, 400, "js").data))).toBe(true);
+  });
+});
+
+describe("wasm module use", () => {
+  const MiB = 1 << 20;
+
+  test("by default wasm for previews, JavaScript for images that would copy more than 64 MiB in", () => {
+    expect(wasmFor("test", 10 * MiB, undefined)).not.toBeNull();
+    expect(wasmFor("test", 65 * MiB, undefined)).toBeNull();
+    expect(wasmFor("test", 65 * MiB, "wasm")).not.toBeNull();
+    expect(wasmFor("test", 1, "js")).toBeNull();
+  });
+
+  test("memory grown past 16 MiB is not kept after the call; less is", () => {
+    const wasm = wasmFor("test", 0, "wasm")!;
+    wasm.scratch(4 * MiB);
+    wasm.finish();
+    const kept = wasm.exports.memory;
+    expect(kept.buffer.byteLength).toBeGreaterThanOrEqual(4 * MiB);
+    wasm.scratch(20 * MiB);
+    expect(wasm.exports.memory).toBe(kept);
+    expect(kept.buffer.byteLength).toBeGreaterThan(20 * MiB);
+    wasm.finish();
+    expect(wasm.exports.memory.buffer.byteLength).toBeLessThan(MiB);
+    // The fresh instance works: a resize after the swap still equals the JavaScript one.
+    const src = noise(lcg(3), 31, 17);
+    const window = { left: 0, top: 0, width: 20, height: 40 };
+    expect([...resizePilWindow(src, 20, 40, "bicubic", window, "wasm").data]).toEqual([...resizePilWindow(src, 20, 40, "bicubic", window, "js").data]);
   });
 });
 

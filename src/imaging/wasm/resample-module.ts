@@ -2,7 +2,8 @@
  * The WebAssembly SIMD kernels (resample.wasm, compiled from the C beside it by
  * scripts/build-wasm.ts), instantiated lazily once per thread: the kernels run on the worker pool,
  * and each worker is its own JS realm. The module's memory is the scratch space of every call,
- * grown when a call needs more and kept for the next (a worker runs one kernel at a time).
+ * grown when a call needs more and kept for the next up to RETAINED_LIMIT (a worker runs one
+ * kernel at a time).
  */
 import { readFileSync } from "node:fs";
 // Imported as a file so that the single executable embeds it (scripts/build.ts).
@@ -49,26 +50,41 @@ interface ResampleExports {
  */
 export type ResampleBackend = "js" | "wasm";
 
-/** The fastest backend this runtime has. */
-export function defaultBackend(): ResampleBackend {
-  return resampleModule() ? "wasm" : "js";
-}
+/**
+ * Calls needing more scratch run in JavaScript unless "wasm" is asked for: the wasm path copies
+ * its source in, which for a 100-megapixel image (the default MACHINE_LEARNING_MAX_IMAGE_PIXELS)
+ * would add 300 MB at peak. The 1440 px previews Immich sends need about 10 MB.
+ */
+const AUTO_SCRATCH_LIMIT = 64 << 20;
+/** Memory kept for the next call; a call that grew it further gets a fresh instance afterwards. */
+const RETAINED_LIMIT = 16 << 20;
 
-/** This thread's module, for a caller that asked for the "wasm" backend. */
-export function requireResampleModule(caller: string): ResampleModule {
+/**
+ * The module to run a call that needs about `scratchBytes` on, or null for the JavaScript loops:
+ * `backend` decides when given ("wasm" throws where this runtime lacks WebAssembly SIMD), else
+ * wasm where available for calls within AUTO_SCRATCH_LIMIT.
+ */
+export function wasmFor(caller: string, scratchBytes: number, backend: ResampleBackend | undefined): ResampleModule | null {
+  if (backend === "js") return null;
   const wasm = resampleModule();
-  if (!wasm) throw new Error(`${caller}: this runtime has no WebAssembly SIMD`);
-  return wasm;
+  if (backend === "wasm" && !wasm) throw new Error(`${caller}: this runtime has no WebAssembly SIMD`);
+  return backend === "wasm" || scratchBytes <= AUTO_SCRATCH_LIMIT ? wasm : null;
 }
 
 /** The kernels and a bump allocator over their memory, reset by each call's `scratch`. */
 export class ResampleModule {
+  private instance: WebAssembly.Instance;
   private readonly heapBase: number;
   private next: number;
 
-  constructor(readonly exports: ResampleExports) {
-    this.heapBase = exports.__heap_base.value;
+  constructor(private readonly module: WebAssembly.Module) {
+    this.instance = new WebAssembly.Instance(module);
+    this.heapBase = this.exports.__heap_base.value;
     this.next = this.heapBase;
+  }
+
+  get exports(): ResampleExports {
+    return this.instance.exports as unknown as ResampleExports;
   }
 
   /**
@@ -94,6 +110,14 @@ export class ResampleModule {
     return new Uint8Array(this.exports.memory.buffer, offset, length);
   }
 
+  /**
+   * Ends a call (after its output has been read): memory grown past RETAINED_LIMIT is dropped with
+   * its instance, so that one large image does not pin it for the thread's lifetime.
+   */
+  finish(): void {
+    if (this.exports.memory.buffer.byteLength > RETAINED_LIMIT) this.instance = new WebAssembly.Instance(this.module);
+  }
+
   /** Copies `values` into the memory at `offset`. */
   writeInt32(offset: number, values: Int32Array): void {
     new Int32Array(this.exports.memory.buffer, offset, values.length).set(values);
@@ -115,7 +139,7 @@ function resampleModule(): ResampleModule | null {
     const bytes = readFileSync(wasmPath);
     loaded =
       typeof WebAssembly === "object" && WebAssembly.validate(bytes)
-        ? new ResampleModule(new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as ResampleExports)
+        ? new ResampleModule(new WebAssembly.Module(bytes))
         : null;
   }
   return loaded;
