@@ -33,12 +33,19 @@ export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: n
   wasm.writeInt32(tap0, plan.tap0);
   wasm.writeInt32(tap1, plan.tap1);
   // Both weights are at most 2^11: one int32 holds the pair (w0, w1) of 16-bit dot-product lanes.
-  wasm.writeInt32(xWeights, plan.xs.w0.map((w0, dx) => w0 | (plan.xs.w1[dx]! << 16)));
+  wasm.writeInt32(
+    xWeights,
+    plan.xs.w0.map((w0, dx) => w0 | (plan.xs.w1[dx]! << 16)),
+  );
   wasm.writeInt32(yIndex, plan.ys.index);
   wasm.writeInt32(yW0, plan.ys.w0);
   wasm.writeInt32(yW1, plan.ys.w1);
   wasm.exports.resize_cv_linear(source, src.width * 3, src.height, width, height, tap0, tap1, xWeights, yIndex, yW0, yW1, rows, out);
   const bytes = wasm.bytes(out, height * rowLen);
-  for (let y = 0; y < height; y++) sink(y, bytes.subarray(y * rowLen, (y + 1) * rowLen));
-  wasm.finish();
+  try {
+    for (let y = 0; y < height; y++) sink(y, bytes.subarray(y * rowLen, (y + 1) * rowLen));
+  } finally {
+    // Also when a sink throws: a grown memory is not kept either way.
+    wasm.finish();
+  }
 }

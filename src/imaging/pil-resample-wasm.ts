@@ -42,7 +42,10 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
 
   if (h) {
     wasm.bytes(source, rows * srcRowBytes).set(src.data.subarray(rowStart * srcRowBytes, rowEnd * srcRowBytes));
-    wasm.writeInt32(hFirst, h.first.map((x) => x * 3));
+    wasm.writeInt32(
+      hFirst,
+      h.first.map((x) => x * 3),
+    );
     wasm.writeInt32(hCount, h.count);
     wasm.writeInt32(hWeights, h.weights);
     wasm.exports.resample_rows(source, srcRowBytes, rows, outWidth, hFirst, hCount, hWeights, h.taps, hPairs, between);
@@ -56,12 +59,19 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
 
   const [result, count] = v ? [out, outHeight] : [between, rows];
   if (v) {
-    wasm.writeInt32(vFirst, v.first.map((y) => y - rowStart));
+    wasm.writeInt32(
+      vFirst,
+      v.first.map((y) => y - rowStart),
+    );
     wasm.writeInt32(vCount, v.count);
     wasm.writeInt32(vWeights, v.weights);
     wasm.exports.resample_columns(between, outRow, outHeight, vFirst, vCount, vWeights, v.taps, out);
   }
   const bytes = wasm.bytes(result, count * outRow);
-  for (let y = 0; y < count; y++) sink(y, bytes.subarray(y * outRow, (y + 1) * outRow));
-  wasm.finish();
+  try {
+    for (let y = 0; y < count; y++) sink(y, bytes.subarray(y * outRow, (y + 1) * outRow));
+  } finally {
+    // Also when a sink throws: a grown memory is not kept either way.
+    wasm.finish();
+  }
 }
