@@ -43,9 +43,9 @@ static inline v128_t weight_pair(int32_t first, int32_t second) {
 /*
  * Dot products of 16-bit lanes (i32x4.dot_i16x8_s, x86's pmaddwd: two multiply-adds per i32 lane
  * in one instruction, against four i32 multiplies of i32x4.mul) need 16-bit weights, so each
- * weight (|w| <= 2^23) is split: w = hi * 2^15 + lo, -256 <= hi < 256, 0 <= lo < 2^15, both fit
- * i16; the two sums are recombined as (sum of hi terms) * 2^15 + (sum of lo terms), which is the
- * sum of w terms modulo 2^32.
+ * weight is split: w = hi * 2^15 + lo with 0 <= lo < 2^15; hi fits i16 for any |w| < 2^30, far
+ * beyond Pillow's normalised weights (about 2^22 for a weight of 1). The two sums are recombined
+ * as (sum of hi terms) * 2^15 + (sum of lo terms), which is the sum of w terms modulo 2^32.
  */
 #define WEIGHT_HI(w) ((w) >> 15)
 #define WEIGHT_LO(w) ((w) & 0x7fff)
