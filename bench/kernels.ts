@@ -11,12 +11,18 @@
  * slower than once it is compiled; so each kernel's first call is also timed, each in a fresh
  * process of its own (`--first-call`), old and new in alternation.
  *
+ * A last table times the resizes alone with each of their two backends (the JavaScript loops and
+ * the WebAssembly SIMD ones), interleaved the same way.
+ *
  *   ./node_modules/.bin/bun bench/kernels.ts [--rounds 15] [--first-call-rounds 3] [--baseline <commit>]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resizeCvLinear } from "../src/imaging/cv-resize.ts";
+import { type PilFilter, resizePilRows } from "../src/imaging/pil-resample.ts";
+import type { ResampleBackend } from "../src/imaging/wasm/resample-module.ts";
 import type { RgbImage } from "../src/imaging/rgb-image.ts";
 import { detectionSize } from "../src/tasks/ocr/det-preprocess.ts";
 import { fixture, repoRoot, requireFixtures } from "./fixtures.ts";
@@ -68,6 +74,7 @@ if (child >= 0) {
     const cases = await benchCases();
     warmTable(cases, before, after);
     firstCallTable(cases, join(extracted, "src"), join(repoRoot, "src"));
+    await backendTable();
   } finally {
     rmSync(extracted, { recursive: true, force: true });
   }
@@ -144,22 +151,68 @@ function warmTable(cases: BenchCase[], before: Modules, after: Modules): void {
   console.log("|---|---|---:|---:|---:|---|");
   for (const c of cases) {
     const same = sameBytes(c.call(before), c.call(after));
-    // Enough calls for the JIT's top tier to finish compiling even on a busy machine.
-    for (let i = 0; i < WARM_UP_CALLS; i++) {
-      c.call(before);
-      c.call(after);
-    }
-    const old: number[] = [];
-    const now: number[] = [];
-    // Which goes first alternates: the second call of a round pays for the first one's garbage.
-    for (let i = 0; i < rounds; i++) {
-      if (i % 2 === 0) old.push(timed(() => c.call(before)));
-      now.push(timed(() => c.call(after)));
-      if (i % 2 === 1) old.push(timed(() => c.call(before)));
-    }
-    const ratio = percentile(old.map((t, i) => t / now[i]!), 50);
+    const { old, now, ratio } = interleaved(
+      () => c.call(before),
+      () => c.call(after),
+    );
     console.log(`| ${c.name} | ${c.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
   }
+}
+
+/** The resizes of the CLIP, OCR detection and face detection inputs, JavaScript loops against wasm ones. */
+async function backendTable(): Promise<void> {
+  const street = await decode(await fixturePreview("scenetext01.jpg"));
+  const messiPreview = await decode(await fixturePreview("messi5.jpg"));
+  const det = detectionSize(street.width, street.height, 736);
+  // CLIP's shortest-side resize to 224 and its centre crop, as src/tasks/clip/visual-preprocess.ts.
+  const clipWidth = Math.trunc((street.width / street.height) * 224);
+  const clipWindow = { left: Math.trunc(clipWidth / 2 - 112), top: 0, width: 224, height: 224 };
+  const detWindow = { left: 0, top: 0, width: det.width, height: det.height };
+  // The face detector's letterbox: the longer side to 640.
+  const face = { width: 640, height: Math.round((messiPreview.height * 640) / messiPreview.width) };
+  const pil = (filter: PilFilter, width: number, height: number, window: typeof detWindow) => (backend: ResampleBackend) => {
+    const out = new Uint8Array(window.width * window.height * 3);
+    resizePilRows(street, width, height, filter, window, (y, row) => out.set(row, y * row.length), backend);
+    return out;
+  };
+  const resizes = [
+    { name: "CLIP (Pillow bicubic)", size: `${street.width}x${street.height} → 224x224`, run: pil("bicubic", clipWidth, 224, clipWindow) },
+    { name: "OCR detection (Pillow lanczos)", size: `${street.width}x${street.height} → ${det.width}x${det.height}`, run: pil("lanczos", det.width, det.height, detWindow) },
+    {
+      name: "face letterbox (OpenCV linear)",
+      size: `${messiPreview.width}x${messiPreview.height} → ${face.width}x${face.height}`,
+      run: (backend: ResampleBackend) => resizeCvLinear(messiPreview, face.width, face.height, backend).data,
+    },
+  ];
+  console.log(`\nResize alone, JavaScript vs WebAssembly SIMD loops; ${rounds} interleaved rounds after ${WARM_UP_CALLS} warm-up calls\n`);
+  console.log("| resize | input | js CPU ms (median) | wasm CPU ms (median) | speed-up (median ratio) | outputs |");
+  console.log("|---|---|---:|---:|---:|---|");
+  for (const r of resizes) {
+    const same = sameBytes(r.run("js"), r.run("wasm"));
+    const { old, now, ratio } = interleaved(
+      () => r.run("js"),
+      () => r.run("wasm"),
+    );
+    console.log(`| ${r.name} | ${r.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
+  }
+}
+
+/** Warm-up, then `rounds` timings of each, the order alternating; the median per-round ratio. */
+function interleaved(before: () => unknown, after: () => unknown): { old: number[]; now: number[]; ratio: number } {
+  // Enough calls for the JIT's top tier to finish compiling even on a busy machine.
+  for (let i = 0; i < WARM_UP_CALLS; i++) {
+    before();
+    after();
+  }
+  const old: number[] = [];
+  const now: number[] = [];
+  // Which goes first alternates: the second call of a round pays for the first one's garbage.
+  for (let i = 0; i < rounds; i++) {
+    if (i % 2 === 0) old.push(timed(before));
+    now.push(timed(after));
+    if (i % 2 === 1) old.push(timed(before));
+  }
+  return { old, now, ratio: percentile(old.map((t, i) => t / now[i]!), 50) };
 }
 
 function firstCallTable(cases: BenchCase[], beforeSrc: string, afterSrc: string): void {

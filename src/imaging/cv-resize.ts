@@ -15,24 +15,30 @@
  *     which rounds differently, so it is reproduced as well.
  */
 import type { RgbImage } from "./rgb-image.ts";
+import { resizeCvLinearWasm } from "./cv-resize-wasm.ts";
 import { roundHalfEven } from "./cv-round.ts";
 import type { RowSink } from "./planar-row.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 const CHANNELS = 3;
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
 
 /** Per destination column or row: first source index, and the two fixed-point weights. */
-interface AxisTaps {
+export interface AxisTaps {
   readonly index: Int32Array;
   readonly w0: Int32Array;
   readonly w1: Int32Array;
 }
 
-export function resizeCvLinear(src: RgbImage, width: number, height: number): RgbImage {
+/**
+ * `backend` (see ResampleBackend) runs the general case's loops, the special cases stay in
+ * JavaScript; by default wasm where available (and the image not huge: see wasmFor).
+ */
+export function resizeCvLinear(src: RgbImage, width: number, height: number, backend?: ResampleBackend): RgbImage {
   const rowLen = width * CHANNELS;
   const out = new Uint8Array(rowLen * height);
-  resizeCvLinearRows(src, width, height, (y, row) => out.set(row, y * rowLen));
+  resizeCvLinearRows(src, width, height, (y, row) => out.set(row, y * rowLen), backend);
   return { width, height, data: out };
 }
 
@@ -41,7 +47,7 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number): Rg
  * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image. The row is
  * read-only: its buffer is reused for the next row (or is a view of the source, when sizes are equal).
  */
-export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink): void {
+export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink, backend?: ResampleBackend): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new Error(`resizeCvLinear: invalid target size ${width}x${height}`);
   }
@@ -66,6 +72,12 @@ export function resizeCvLinearRows(src: RgbImage, width: number, height: number,
     const x = xs.index[dx]!;
     tap0[dx] = x * CHANNELS;
     tap1[dx] = Math.min(x + 1, src.width - 1) * CHANNELS;
+  }
+  // The wasm path's scratch: a copy of the source, and the output.
+  const wasm = wasmFor("resizeCvLinear", (src.width * src.height + width * height) * CHANNELS, backend);
+  if (wasm) {
+    resizeCvLinearWasm(wasm, src, width, height, { tap0, tap1, xs, ys }, sink);
+    return;
   }
   const lastRow = src.height - 1;
   // Source rows only move down from one output row to the next, so the two horizontally

@@ -15,8 +15,10 @@
  * Every rounding step is reproduced in the same order, because a single differing coefficient
  * flips output bytes.
  */
+import { resampleWasm } from "./pil-resample-wasm.ts";
 import type { RowSink } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 export type PilFilter = "bilinear" | "bicubic" | "lanczos";
 
@@ -70,7 +72,7 @@ const FIXED_HALF = 1 << (PRECISION_BITS - 1);
 // ~1.7x faster than float math here and yields the same values.
 
 /** Fixed-point weights for one axis: output pixel i reads `count[i]` source pixels from `first[i]`. */
-interface AxisCoefficients {
+export interface AxisCoefficients {
   readonly first: Int32Array;
   readonly count: Int32Array;
   /** `taps` slots per output pixel; slots beyond `count[i]` are zero. */
@@ -228,10 +230,11 @@ export interface PixelWindow {
 
 /**
  * `PIL.Image.resize((width, height), filter)` on an RGB image. Returns a new image backed by a
- * fresh Uint8Array; the source is only read.
+ * fresh Uint8Array; the source is only read. `backend` (see ResampleBackend) runs the passes; by
+ * default wasm where available (and the image not huge: see wasmFor).
  */
-export function resizePil(src: RgbImage, width: number, height: number, filter: PilFilter): RgbImage {
-  return resizePilWindow(src, width, height, filter, { left: 0, top: 0, width, height });
+export function resizePil(src: RgbImage, width: number, height: number, filter: PilFilter, backend?: ResampleBackend): RgbImage {
+  return resizePilWindow(src, width, height, filter, { left: 0, top: 0, width, height }, backend);
 }
 
 /**
@@ -240,10 +243,17 @@ export function resizePil(src: RgbImage, width: number, height: number, filter: 
  * identical to resizing everything; but a degenerate input (say 4000x1, which CLIP would scale
  * to 896000x224 before cropping 224x224) costs the window, not the full resized image.
  */
-export function resizePilWindow(src: RgbImage, width: number, height: number, filter: PilFilter, window: PixelWindow): RgbImage {
+export function resizePilWindow(
+  src: RgbImage,
+  width: number,
+  height: number,
+  filter: PilFilter,
+  window: PixelWindow,
+  backend?: ResampleBackend,
+): RgbImage {
   const rowLen = window.width * 3;
   const data = new Uint8Array(rowLen * window.height);
-  resizePilRows(src, width, height, filter, window, (y, row) => data.set(row, y * rowLen));
+  resizePilRows(src, width, height, filter, window, (y, row) => data.set(row, y * rowLen), backend);
   return { width: window.width, height: window.height, data };
 }
 
@@ -251,7 +261,15 @@ export function resizePilWindow(src: RgbImage, width: number, height: number, fi
  * The same resize, handing over the window's rows one at a time (read-only, valid during the
  * call), so that a caller turning them into a tensor needs no resized image.
  */
-export function resizePilRows(src: RgbImage, width: number, height: number, filter: PilFilter, window: PixelWindow, sink: RowSink): void {
+export function resizePilRows(
+  src: RgbImage,
+  width: number,
+  height: number,
+  filter: PilFilter,
+  window: PixelWindow,
+  sink: RowSink,
+  backend?: ResampleBackend,
+): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resizePil: target size must be positive integers, got ${width}x${height}`);
   }
@@ -275,6 +293,13 @@ export function resizePilRows(src: RgbImage, width: number, height: number, filt
   // Source rows the vertical pass reads (or the window's own rows when there is no such pass).
   const rowStart = vertical ? vertical.first[0]! : top;
   const rowEnd = vertical ? vertical.first[outH - 1]! + vertical.count[outH - 1]! : top + outH;
+  // The wasm path's scratch: the source rows, the horizontal pass's output, the vertical one's.
+  const scratchBytes = (rowEnd - rowStart) * (src.width + outW) * 3 + outW * outH * 3;
+  const wasm = wasmFor("resizePil", scratchBytes, backend);
+  if (wasm) {
+    resampleWasm(wasm, src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, sink);
+    return;
+  }
   const rows = horizontal
     ? resampleRows(src.data, src.width, rowStart, rowEnd, outW, horizontal)
     : copyBlock(src.data, src.width, left, rowStart, outW, rowEnd - rowStart);

@@ -6,7 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { resizePil, resizePilRows, resizePilWindow, type PilFilter } from "../../src/imaging/pil-resample.ts";
+import { type PilFilter, resizePil, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import type { ResampleBackend } from "../../src/imaging/wasm/resample-module.ts";
 import type { RgbImage } from "../../src/imaging/rgb-image.ts";
 import { repoRoot } from "../support/fixtures.ts";
 
@@ -75,13 +76,16 @@ function sha256(bytes: Uint8Array): string {
   return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 }
 
-describe("resizePil matches Pillow 9.4 bit for bit", () => {
+// Both implementations of the passes: the JavaScript reference and the WebAssembly SIMD kernels.
+const BACKENDS: ResampleBackend[] = ["js", "wasm"];
+
+describe.each(BACKENDS)("resizePil (%s) matches Pillow 9.4 bit for bit", (backend) => {
   for (const c of manifest.cases) {
     const [iw, ih] = c.input;
     const [ow, oh] = c.output;
     test(`${c.kind} ${iw}x${ih} -> ${ow}x${oh} ${c.filter}`, () => {
       const src = synthImage(c.kind, iw, ih, c.seed);
-      const out = resizePil(src, ow, oh, c.filter);
+      const out = resizePil(src, ow, oh, c.filter, backend);
       expect(out.width).toBe(ow);
       expect(out.height).toBe(oh);
       const expected = outputs.subarray(c.offset, c.offset + ow * oh * 3);
@@ -99,7 +103,7 @@ describe("resizePil matches Pillow 9.4 bit for bit", () => {
   }
 });
 
-describe("resizePilWindow equals resize-then-crop", () => {
+describe.each(BACKENDS)("resizePilWindow (%s) equals resize-then-crop", (backend) => {
   const crop = (img: RgbImage, left: number, top: number, w: number, h: number): Uint8Array => {
     const out = new Uint8Array(w * h * 3);
     for (let y = 0; y < h; y++) out.set(img.data.subarray(((top + y) * img.width + left) * 3, ((top + y) * img.width + left + w) * 3), y * w * 3);
@@ -118,8 +122,8 @@ describe("resizePilWindow equals resize-then-crop", () => {
     for (const [iw, ih, ow, oh, left, top, w, h] of cases) {
       test(`${iw}x${ih} -> ${ow}x${oh} window ${w}x${h}+${left}+${top} ${filter}`, () => {
         const src = synthImage("noise", iw, ih, iw * 31 + ih);
-        const full = resizePil(src, ow, oh, filter);
-        const window = resizePilWindow(src, ow, oh, filter, { left, top, width: w, height: h });
+        const full = resizePil(src, ow, oh, filter, backend);
+        const window = resizePilWindow(src, ow, oh, filter, { left, top, width: w, height: h }, backend);
         expect([window.width, window.height]).toEqual([w, h]);
         expect(window.data).toEqual(crop(full, left, top, w, h));
       });
@@ -133,18 +137,18 @@ describe("resizePilWindow equals resize-then-crop", () => {
   });
 });
 
-describe("resizePil contract", () => {
+describe.each(BACKENDS)("resizePil (%s) contract", (backend) => {
   const src = synthImage("noise", 5, 4, 42);
 
   test("returns a copy, not the source buffer, when the size is unchanged", () => {
-    const out = resizePil(src, 5, 4, "bicubic");
+    const out = resizePil(src, 5, 4, "bicubic", backend);
     expect(out.data).toEqual(src.data);
     expect(out.data.buffer).not.toBe(src.data.buffer);
   });
 
   test("does not modify the source", () => {
     const before = src.data.slice();
-    resizePil(src, 11, 3, "lanczos");
+    resizePil(src, 11, 3, "lanczos", backend);
     expect(src.data).toEqual(before);
   });
 
@@ -152,13 +156,13 @@ describe("resizePil contract", () => {
     // Both passes, then no vertical pass (rows straight from the horizontal buffer).
     for (const [ow, oh] of [[7, 3], [7, 4]] as const) {
       const window = { left: 1, top: 1, width: 5, height: 2 };
-      const want = resizePil(src, ow, oh, "lanczos");
+      const want = resizePil(src, ow, oh, "lanczos", backend);
       const seen: number[] = [];
       resizePilRows(src, ow, oh, "lanczos", window, (y, row) => {
         seen.push(y);
         const start = ((window.top + y) * ow + window.left) * 3;
         expect(row.slice()).toEqual(want.data.slice(start, start + window.width * 3));
-      });
+      }, backend);
       expect(seen).toEqual([0, 1]);
     }
   });

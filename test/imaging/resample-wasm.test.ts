@@ -1,0 +1,149 @@
+/**
+ * The WebAssembly SIMD kernels against the JavaScript ones (which the Pillow and OpenCV goldens
+ * pin, see pil-resample.test.ts and cv/resize.test.ts) on many random shapes, and the committed
+ * module against its C sources.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resizeCvLinear } from "../../src/imaging/cv-resize.ts";
+import { type PilFilter, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import { wasmFor } from "../../src/imaging/wasm/resample-module.ts";
+import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
+
+/** Deterministic stream so a failing shape can be replayed. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** A w x h RGB image of random bytes. */
+function noise(rnd: () => number, width: number, height: number) {
+  return { width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rnd() * 256)) };
+}
+
+describe("Pillow resize: WebAssembly and JavaScript passes give the same bytes", () => {
+  const FILTERS: PilFilter[] = ["bilinear", "bicubic", "lanczos"];
+  // Upscales, downscales (up to 1/12: long kernels), unchanged axes, one-pixel rows and columns,
+  // windows anywhere; sizes whose row bytes are not multiples of 16 exercise the vector tails.
+  for (let seed = 1; seed <= 8; seed++) {
+    test(`random shapes, seed ${seed}`, () => {
+      const rnd = lcg(seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+      for (let i = 0; i < 40; i++) {
+        const src = noise(rnd, int(1, 90), int(1, 90));
+        const keep = int(0, 5);
+        const width = keep === 0 ? src.width : int(1, 120);
+        const height = keep === 1 ? src.height : int(1, 120);
+        const left = int(0, width - 1);
+        const top = int(0, height - 1);
+        const window = { left, top, width: int(1, width - left), height: int(1, height - top) };
+        const filter = FILTERS[i % 3]!;
+        const js = resizePilWindow(src, width, height, filter, window, "js");
+        const wasm = resizePilWindow(src, width, height, filter, window, "wasm");
+        const shape = `${src.width}x${src.height} -> ${width}x${height} window ${JSON.stringify(window)} ${filter}`;
+        expect({ shape, same: Buffer.from(wasm.data).equals(Buffer.from(js.data)) }).toEqual({ shape, same: true });
+      }
+    });
+  }
+
+  // Thousands of taps: the split-weight sums of the wasm passes wrap around int32 on the way and
+  // must still land on the JavaScript result.
+  const longKernels: [number, number, number, number][] = [
+    [3000, 3, 1, 2],
+    [3, 3000, 2, 1],
+  ];
+  for (const [iw, ih, ow, oh] of longKernels) {
+    test(`${iw}x${ih} -> ${ow}x${oh}, white and noise`, () => {
+      const rnd = lcg(iw);
+      for (const fill of [() => 255, () => Math.floor(rnd() * 256)]) {
+        const src = { width: iw, height: ih, data: Uint8Array.from({ length: iw * ih * 3 }, fill) };
+        for (const filter of FILTERS) {
+          const window = { left: 0, top: 0, width: ow, height: oh };
+          const js = resizePilWindow(src, ow, oh, filter, window, "js");
+          expect([...resizePilWindow(src, ow, oh, filter, window, "wasm").data]).toEqual([...js.data]);
+        }
+      }
+    });
+  }
+
+  test("a photo-sized resize after small ones (memory grown, stale bytes overwritten)", () => {
+    const rnd = lcg(99);
+    const src = noise(rnd, 1440, 1080);
+    const window = { left: 0, top: 0, width: 992, height: 736 };
+    const js = resizePilWindow(src, 992, 736, "lanczos", window, "js");
+    expect(Buffer.from(resizePilWindow(src, 992, 736, "lanczos", window, "wasm").data).equals(Buffer.from(js.data))).toBe(true);
+  });
+});
+
+describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes", () => {
+  // Up and down on either axis, one-pixel sides, 2:1 (handed to the box average either way).
+  for (let seed = 1; seed <= 4; seed++) {
+    test(`random shapes, seed ${seed}`, () => {
+      const rnd = lcg(1000 + seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+      for (let i = 0; i < 50; i++) {
+        const src = noise(rnd, int(1, 80), int(1, 80));
+        const [width, height] = i % 10 === 0 && src.width > 1 ? [src.width >> 1, src.height >> 1 || 1] : [int(1, 100), int(1, 100)];
+        const shape = `${src.width}x${src.height} -> ${width}x${height}`;
+        const same = Buffer.from(resizeCvLinear(src, width, height, "wasm").data).equals(Buffer.from(resizeCvLinear(src, width, height, "js").data));
+        expect({ shape, same }).toEqual({ shape, same: true });
+      }
+    });
+  }
+
+  test("the face detector's letterbox of a 1440 px preview (1440x899 -> 640x400)", () => {
+    const src = noise(lcg(7), 1440, 899);
+    expect(Buffer.from(resizeCvLinear(src, 640, 400, "wasm").data).equals(Buffer.from(resizeCvLinear(src, 640, 400, "js").data))).toBe(true);
+  });
+});
+
+describe("wasm module use", () => {
+  const MiB = 1 << 20;
+
+  test("by default wasm for previews, JavaScript for images that would copy more than 64 MiB in", () => {
+    expect(wasmFor("test", 10 * MiB, undefined)).not.toBeNull();
+    expect(wasmFor("test", 65 * MiB, undefined)).toBeNull();
+    expect(wasmFor("test", 65 * MiB, "wasm")).not.toBeNull();
+    expect(wasmFor("test", 1, "js")).toBeNull();
+  });
+
+  test("memory grown past 16 MiB is not kept after the call; less is", () => {
+    const wasm = wasmFor("test", 0, "wasm")!;
+    wasm.scratch(4 * MiB);
+    wasm.finish();
+    const kept = wasm.exports.memory;
+    expect(kept.buffer.byteLength).toBeGreaterThanOrEqual(4 * MiB);
+    wasm.scratch(20 * MiB);
+    expect(wasm.exports.memory).toBe(kept);
+    expect(kept.buffer.byteLength).toBeGreaterThan(20 * MiB);
+    wasm.finish();
+    expect(wasm.exports.memory.buffer.byteLength).toBeLessThan(MiB);
+    // The fresh instance works: a resize after the swap still equals the JavaScript one.
+    const src = noise(lcg(3), 31, 17);
+    const window = { left: 0, top: 0, width: 20, height: 40 };
+    expect([...resizePilWindow(src, 20, 40, "bicubic", window, "wasm").data]).toEqual([...resizePilWindow(src, 20, 40, "bicubic", window, "js").data]);
+  });
+});
+
+describe("committed resample.wasm", () => {
+  const recorded = JSON.parse(readFileSync(join(WASM_DIR, "resample.wasm.json"), "utf8")) as { sources: Record<string, string> };
+
+  test("was built from the C sources as they are (else run `bun scripts/build-wasm.ts`)", () => {
+    expect(sourceDigests()).toEqual(recorded.sources);
+  });
+
+  const clang = Bun.which("clang-14");
+  test.skipIf(!clang)("is what clang-14 builds from them today", () => {
+    const rebuilt = join(tmpdir(), `resample-${process.pid}.wasm`);
+    compileWasm(rebuilt);
+    const same = Buffer.from(readFileSync(rebuilt)).equals(readFileSync(join(WASM_DIR, "resample.wasm")));
+    rmSync(rebuilt);
+    expect(same).toBe(true);
+  });
+  if (!clang) console.warn("clang-14 not found: the committed resample.wasm is checked against its sources' digests only");
+});
