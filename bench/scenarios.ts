@@ -73,7 +73,7 @@ export async function buildScenarios(): Promise<Scenario[]> {
 }
 
 function concat(plans: FloorPlan[]): FloorPlan {
-  return { steps: plans.flatMap((plan) => plan.steps), units: plans.reduce((sum, plan) => sum + plan.units, 0) };
+  return { steps: plans.flatMap((plan) => plan.steps), units: plans.reduce((sum, plan) => sum + plan.units, 0), images: plans.flatMap((plan) => plan.images) };
 }
 
 /** The raw runs of each scenario's request list (for the service's defaults: all faces of a request in one run). */
