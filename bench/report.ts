@@ -1,6 +1,7 @@
 /** The benchmark's results as data (saved as JSON) and as the markdown tables of bench/RESULTS.md. */
 import type { MachineInfo } from "./machine.ts";
 import type { MemoryResult } from "./memory.ts";
+import type { BusyNeighbourResult } from "./busy-neighbour.ts";
 import type { Latency, Saturation, SequentialLatency } from "./measure.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
 import type { StageProfile } from "./stage-profile.ts";
@@ -32,6 +33,7 @@ export interface BenchReport {
   settings: { connections: number; seconds: number; rounds: number; runtime: SessionSettings & { workers: number } };
   scenarios: ScenarioResult[];
   batching: BatchingResult | undefined;
+  neighbour: BusyNeighbourResult | undefined;
   memory: MemoryResult | undefined;
 }
 
@@ -133,6 +135,11 @@ function targetTable(report: BenchReport): string[] {
     const worst = Math.max(...report.scenarios.map((r) => r.saturation.ping.p99));
     lines.push(`| /ping p99 < 10 ms at saturation (worst scenario) | ${ms(worst)} ms | ${mark(worst < 10)} |`);
   }
+  const n = report.neighbour;
+  if (n) {
+    const value = n.search.busy.p50 / n.search.quiet.p50;
+    lines.push(`| search (CLIP text) p50 with a nice-0 hog on every core ≤ 2× quiet | ${ratio(value)} | ${mark(value <= 2)} |`);
+  }
   const m = report.memory;
   if (m) {
     const budget = 1.3 * m.modelMb + 80;
@@ -166,6 +173,20 @@ export function renderReport(report: BenchReport): string {
     ...modelRunTable(report.scenarios),
   ];
   if (report.batching) out.push("", "### Face recognition batching", "", ...batchingTable(report.batching));
+  if (report.neighbour) {
+    const n = report.neighbour;
+    const row = (label: string, l: BusyNeighbourResult["search"]) =>
+      `| ${label} | ${ms(l.quiet.p50)} / ${ms(l.quiet.p99)} ms | ${ms(l.busy.p50)} / ${ms(l.busy.p99)} ms | ${ratio(l.busy.p50 / l.quiet.p50)} |`;
+    out.push(
+      "",
+      `### Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core), sequential requests`,
+      "",
+      "| request | quiet p50 / p99 | busy p50 / p99 | p50 slowdown |",
+      "|---|---|---|---|",
+      row("search: CLIP text", n.search),
+      row("background: CLIP image", n.image),
+    );
+  }
   if (report.memory) {
     const m = report.memory;
     out.push(

@@ -17,6 +17,7 @@ import { PlainFloor } from "./plain-floor-client.ts";
 import { argNumber, startServerProcess, type ServerProcess } from "./lib.ts";
 import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
+import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
 import { postRequest, saturate, sequentialLatency, summarize, type Latency, type Saturation } from "./measure.ts";
 import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
@@ -93,6 +94,7 @@ async function sequentialOnly(url: string, s: Scenario, count: number): Promise<
 
 const results: ScenarioResult[] = [];
 let batching: BatchingResult | undefined;
+let neighbour: BusyNeighbourResult | undefined;
 try {
   for (const s of scenarios.filter((s) => s.id !== "faces-batched" && (!only || only.includes(s.id)))) {
     console.error(`— ${s.id}`);
@@ -101,6 +103,13 @@ try {
     const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
     const { floorRps, saturation } = await floorAround(s);
     results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation });
+  }
+
+  if (!skip.has("neighbour") && (!only || only.includes("neighbour"))) {
+    console.error("— busy neighbour: a nice-0 CPU hog on every core");
+    await warmUp(server.url, scenario("clip-text"));
+    await warmUp(server.url, scenario("clip-image"));
+    neighbour = await busyNeighbour(server.url, scenario("clip-text").requests[0]!, scenario("clip-image").requests[0]!, rounds);
   }
 
   if (!skip.has("batching") && !only) {
@@ -151,6 +160,7 @@ const report: BenchReport = {
   settings: { connections, seconds, rounds, runtime },
   scenarios: results,
   batching,
+  neighbour,
   memory,
 };
 const outDir = resolve(import.meta.dir, "results");
