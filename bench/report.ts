@@ -2,6 +2,7 @@
 import type { MachineInfo } from "./machine.ts";
 import type { MemoryResult } from "./memory.ts";
 import type { BusyNeighbourResult } from "./busy-neighbour.ts";
+import type { ImmichConcurrencyResult } from "./immich-concurrency.ts";
 import type { Latency, Saturation, SequentialLatency } from "./measure.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
 import type { StageProfile } from "./stage-profile.ts";
@@ -34,6 +35,7 @@ export interface BenchReport {
   scenarios: ScenarioResult[];
   batching: BatchingResult | undefined;
   neighbour: BusyNeighbourResult | undefined;
+  concurrency: ImmichConcurrencyResult | undefined;
   memory: MemoryResult | undefined;
 }
 
@@ -135,6 +137,8 @@ function targetTable(report: BenchReport): string[] {
     const worst = Math.max(...report.scenarios.map((r) => r.saturation.ping.p99));
     lines.push(`| /ping p99 < 10 ms at saturation (worst scenario) | ${ms(worst)} ms | ${mark(worst < 10)} |`);
   }
+  const c = report.concurrency;
+  if (c) lines.push(`| 2 CLIP + 2 faces + 1 OCR in flight ≥ 0.9× the plain floor's capacity | ${ratio(c.floorShare)} | ${mark(c.floorShare >= 0.9)} |`);
   const n = report.neighbour;
   if (n) {
     const value = n.search.busy.p50 / n.search.quiet.p50;
@@ -173,6 +177,18 @@ export function renderReport(report: BenchReport): string {
     ...modelRunTable(report.scenarios),
   ];
   if (report.batching) out.push("", "### Face recognition batching", "", ...batchingTable(report.batching));
+  if (report.concurrency) {
+    const c = report.concurrency;
+    out.push(
+      "",
+      "### Immich's default job concurrency (2 CLIP + 2 faces + 1 OCR requests in flight)",
+      "",
+      "| job | connections | service req/s (p50 latency) | plain floor req/s, this type alone | share of the floor |",
+      "|---|---|---|---|---|",
+      ...c.jobs.map((j) => `| ${j.id} | ${j.connections} | ${rate(j.load.completed / report.settings.seconds)} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(j.load.completed / report.settings.seconds / j.floorRps)} |`),
+      `| all | 5 | | | **${ratio(c.floorShare)}** |`,
+    );
+  }
   if (report.neighbour) {
     const n = report.neighbour;
     const row = (label: string, l: BusyNeighbourResult["search"]) =>

@@ -18,6 +18,7 @@ import { argNumber, startServerProcess, type ServerProcess } from "./lib.ts";
 import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
 import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
+import { immichConcurrency, type ImmichConcurrencyResult } from "./immich-concurrency.ts";
 import { postRequest, saturate, sequentialLatency, summarize, type Latency, type Saturation } from "./measure.ts";
 import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
@@ -95,6 +96,7 @@ async function sequentialOnly(url: string, s: Scenario, count: number): Promise<
 const results: ScenarioResult[] = [];
 let batching: BatchingResult | undefined;
 let neighbour: BusyNeighbourResult | undefined;
+let concurrency: ImmichConcurrencyResult | undefined;
 try {
   for (const s of scenarios.filter((s) => s.id !== "faces-batched" && (!only || only.includes(s.id)))) {
     console.error(`— ${s.id}`);
@@ -103,6 +105,12 @@ try {
     const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
     const { floorRps, saturation } = await floorAround(s);
     results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation });
+  }
+
+  if (!skip.has("concurrency") && (!only || only.includes("concurrency"))) {
+    console.error("— Immich's default job concurrency: 2 CLIP + 2 faces + 1 OCR in flight");
+    for (const id of ["clip-image", "faces", "ocr"] as const) await warmUp(server.url, scenario(id));
+    concurrency = await immichConcurrency(server, scenario, plain, seconds);
   }
 
   if (!skip.has("neighbour") && (!only || only.includes("neighbour"))) {
@@ -161,6 +169,7 @@ const report: BenchReport = {
   scenarios: results,
   batching,
   neighbour,
+  concurrency,
   memory,
 };
 const outDir = resolve(import.meta.dir, "results");
