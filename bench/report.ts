@@ -154,6 +154,11 @@ function targetTable(report: BenchReport): string[] {
   return lines;
 }
 
+/** A titled markdown table: blank line, heading, blank line, header row, separator, rows. */
+function section(title: string, columns: string[], rows: string[]): string[] {
+  return ["", `### ${title}`, "", `| ${columns.join(" | ")} |`, `|${columns.map(() => "---").join("|")}|`, ...rows];
+}
+
 export function renderReport(report: BenchReport): string {
   const { machine, settings } = report;
   const t = settings.runtime;
@@ -179,14 +184,12 @@ export function renderReport(report: BenchReport): string {
   if (report.batching) out.push("", "### Face recognition batching", "", ...batchingTable(report.batching));
   if (report.concurrency) {
     const c = report.concurrency;
+    const perSecond = (j: ImmichConcurrencyResult["jobs"][number]) => j.load.completed / report.settings.seconds;
     out.push(
-      "",
-      "### Immich's default job concurrency (2 CLIP + 2 faces + 1 OCR requests in flight)",
-      "",
-      "| job | connections | service req/s (p50 latency) | plain floor req/s, this type alone | share of the floor |",
-      "|---|---|---|---|---|",
-      ...c.jobs.map((j) => `| ${j.id} | ${j.connections} | ${rate(j.load.completed / report.settings.seconds)} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(j.load.completed / report.settings.seconds / j.floorRps)} |`),
-      `| all | 5 | | | **${ratio(c.floorShare)}** |`,
+      ...section("Immich's default job concurrency (2 CLIP + 2 faces + 1 OCR requests in flight)", ["job", "connections", "service req/s (p50 latency)", "plain floor req/s, this type alone", "share of the floor"], [
+        ...c.jobs.map((j) => `| ${j.id} | ${j.connections} | ${rate(perSecond(j))} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(perSecond(j) / j.floorRps)} |`),
+        `| all | 5 | | | **${ratio(c.floorShare)}** |`,
+      ]),
     );
   }
   if (report.neighbour) {
@@ -194,24 +197,18 @@ export function renderReport(report: BenchReport): string {
     const row = (label: string, l: BusyNeighbourResult["search"]) =>
       `| ${label} | ${ms(l.quiet.p50)} / ${ms(l.quiet.p99)} ms | ${ms(l.busy.p50)} / ${ms(l.busy.p99)} ms | ${ratio(l.busy.p50 / l.quiet.p50)} |`;
     out.push(
-      "",
-      `### Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core), sequential requests`,
-      "",
-      "| request | quiet p50 / p99 | busy p50 / p99 | p50 slowdown |",
-      "|---|---|---|---|",
-      row("search: CLIP text", n.search),
-      row("background: CLIP image", n.image),
+      ...section(`Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core), sequential requests`, ["request", "quiet p50 / p99", "busy p50 / p99", "p50 slowdown"], [
+        row("search: CLIP text", n.search),
+        row("background: CLIP image", n.image),
+      ]),
     );
   }
   if (report.memory) {
     const m = report.memory;
     out.push(
-      "",
-      "### Memory (server RSS from /health)",
-      "",
-      "| idle | CLIP visual + textual, face pair, OCR pair loaded | after TTL eviction | model files |",
-      "|---|---|---|---|",
-      `| ${m.idleMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
+      ...section("Memory (server RSS from /health)", ["idle", "CLIP visual + textual, face pair, OCR pair loaded", "after TTL eviction", "model files"], [
+        `| ${m.idleMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
+      ]),
     );
   }
   out.push(
