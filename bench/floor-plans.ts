@@ -42,7 +42,7 @@ export class RawSessions {
     const key = `${model}:${interactive}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = createHostedSession(model, sessionSettingsFor(this.settings, interactive));
+      session = createHostedSession(model, sessionSettingsFor(this.settings, { interactive }));
       this.sessions.set(key, session);
     }
     return session;

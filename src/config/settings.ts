@@ -169,8 +169,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     intraOpThreads: intraOp > 0 ? intraOp : layout.intraOpThreads,
     // On, as upstream: each run reuses its activations' memory instead of mapping and faulting it
     // in afresh. Measured on 2 cores, one thread, interleaved: OCR detector 28 vs 46–54 ms, face
-    // detector 40 vs 48 ms, face embedder 6.5 vs 7.8 ms; for about 190 MB more RSS with CLIP, a
-    // face pair and an OCR pair loaded (bench/RESULTS.md). Off gives that memory back.
+    // detector 40 vs 48 ms; for about 190 MB more RSS with CLIP, a face pair and an OCR pair
+    // loaded (bench/RESULTS.md). Off gives that memory back. Sessions with varying batches go
+    // without it either way (runtime/onnx-session.ts `sessionSettingsFor`).
     modelArena: bool(ml("model_arena"), true),
     preload,
     maxBatchSize: { facialRecognition: faceBatch ? positive(faceBatch, 1) : undefined, ocr: positive(ocrBatch, 6) },

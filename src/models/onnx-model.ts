@@ -9,8 +9,10 @@ import { OnnxSession } from "../runtime/onnx-session.ts";
 
 export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output> {
   private opened: OnnxSession | undefined;
-  /** Whether a person waits for this model's runs, so they go ahead of queued batch work (onnx-session.ts). */
+  /** Whether a person waits for this model's runs, so they run on the search thread (onnx-session.ts). */
   protected readonly interactive: boolean = false;
+  /** Whether its runs carry a varying number of items, so the session goes without the arena (onnx-session.ts). */
+  protected readonly varyingBatch: boolean = false;
 
   protected get session(): OnnxSession {
     if (!this.opened) throw new Error(`${this.identity.task} ${this.identity.type} model '${this.name}' is not loaded`);
@@ -21,7 +23,7 @@ export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output>
     // A load retried after a failure (inference-model.ts) must not leave the first session behind.
     // Only the session: the subclass may already hold what it read before (a tokenizer, a charset).
     await this.releaseSession();
-    this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, this.interactive);
+    this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, { interactive: this.interactive, varyingBatch: this.varyingBatch });
     return this.opened;
   }
 

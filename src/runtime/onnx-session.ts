@@ -55,14 +55,26 @@ export type SessionRequest =
   | { op: "run"; session: number; feeds: Record<string, Feed>; abandon?: Int32Array }
   | { op: "release"; session: number };
 
+/** What a model tells the runtime about its runs. */
+export interface SessionUsage {
+  /** A person waits for its runs (search queries): the search thread, and always the arena. */
+  interactive?: boolean;
+  /** Its runs carry a varying number of items (faces, text lines): no arena. */
+  varyingBatch?: boolean;
+}
+
 /**
- * The settings one session is created with. An interactive session (the CLIP text tower: small,
- * and someone waits for each run) keeps onnxruntime's arena whatever MODEL_ARENA says, so each
- * run reuses its activations' memory instead of mapping and faulting it in afresh (with the arena
- * off and the mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping).
+ * The settings one session is created with. The arena (MODEL_ARENA) makes each run reuse its
+ * activations' memory instead of mapping and faulting it in afresh (with the arena off and the
+ * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping), but it keeps
+ * the largest run's memory for good and grows by powers of two. A session whose batch size varies
+ * run to run (a 16-face photo, then one face) therefore goes without: with it, the soak's RSS
+ * floor rose from 870 to 1,400 MiB. An interactive session (the CLIP text tower: small, and
+ * someone waits for each run) keeps the arena whatever MODEL_ARENA says.
  */
-export function sessionSettingsFor(settings: SessionSettings, interactive: boolean): SessionSettings {
-  return interactive ? { ...settings, arena: true } : settings;
+export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
+  if (usage.interactive) return { ...settings, arena: true };
+  return usage.varyingBatch ? { ...settings, arena: false } : settings;
 }
 
 /** A created session as its thread describes it, with the execution providers usable here. */
@@ -201,11 +213,11 @@ export class OnnxSession {
     readonly provider: string,
   ) {}
 
-  static async create(modelPath: string, settings: SessionSettings, interactive = false): Promise<OnnxSession> {
-    const thread = placeSession(settings.inferenceThreads, interactive);
+  static async create(modelPath: string, settings: SessionSettings, usage: SessionUsage = {}): Promise<OnnxSession> {
+    const thread = placeSession(settings.inferenceThreads, usage.interactive === true);
     thread.sessions++;
     try {
-      const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, interactive) })).value as SessionDescription;
+      const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, usage) })).value as SessionDescription;
       usableProviders ??= description.providers;
       return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {

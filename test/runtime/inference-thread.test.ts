@@ -84,7 +84,7 @@ describe("interactive sessions", () => {
   test("run on the search thread: a query does not wait for queued scan runs, and keeps normal priority", async () => {
     const settings = { ...SETTINGS, inferenceThreads: 1 };
     const visual = await OnnxSession.create(join(dir, "visual.onnx"), settings);
-    const text = await OnnxSession.create(join(dir, "textual.onnx"), settings, true);
+    const text = await OnnxSession.create(join(dir, "textual.onnx"), settings, { interactive: true });
     try {
       const finished: string[] = [];
       const scans = [1, 2, 3].map((n) => visual.run(imageFeed()).then(() => finished.push(`image${n}`)));
@@ -101,9 +101,10 @@ describe("interactive sessions", () => {
     }
   });
 
-  test("keep onnxruntime's arena whatever MODEL_ARENA says; other sessions follow it", () => {
-    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, true).arena).toBe(true);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, false).arena).toBe(false);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, false).arena).toBe(true);
+  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying batches go without; other sessions follow it", () => {
+    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { interactive: true }).arena).toBe(true);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingBatch: true }).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });
 });
