@@ -168,9 +168,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     interOpThreads: interOp > 0 ? interOp : layout.interOpThreads,
     intraOpThreads: intraOp > 0 ? intraOp : layout.intraOpThreads,
     // On, as upstream: each run reuses its activations' memory instead of mapping and faulting it
-    // in afresh. Measured on 2 cores, one thread, interleaved: OCR detector 28 vs 46–54 ms, face
-    // detector 40 vs 48 ms; for about 190 MB more RSS with CLIP, a face pair and an OCR pair
-    // loaded (bench/RESULTS.md). Off gives that memory back. Sessions with varying batches go
+    // in afresh. Measured on 2 cores, one thread, interleaved: face detector 40 vs 48 ms, embedder
+    // 6.5 vs 7.8 ms; for about 40 MB more RSS with CLIP, a face pair and an OCR pair loaded
+    // (bench/RESULTS.md). Off gives that memory back. Sessions whose input shape varies go
     // without it either way (runtime/onnx-session.ts `sessionSettingsFor`).
     modelArena: bool(ml("model_arena"), true),
     preload,

@@ -11,8 +11,8 @@ export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output>
   private opened: OnnxSession | undefined;
   /** Whether a person waits for this model's runs, so they run on the search thread (onnx-session.ts). */
   protected readonly interactive: boolean = false;
-  /** Whether its runs carry a varying number of items, so the session goes without the arena (onnx-session.ts). */
-  protected readonly varyingBatch: boolean = false;
+  /** Whether its input's shape varies run to run, so the session goes without the arena (onnx-session.ts). */
+  protected readonly varyingShape: boolean = false;
 
   protected get session(): OnnxSession {
     if (!this.opened) throw new Error(`${this.identity.task} ${this.identity.type} model '${this.name}' is not loaded`);
@@ -23,7 +23,7 @@ export abstract class OnnxModel<Output = unknown> extends InferenceModel<Output>
     // A load retried after a failure (inference-model.ts) must not leave the first session behind.
     // Only the session: the subclass may already hold what it read before (a tokenizer, a charset).
     await this.releaseSession();
-    this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, { interactive: this.interactive, varyingBatch: this.varyingBatch });
+    this.opened = await OnnxSession.create(modelFilePath(modelDir, this.identity.type), this.context.session, { interactive: this.interactive, varyingShape: this.varyingShape });
     return this.opened;
   }
 

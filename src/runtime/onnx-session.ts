@@ -59,22 +59,23 @@ export type SessionRequest =
 export interface SessionUsage {
   /** A person waits for its runs (search queries): the search thread, and always the arena. */
   interactive?: boolean;
-  /** Its runs carry a varying number of items (faces, text lines): no arena. */
-  varyingBatch?: boolean;
+  /** Its input's shape varies run to run (a number of faces or text lines, an image's size): no arena. */
+  varyingShape?: boolean;
 }
 
 /**
  * The settings one session is created with. The arena (MODEL_ARENA) makes each run reuse its
  * activations' memory instead of mapping and faulting it in afresh (with the arena off and the
  * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping), but it keeps
- * the largest run's memory for good and grows by powers of two. A session whose batch size varies
- * run to run (a 16-face photo, then one face) therefore goes without: with it, the soak's RSS
- * floor rose from 870 to 1,400 MiB. An interactive session (the CLIP text tower: small, and
+ * the largest run's memory for good and grows by powers of two. A session whose input shape
+ * varies run to run (a 16-face photo, then one face; OCR at each photo's own size) therefore goes
+ * without: with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
+ * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the CLIP text tower: small, and
  * someone waits for each run) keeps the arena whatever MODEL_ARENA says.
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
   if (usage.interactive) return { ...settings, arena: true };
-  return usage.varyingBatch ? { ...settings, arena: false } : settings;
+  return usage.varyingShape ? { ...settings, arena: false } : settings;
 }
 
 /** A created session as its thread describes it, with the execution providers usable here. */

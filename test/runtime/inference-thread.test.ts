@@ -101,9 +101,9 @@ describe("interactive sessions", () => {
     }
   });
 
-  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying batches go without; other sessions follow it", () => {
+  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying shapes go without; other sessions follow it", () => {
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { interactive: true }).arena).toBe(true);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingBatch: true }).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingShape: true }).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });

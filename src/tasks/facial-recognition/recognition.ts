@@ -31,7 +31,7 @@ export interface RecognizedFace {
 export class FaceRecognitionModel extends OnnxModel<RecognizedFace[]> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
-  protected override readonly varyingBatch = true;
+  protected override readonly varyingShape = true;
   private batcher: MicroBatcher<Float32Array, Float32Array> | undefined;
 
   protected async loadFrom(modelDir: string): Promise<void> {

@@ -45,6 +45,7 @@ function scoreModeOption(options: ModelOptions): "fast" | "slow" {
 
 export class OcrDetectionModel extends OnnxModel<DetectedText> {
   readonly identity = { task: "ocr", type: "detection" } as const;
+  protected override readonly varyingShape = true;
 
   constructor(name: string, context: ModelContext) {
     super(parseOcrName(name).base, context);

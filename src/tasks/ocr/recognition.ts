@@ -30,7 +30,7 @@ const DICTIONARY_FILES = ["dict.txt", "ppocr_keys.txt", "keys.txt"];
 export class OcrRecognitionModel extends OnnxModel<OcrLines> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
-  protected override readonly varyingBatch = true;
+  protected override readonly varyingShape = true;
   private charset: string[] = [];
 
   protected override source(): ModelSource {
