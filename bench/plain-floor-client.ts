@@ -89,6 +89,11 @@ export class PlainFloor {
     return new PlainFloor(processes);
   }
 
+  /** One request of `id` on every process of both runtimes: a session's first runs are slow. */
+  async warm(id: FloorId): Promise<void> {
+    await Promise.all([...this.processes.node, ...this.processes.bun].map((p) => p.ask<PlainRun>({ op: "once", id })));
+  }
+
   /** Picks the faster runtime for `id` from `rounds` single requests on each, interleaved. */
   async choose(id: FloorId, rounds = 5): Promise<Runtime> {
     const times: Record<Runtime, number[]> = { node: [], bun: [] };

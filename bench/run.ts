@@ -56,7 +56,7 @@ async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promis
   for (let i = 0; i < 2; i++) {
     for (const request of s.requests) await postRequest(url, request);
     await floor.once(floorId);
-    await plain.once(floorId);
+    await plain.warm(floorId);
   }
 }
 
