@@ -30,6 +30,8 @@ export interface BatchingResult {
 export interface BenchReport {
   command: string;
   date: string;
+  /** The checkout measured (`git rev-parse --short HEAD`). */
+  commit: string;
   machine: MachineInfo;
   settings: { connections: number; seconds: number; rounds: number; runtime: SessionSettings & { workers: number } };
   scenarios: ScenarioResult[];
@@ -122,7 +124,7 @@ function targetTable(report: BenchReport): string[] {
   const text = find("clip-text")?.latency;
   if (text) {
     const extra = text.service.p50 - text.requestFloor.p50;
-    lines.push(`| CLIP text p50 ≤ floor + 2 ms | floor + ${extra.toFixed(2)} ms | ${mark(extra <= 2)} |`);
+    lines.push(`| CLIP text p50 ≤ floor + 2 ms | floor ${extra < 0 ? "−" : "+"} ${Math.abs(extra).toFixed(2)} ms | ${mark(extra <= 2)} |`);
   }
   if (report.scenarios.length > 0) {
     const worst = report.scenarios.reduce((a, b) => (b.saturation.load.requestsPerSecond / b.floorRps < a.saturation.load.requestsPerSecond / a.floorRps ? b : a));
@@ -165,7 +167,7 @@ export function renderReport(report: BenchReport): string {
   const out = [
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}; Bun ${machine.bun}, onnxruntime-node ${machine.onnxruntime}.`,
     `Thread layout (chosen from the core count): ${t.inferenceThreads} inference thread(s) × ${t.intraOpThreads} intra-op threads (inter-op ${t.interOpThreads}), ${t.workers} pre/post-processing worker(s); onnxruntime memory arena ${t.arena ? "on" : "off"}.`,
-    `Command: \`${report.command}\` — ${settings.connections} connections, ${settings.seconds} s per saturation run, ${settings.rounds} sequential rounds; ${report.date}.`,
+    `Command: \`${report.command}\` — ${settings.connections} connections, ${settings.seconds} s per saturation run, ${settings.rounds} sequential rounds; ${report.date}, commit ${report.commit}.`,
     "",
     "### Targets",
     "",

@@ -164,6 +164,7 @@ removeBenchCache(cache);
 const report: BenchReport = {
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
   date: new Date().toISOString(),
+  commit: Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim() || "unknown",
   machine: await machineInfo(),
   settings: { connections, seconds, rounds, runtime },
   scenarios: results,
