@@ -70,8 +70,9 @@ export interface SessionUsage {
  * the largest run's memory for good and grows by powers of two. A session whose input shape
  * varies run to run (a 16-face photo, then one face; OCR at each photo's own size) therefore goes
  * without: with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
- * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the CLIP text tower: small, and
- * someone waits for each run) keeps the arena whatever MODEL_ARENA says.
+ * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the
+ * CLIP text tower: small, and someone waits for each run) keeps the arena whatever MODEL_ARENA
+ * says.
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
   if (usage.interactive) return { ...settings, arena: true };

@@ -94,7 +94,7 @@ export function lowerOwnPriority(nice: number): void {
   }
 }
 
-/** From the main thread: every other thread but the search thread to at least tier 2, decoding threads to tier 3. */
+/** From the main thread: every other thread but the search thread to at least tier 2, decoders to tier 3. */
 export function deprioritizeComputeThreads(): void {
   const p = api();
   if (!p) return;
