@@ -3,10 +3,11 @@
  * measured in the same run — the plain floor (plain-floor.mjs: onnxruntime's defaults in a plain
  * Node or Bun process, plus sharp's decode) and the old floor (floor-client.ts) — sequential
  * latency (p50, p99), throughput at saturation, /ping meanwhile, where the time goes (the server's
- * stage timers) — then face batching on and off, then memory. Writes JSON and markdown to
- * bench/results/ and prints the markdown.
+ * stage timers) — then Immich's default job concurrency, a busy neighbour, face batching on and
+ * off, then memory. Writes JSON and markdown to bench/results/ and prints the markdown. `--only`
+ * takes scenario ids and `concurrency`/`neighbour`; batching and memory run only without it.
  *
- *   bun bench/run.ts [--connections 2×cores] [--seconds 15] [--rounds 20] [--only clip-text,faces] [--skip batching,memory]
+ *   bun bench/run.ts [--connections 2×cores] [--seconds 15] [--rounds 20] [--only clip-text,faces,concurrency,neighbour] [--skip concurrency,neighbour,batching,memory]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
