@@ -1,4 +1,9 @@
-/** The orchestrator's side of bench/floor-process.ts. */
+/**
+ * The orchestrator's side of bench/floor-process.ts: the old floor, kept so that the change of
+ * floor stays visible. It copies what the service's runs used to get rather than what a user
+ * gets without us (that is plain-floor.mjs): the service's own session-host with the arena off,
+ * glibc's mmap threshold fixed at 128 KiB, huge-page malloc, nice +10.
+ */
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { BenchCache } from "./cache.ts";
@@ -12,8 +17,8 @@ export interface FloorReply {
   value: unknown;
 }
 
-/** Same niceness as the service's compute threads (src/runtime/thread-priority.ts). */
-const FLOOR_NICE = "10";
+const OLD_FLOOR_NICE = "10";
+const OLD_FLOOR_ENV = { MALLOC_MMAP_THRESHOLD_: "131072", GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
 
 export class FloorProcess {
   private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -22,13 +27,19 @@ export class FloorProcess {
 
   private constructor() {}
 
-  /** Starts the process and waits until it has built every plan; resolves with faces/lines per request. */
-  static async start(cache: BenchCache, settings: SessionSettings): Promise<{ floor: FloorProcess; units: Record<FloorId, number> }> {
+  /**
+   * Starts the process and waits until it has built every plan and written them to `planFolder`;
+   * resolves with faces/lines per request.
+   */
+  static async start(cache: BenchCache, settings: SessionSettings, planFolder: string): Promise<{ floor: FloorProcess; units: Record<FloorId, number> }> {
     const floor = new FloorProcess();
     const ready = new Promise<unknown>((resolve, reject) => floor.waiting.set(0, { resolve, reject }));
-    floor.child = Bun.spawn(["nice", "-n", FLOOR_NICE, process.execPath, resolve(import.meta.dir, "floor-process.ts"), JSON.stringify(cache), JSON.stringify(settings)], {
+    const oldSettings: SessionSettings = { ...settings, arena: false };
+    const script = resolve(import.meta.dir, "floor-process.ts");
+    floor.child = Bun.spawn(["nice", "-n", OLD_FLOOR_NICE, process.execPath, script, JSON.stringify(cache), JSON.stringify(oldSettings), planFolder], {
       stdout: "inherit",
       stderr: "inherit",
+      env: { ...process.env, ...OLD_FLOOR_ENV },
       ipc: (reply: FloorReply) => {
         floor.waiting.get(reply.seq)?.resolve(reply.value);
         floor.waiting.delete(reply.seq);

@@ -22,10 +22,14 @@ export interface RunStep {
   interactive?: boolean;
 }
 
-/** The runs one request costs; `units` counts what it produces (faces, text lines) for reports. */
+/**
+ * The runs one request costs; `units` counts what it produces (faces, text lines) for reports;
+ * `images` are the files its request decodes (one per image entry), for the request floor.
+ */
 export interface FloorPlan {
   steps: RunStep[];
   units: number;
+  images: Uint8Array[];
 }
 
 /** Sessions opened once per model file, with the service's options. */
@@ -38,7 +42,7 @@ export class RawSessions {
     const key = `${model}:${interactive}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = createHostedSession(model, sessionSettingsFor(this.settings, interactive));
+      session = createHostedSession(model, sessionSettingsFor(this.settings, { interactive }));
       this.sessions.set(key, session);
     }
     return session;
@@ -67,7 +71,7 @@ async function decode(jpeg: Uint8Array): Promise<RgbImage> {
 export async function clipVisualPlan(model: string, jpeg: Uint8Array): Promise<FloorPlan> {
   const config = parseClipPreprocessConfig(JSON.parse(readFileSync(join(dirname(model), "preprocess_cfg.json"), "utf8")));
   const tensor = kernels["clip.visualInput"]({ image: await decode(jpeg), config });
-  return { steps: [{ model, feeds: { image: f32(tensor, [1, 3, config.size, config.size]) } }], units: 1 };
+  return { steps: [{ model, feeds: { image: f32(tensor, [1, 3, config.size, config.size]) } }], units: 1, images: [jpeg] };
 }
 
 export async function clipTextualPlan(model: string, text: string): Promise<FloorPlan> {
@@ -77,7 +81,7 @@ export async function clipTextualPlan(model: string, text: string): Promise<Floo
     "ViT-B-32__openai",
   );
   const { inputIds } = tokenizer.encode(text);
-  return { steps: [{ model, feeds: { text: new ort.Tensor("int32", inputIds, [1, tokenizer.contextLength]) }, interactive: true }], units: 1 };
+  return { steps: [{ model, feeds: { text: new ort.Tensor("int32", inputIds, [1, tokenizer.contextLength]) }, interactive: true }], units: 1, images: [] };
 }
 
 /**
@@ -100,7 +104,7 @@ export async function facesPlan(sessions: RawSessions, detector: string, recogni
     const n = Math.min(maxBatch, count - start);
     steps.push({ model: recognizer, feeds: { input: f32(crops.slice(start * cropValues, (start + n) * cropValues), [n, 3, 112, 112]) } });
   }
-  return { steps, units: count };
+  return { steps, units: count, images: [jpeg] };
 }
 
 /** Detector run at `maxResolution`, then the recogniser's aspect-ratio batches of `maxBatch` lines. */
@@ -126,5 +130,5 @@ export async function ocrPlan(sessions: RawSessions, detector: string, recognize
   for (const batch of batches) {
     steps.push({ model: recognizer, feeds: { [rec.inputs[0]!.name]: f32(batch.tensor, [batch.indices.length, 3, 48, batch.width]) } });
   }
-  return { steps, units: boxes.scores.length };
+  return { steps, units: boxes.scores.length, images: [jpeg] };
 }

@@ -1,20 +1,22 @@
 /**
- * The floor's own process, started by FloorProcess at the priority the service gives its
- * inference threads (nice +10), so that a busy machine slows the floor and the service alike and
- * the orchestrator's HTTP client never shares a thread with it. Builds every floor plan, then
- * answers `once` (one plan run, its milliseconds) and `rate` (plans per second, back to back).
+ * The old floor's process (see floor-client.ts), and the builder of every floor plan: it builds
+ * them with the service's own kernels, writes them to the plan folder for the plain floor
+ * (plan-files.ts), then answers `once` (one plan run, its milliseconds) and `rate` (plans per
+ * second, back to back).
  *
- *   bun bench/floor-process.ts <cache JSON> <session settings JSON>   (over Bun IPC)
+ *   bun bench/floor-process.ts <cache JSON> <session settings JSON> <plan folder>   (over Bun IPC)
  */
 import type { BenchCache } from "./cache.ts";
 import { RawSessions } from "./floor-plans.ts";
 import { buildFloors, type FloorId } from "./scenarios.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
 import type { FloorReply, FloorRequest } from "./floor-client.ts";
+import { writePlanFiles } from "./plan-files.ts";
 
 const cache = JSON.parse(process.argv[2]!) as BenchCache;
 const sessions = new RawSessions(JSON.parse(process.argv[3]!) as SessionSettings);
 const floors = await buildFloors(cache, sessions);
+writePlanFiles(process.argv[4]!, floors);
 
 async function answer(request: FloorRequest): Promise<FloorReply> {
   const plan = floors[request.id];

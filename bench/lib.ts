@@ -84,7 +84,8 @@ export interface LoadRequest {
  * through `requests` in order.
  */
 export async function runAutocannon(url: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
-  const prefix = `${tmpdir()}/immich-ml-bench-${process.pid}-${Date.now()}`;
+  // Unique per call: several loads may run at once (immich-concurrency.ts).
+  const prefix = `${tmpdir()}/immich-ml-bench-${process.pid}-${crypto.randomUUID()}`;
   const bodyFiles = await Promise.all(requests.map(async (request, i) => {
     const bodyFile = `${prefix}-${i}.bin`;
     await Bun.write(bodyFile, request.body);

@@ -1,11 +1,12 @@
 /**
- * The measurements, each taken against its floor in the same run: sequential latency (service
- * request and raw plan in alternation, so that a noisy machine slows both alike), the floor's
- * back-to-back rate, and the service at saturation (autocannon) with /ping sampled meanwhile and
- * the server's stage timers read before and after.
+ * The measurements, each taken against its floors in the same run: sequential latency (service
+ * request, old floor plan and plain floor request in alternation, so that a noisy machine slows
+ * all alike), the floor's back-to-back rate, and the service at saturation (autocannon) with
+ * /ping sampled meanwhile and the server's stage timers read before and after.
  */
 import { resolve } from "node:path";
 import type { FloorProcess } from "./floor-client.ts";
+import type { PlainFloor, Runtime } from "./plain-floor-client.ts";
 import { percentile, runAutocannon, type LoadRequest, type LoadResult, type ServerProcess } from "./lib.ts";
 import type { Scenario } from "./scenarios.ts";
 import { stageProfile, stageTotals, type StageProfile } from "./stage-profile.ts";
@@ -23,17 +24,57 @@ export async function postRequest(url: string, request: LoadRequest): Promise<vo
   if (!response.ok) throw new Error(`/predict answered ${response.status}: ${text.slice(0, 300)}`);
 }
 
-/** `rounds` × (one service request, one raw run of its plan), one after the other. */
-export async function sequentialLatency(url: string, scenario: Scenario, floor: FloorProcess, rounds: number): Promise<{ service: Latency; floor: Latency }> {
-  const service: number[] = [];
-  const raw: number[] = [];
+export interface SequentialLatency {
+  service: Latency;
+  /** The plain floor's runs alone, its decodes alone, and both: the request floor. */
+  floor: Latency;
+  decode: Latency;
+  requestFloor: Latency;
+  oldFloor: Latency;
+  /** Which runtime ran the plain floor (the faster one). */
+  floorRuntime: Runtime;
+  /** Mean milliseconds of one run of each model: plain floor vs the service's stage timers. */
+  modelRuns: Array<{ model: string; floorMs: number; serviceMs: number }>;
+  /** The service's stage timers over the sequential requests. */
+  profile: StageProfile;
+}
+
+const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+/** `rounds` × (one service request, one old floor run of its plan, one plain floor request), one after the other. */
+export async function sequentialLatency(url: string, scenario: Scenario, oldFloor: FloorProcess, plain: PlainFloor, rounds: number): Promise<SequentialLatency> {
+  const floorRuntime = await plain.choose(scenario.id);
+  const samples = { service: [] as number[], old: [] as number[], runs: [] as number[], decode: [] as number[], request: [] as number[] };
+  const stepMs = new Map<string, number[]>();
+  const before = await stageTotals(url);
+  const started = performance.now();
   for (let i = 0; i < rounds; i++) {
-    const started = performance.now();
+    const requestStarted = performance.now();
     await postRequest(url, scenario.requests[0]!);
-    service.push(performance.now() - started);
-    raw.push(await floor.once(scenario.id));
+    samples.service.push(performance.now() - requestStarted);
+    samples.old.push(await oldFloor.once(scenario.id));
+    const run = await plain.once(scenario.id);
+    samples.runs.push(run.runMs);
+    samples.decode.push(run.decodeMs);
+    samples.request.push(run.runMs + run.decodeMs);
+    for (const [model, ms] of run.steps) stepMs.set(model, [...(stepMs.get(model) ?? []), ms]);
   }
-  return { service: summarize(service), floor: summarize(raw) };
+  const profile = stageProfile(before, await stageTotals(url), rounds, (performance.now() - started) / 1000);
+  const modelRuns = [...stepMs].map(([model, ms]) => ({
+    model,
+    floorMs: mean(ms),
+    serviceMs: profile.rows.find((row) => row.stage === `session:${model}`)?.runMs ?? NaN,
+  }));
+  return {
+    service: summarize(samples.service),
+    floor: summarize(samples.runs),
+    decode: summarize(samples.decode),
+    requestFloor: summarize(samples.request),
+    oldFloor: summarize(samples.old),
+    floorRuntime,
+    modelRuns,
+    profile,
+  };
 }
 
 export interface Saturation {

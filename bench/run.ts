@@ -1,20 +1,25 @@
 /**
- * The benchmark suite (`npm run bench`): every scenario of scenarios.ts against its raw
- * onnxruntime floor, measured in the same run — sequential latency (p50, p99), throughput at
- * saturation, /ping meanwhile, where the time goes (the server's stage timers) — then face
- * batching on and off, then memory. Writes JSON and markdown to bench/results/ and prints the
- * markdown.
+ * The benchmark suite (`npm run bench`): every scenario of scenarios.ts against its floors,
+ * measured in the same run — the plain floor (plain-floor.mjs: onnxruntime's defaults in a plain
+ * Node or Bun process, plus sharp's decode) and the old floor (floor-client.ts) — sequential
+ * latency (p50, p99), throughput at saturation, /ping meanwhile, where the time goes (the server's
+ * stage timers) — then Immich's default job concurrency, a busy neighbour, face batching on and
+ * off, then memory. Writes JSON and markdown to bench/results/ and prints the markdown. `--only`
+ * takes scenario ids and `concurrency`/`neighbour`; batching and memory run only without it.
  *
- *   bun bench/run.ts [--connections 2×cores] [--seconds 15] [--rounds 20] [--only clip-text,faces] [--skip batching,memory]
+ *   bun bench/run.ts [--connections 2×cores] [--seconds 15] [--rounds 20] [--only clip-text,faces,concurrency,neighbour] [--skip concurrency,neighbour,batching,memory]
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildBenchCache, CLIP_MODEL, FACE_MODEL, OCR_MODEL, removeBenchCache } from "./cache.ts";
 import { FloorProcess } from "./floor-client.ts";
+import { PlainFloor } from "./plain-floor-client.ts";
 import { argNumber, startServerProcess, type ServerProcess } from "./lib.ts";
 import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
+import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
+import { immichConcurrency, type ImmichConcurrencyResult } from "./immich-concurrency.ts";
 import { postRequest, saturate, sequentialLatency, summarize, type Latency, type Saturation } from "./measure.ts";
 import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
@@ -41,8 +46,10 @@ async function startServer(cacheFolder: string, env: Record<string, string> = {}
 
 const cache = buildBenchCache();
 const { server, runtime } = await startServer(cache.folder);
-// The floor's sessions get the server's own session settings.
-const { floor, units } = await FloorProcess.start(cache, runtime);
+// Both floors get the server's thread counts; the old one also the rest of its session settings.
+const planFolder = mkdtempSync(join(tmpdir(), "immich-ml-bench-plans-"));
+const { floor, units } = await FloorProcess.start(cache, runtime, planFolder);
+const plain = await PlainFloor.start(planFolder, runtime);
 const scenarios = await buildScenarios();
 const scenario = (id: ScenarioId) => scenarios.find((s) => s.id === id)!;
 
@@ -50,6 +57,7 @@ async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promis
   for (let i = 0; i < 2; i++) {
     for (const request of s.requests) await postRequest(url, request);
     await floor.once(floorId);
+    await plain.warm(floorId);
   }
 }
 
@@ -58,11 +66,11 @@ const windowFor = (floorRps: number) => Math.max(seconds, Math.ceil((3 * connect
 
 const saturateOn = (target: ServerProcess, s: Scenario, window: number) => saturate(target, s.requests, connections, window);
 
-/** Floor rate half before and half after the service's run, so drift on the machine hits both. */
+/** Plain floor rate half before and half after the service's run, so drift on the machine hits both. */
 async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation }> {
-  const before = await floor.rate(s.id, seconds / 2);
+  const before = await plain.rate(s.id, seconds / 2);
   const saturation = await saturateOn(server, s, windowFor(before * s.requests.length));
-  const after = await floor.rate(s.id, seconds / 2);
+  const after = await plain.rate(s.id, seconds / 2);
   return { floorRps: ((before + after) / 2) * s.requests.length, saturation };
 }
 
@@ -88,14 +96,29 @@ async function sequentialOnly(url: string, s: Scenario, count: number): Promise<
 
 const results: ScenarioResult[] = [];
 let batching: BatchingResult | undefined;
+let neighbour: BusyNeighbourResult | undefined;
+let concurrency: ImmichConcurrencyResult | undefined;
 try {
   for (const s of scenarios.filter((s) => s.id !== "faces-batched" && (!only || only.includes(s.id)))) {
     console.error(`— ${s.id}`);
     await warmUp(server.url, s);
     // Requests with many faces take seconds each: fewer rounds.
-    const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
+    const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
     const { floorRps, saturation } = await floorAround(s);
     results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation });
+  }
+
+  if (!skip.has("concurrency") && (!only || only.includes("concurrency"))) {
+    console.error("— Immich's default job concurrency: 2 CLIP + 2 faces + 1 OCR in flight");
+    for (const id of ["clip-image", "faces", "ocr"] as const) await warmUp(server.url, scenario(id));
+    concurrency = await immichConcurrency(server, scenario, plain, seconds);
+  }
+
+  if (!skip.has("neighbour") && (!only || only.includes("neighbour"))) {
+    console.error("— busy neighbour: a nice-0 CPU hog on every core");
+    await warmUp(server.url, scenario("clip-text"));
+    await warmUp(server.url, scenario("clip-image"));
+    neighbour = await busyNeighbour(server.url, scenario("clip-text").requests[0]!, scenario("clip-image").requests[0]!, rounds);
   }
 
   if (!skip.has("batching") && !only) {
@@ -108,7 +131,7 @@ try {
       await warmUp(server.url, single);
       await warmUp(unbatched.server.url, single);
       const groupRounds = Math.ceil(rounds / 4);
-      const groupFloorRps = { batched: await floor.rate("faces-group", seconds / 2), unbatched: await floor.rate("faces-group-unbatched", seconds / 2) };
+      const groupFloorRps = { batched: await plain.rate("faces-group", seconds / 2), unbatched: await plain.rate("faces-group-unbatched", seconds / 2) };
       batching = {
         faces: units["faces-group"],
         groupLatency: { batched: await sequentialOnly(server.url, group, groupRounds), unbatched: await sequentialOnly(unbatched.server.url, group, groupRounds) },
@@ -123,6 +146,8 @@ try {
 } finally {
   await server.stop();
   await floor.stop();
+  await plain.stop();
+  rmSync(planFolder, { recursive: true, force: true });
 }
 
 const memory =
@@ -140,10 +165,13 @@ removeBenchCache(cache);
 const report: BenchReport = {
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
   date: new Date().toISOString(),
+  commit: Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim() || "unknown",
   machine: await machineInfo(),
   settings: { connections, seconds, rounds, runtime },
   scenarios: results,
   batching,
+  neighbour,
+  concurrency,
   memory,
 };
 const outDir = resolve(import.meta.dir, "results");

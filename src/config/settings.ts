@@ -255,10 +255,12 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     inferenceThreads: inferenceThreads > 0 ? inferenceThreads : layout.inferenceThreads,
     interOpThreads: interOp > 0 ? interOp : layout.interOpThreads,
     intraOpThreads: intraOp > 0 ? intraOp : layout.intraOpThreads,
-    // Off by default (upstream: on, except its CUDA image): the arena keeps every run's peak
-    // activations for good, while without it they are freed and handed back to the OS when idle;
-    // runs measured no slower (bench/README.md).
-    modelArena: bool(ml("model_arena"), false),
+    // On, as upstream: each run reuses its activations' memory instead of mapping and faulting it
+    // in afresh. Measured on 2 cores, one thread, interleaved: face detector 40 vs 48 ms, embedder
+    // 6.5 vs 7.8 ms; for about 40 MB more RSS with CLIP, a face pair and an OCR pair loaded
+    // (bench/RESULTS.md). Off gives that memory back. Sessions whose input shape varies go
+    // without it either way (runtime/onnx-session.ts `sessionSettingsFor`).
+    modelArena: bool(ml("model_arena"), true),
     preload,
     maxBatchSize: { facialRecognition: faceBatch ? positive(faceBatch, 1) : undefined, ocr: positive(ocrBatch, 6) },
     deviceId: ml("device_id")?.value.trim() || "0",

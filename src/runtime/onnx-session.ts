@@ -6,10 +6,13 @@
  * On their own thread, runs are queued there while the event loop stays free; onnxruntime's
  * intra-op threads give each run its share of the cores.
  *
- * `inferenceThreads` (thread-layout.ts) of them may exist; a new session goes to a thread hosting
- * no session yet, else to the one hosting fewest, so different models run side by side. Threads
- * start when a session first needs them and stop when their last session is released (each holds
- * a JS heap and onnxruntime's per-thread state), so an idle or fully evicted process stays small.
+ * `inferenceThreads` (thread-layout.ts) of them may exist for library-scan models; a new session
+ * goes to a thread hosting no session yet, else to the one hosting fewest, so different models run
+ * side by side. Interactive sessions (search queries: the CLIP text tower) go to one more thread,
+ * the search thread, which runs at normal priority (thread-priority.ts): a query never waits
+ * behind a scan run and keeps its speed when other processes load the machine. Threads start when
+ * a session first needs them and stop when their last session is released (each holds a JS heap
+ * and onnxruntime's per-thread state), so an idle or fully evicted process stays small.
  */
 import { basename, dirname } from "node:path";
 import { log } from "../log.ts";
@@ -17,6 +20,7 @@ import type { HostedSession } from "./session-host.ts";
 import { AbandonedError, requestSignal, throwIfAbandoned } from "./request-scope.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
+import { SEARCH_THREAD_NAME } from "./thread-priority.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 
 export interface SessionSettings {
@@ -46,20 +50,33 @@ export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigI
 
 /** Messages the inference thread understands (handled in worker.ts). */
 export type SessionRequest =
-  /** `interactive`: a person waits for this model's runs (search queries); they go first on its thread. */
-  | { op: "create"; path: string; settings: SessionSettings; interactive: boolean }
+  | { op: "create"; path: string; settings: SessionSettings }
   /** `abandon[0]` becomes 1 when the request gave up on this run; checked before it starts. */
   | { op: "run"; session: number; feeds: Record<string, Feed>; abandon?: Int32Array }
   | { op: "release"; session: number };
 
+/** What a model tells the runtime about its runs. */
+export interface SessionUsage {
+  /** A person waits for its runs (search queries): the search thread, and always the arena. */
+  interactive?: boolean;
+  /** Its input's shape varies run to run (a number of faces or text lines, an image's size): no arena. */
+  varyingShape?: boolean;
+}
+
 /**
- * The settings one session is created with. An interactive session (the CLIP text tower: small,
- * and someone waits for each run) keeps onnxruntime's arena whatever MODEL_ARENA says, so each
- * run reuses its activations' memory instead of mapping and faulting it in afresh (with the arena
- * off and the mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping).
+ * The settings one session is created with. The arena (MODEL_ARENA) makes each run reuse its
+ * activations' memory instead of mapping and faulting it in afresh (with the arena off and the
+ * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping), but it keeps
+ * the largest run's memory for good and grows by powers of two. A session whose input shape
+ * varies run to run (a 16-face photo, then one face; OCR at each photo's own size) therefore goes
+ * without: with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
+ * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the
+ * CLIP text tower: small, and someone waits for each run) keeps the arena whatever MODEL_ARENA
+ * says.
  */
-export function sessionSettingsFor(settings: SessionSettings, interactive: boolean): SessionSettings {
-  return interactive ? { ...settings, arena: true } : settings;
+export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
+  if (usage.interactive) return { ...settings, arena: true };
+  return usage.varyingShape ? { ...settings, arena: false } : settings;
 }
 
 /** A created session as its thread describes it, with the execution providers usable here. */
@@ -77,7 +94,7 @@ export function executionProviders(): readonly string[] | undefined {
 }
 
 class InferenceThread {
-  private readonly worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+  private readonly worker: Worker;
   private readonly pending = new Map<number, ReplyWaiter>();
   private nextId = 1;
   /** Sessions hosted here, for placement. */
@@ -86,7 +103,10 @@ class InferenceThread {
   /** Why the thread died, once it has: every call then fails at once instead of waiting forever. */
   private failure: Error | undefined;
 
-  constructor() {
+  /** @param search the search thread: hosts interactive sessions only, at normal priority */
+  constructor(readonly search: boolean) {
+    // The name becomes the OS thread's: thread-priority.ts tells the search thread by it.
+    this.worker = new Worker(new URL("./worker.ts", import.meta.url).href, { name: search ? SEARCH_THREAD_NAME : "ml-inference" });
     this.worker.addEventListener("message", (event: MessageEvent) => {
       const reply = event.data as WorkerReply;
       const waiter = this.pending.get(reply.id);
@@ -138,15 +158,16 @@ class InferenceThread {
 
 const threads: InferenceThread[] = [];
 
-function placeSession(wanted: number): InferenceThread {
-  const free = threads.find((thread) => thread.sessions === 0);
+function placeSession(wanted: number, interactive: boolean): InferenceThread {
+  const candidates = threads.filter((thread) => thread.search === interactive);
+  const free = candidates.find((thread) => thread.sessions === 0);
   if (free) return free;
-  if (threads.length < Math.max(1, wanted)) {
-    const thread = new InferenceThread();
+  if (candidates.length < (interactive ? 1 : Math.max(1, wanted))) {
+    const thread = new InferenceThread(interactive);
     threads.push(thread);
     return thread;
   }
-  return threads.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
+  return candidates.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
 }
 
 /** Stops `thread` if it hosts nothing any more. */
@@ -194,11 +215,11 @@ export class OnnxSession {
     readonly provider: string,
   ) {}
 
-  static async create(modelPath: string, settings: SessionSettings, interactive = false): Promise<OnnxSession> {
-    const thread = placeSession(settings.inferenceThreads);
+  static async create(modelPath: string, settings: SessionSettings, usage: SessionUsage = {}): Promise<OnnxSession> {
+    const thread = placeSession(settings.inferenceThreads, usage.interactive === true);
     thread.sessions++;
     try {
-      const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, interactive), interactive })).value as SessionDescription;
+      const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, usage) })).value as SessionDescription;
       usableProviders ??= description.providers;
       return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {

@@ -3,8 +3,9 @@
  *
  * - inference threads: JS threads hosting onnxruntime sessions. Under Bun a run blocks its JS
  *   thread, so runs on one inference thread go one after the other; each session lives on one
- *   thread. At least two, so that a search query (CLIP text, tens of ms) is not stuck behind a
- *   face or OCR run of a second; one per 4 cores on bigger machines, up to 4, so that the models
+ *   thread (search queries have one more of their own, onnx-session.ts). At least two, so that a
+ *   face detector and recogniser, or CLIP and OCR, run side by side; one per 4 cores on bigger
+ *   machines, up to 4, so that the models
  *   Immich runs side by side (CLIP, faces and OCR jobs) each run on cores of their own.
  * - intra-op threads per session: the inference thread's share of the cores, so concurrent runs
  *   never oversubscribe them. A batch-1 run parallelises poorly (on 2 cores, ViT-B/32 runs 1.3×

@@ -1,8 +1,13 @@
 /**
  * CPU priorities in three tiers, so that a saturated machine serves what matters first:
  *
- * 1. the HTTP thread (nice 0): /ping and request parsing answer at once under full load;
- * 2. inference (nice +10): the inference threads and the onnxruntime threads they create;
+ * 1. the HTTP thread and the search thread (nice 0): /ping and request parsing answer at once
+ *    under full load, and a search query (the CLIP text tower's runs, on an inference thread of
+ *    its own, onnx-session.ts) holds its own against the other processes of an Immich host: with
+ *    a nice-0 CPU hog on every core of a 2-core machine, a query took 17.5× its quiet time at
+ *    nice +10 (bench/RESULTS.md, busy neighbour);
+ * 2. inference for library scans (nice +10): the other inference threads and the onnxruntime
+ *    threads they create; background work, it yields to the Immich server's own jobs;
  * 3. pre/post-processing (nice +19): the kernel workers and the image-decoding threads.
  *
  * Tier 3 below tier 2 makes pre-processing fill the cycles onnxruntime leaves idle (its threads
@@ -21,6 +26,11 @@ export const INFERENCE_NICE = 10;
 export const PREPROCESSING_NICE = 19;
 /** Threads that decode images (libvips, and the runtime's pool running sharp's async work). */
 const DECODE_THREAD_NAMES = [/^libvips/, /^Bun Pool/];
+/**
+ * The OS name of the search thread (a worker's name becomes its thread's name), which the
+ * onnxruntime threads it creates inherit: the sweep below leaves them at nice 0.
+ */
+export const SEARCH_THREAD_NAME = "ml-search";
 
 interface Priority {
   get(tid: number): number;
@@ -63,6 +73,15 @@ function threadName(tid: number): string {
   }
 }
 
+/** Whether the calling thread is the search thread (by its OS name; Linux only). */
+export function isSearchThread(): boolean {
+  try {
+    return readFileSync("/proc/thread-self/comm", "utf8").trim() === SEARCH_THREAD_NAME;
+  } catch {
+    return false;
+  }
+}
+
 /** Lowers the calling thread (a worker) to `nice`, before it creates threads of its own. */
 export function lowerOwnPriority(nice: number): void {
   const p = api();
@@ -75,7 +94,7 @@ export function lowerOwnPriority(nice: number): void {
   }
 }
 
-/** From the main thread: every other thread to at least tier 2, decoding threads to tier 3. */
+/** From the main thread: every other thread but the search thread to at least tier 2, decoders to tier 3. */
 export function deprioritizeComputeThreads(): void {
   const p = api();
   if (!p) return;
@@ -89,6 +108,7 @@ export function deprioritizeComputeThreads(): void {
     const tid = Number(entry);
     if (tid === process.pid) continue;
     const name = threadName(tid);
+    if (name === SEARCH_THREAD_NAME) continue;
     lower(p, tid, DECODE_THREAD_NAMES.some((pattern) => pattern.test(name)) ? PREPROCESSING_NICE : INFERENCE_NICE);
   }
 }

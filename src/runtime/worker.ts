@@ -9,7 +9,7 @@ import { kernels } from "./kernel-table.ts";
 import { collectTransferables } from "./transfer.ts";
 import { processClockMs } from "./stage-timing.ts";
 import { collectGarbage } from "./allocator.ts";
-import { INFERENCE_NICE, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
+import { INFERENCE_NICE, isSearchThread, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
 import type { SessionRequest } from "./onnx-session.ts";
 import { AbandonedError } from "./request-scope.ts";
 
@@ -17,8 +17,6 @@ declare const self: Worker;
 
 /** Sessions hosted by this thread (only inference threads ever create any). */
 const sessions = new Map<number, import("./session-host.ts").HostedSession>();
-/** Sessions whose runs jump the queue (see below). */
-const interactiveSessions = new Set<number>();
 let nextSession = 1;
 
 async function handleSession(request: SessionRequest): Promise<unknown> {
@@ -29,7 +27,6 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       const hosted = await host.createHostedSession(request.path, request.settings);
       const id = nextSession++;
       sessions.set(id, hosted);
-      if (request.interactive) interactiveSessions.add(id);
       return { session: id, inputs: hosted.inputs, outputNames: hosted.outputNames, provider: hosted.provider, providers: host.availableProviders() };
     }
     case "run": {
@@ -41,7 +38,6 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
     case "release": {
       const hosted = sessions.get(request.session);
       sessions.delete(request.session);
-      interactiveSessions.delete(request.session);
       await hosted?.session.release();
       return null;
     }
@@ -65,9 +61,9 @@ async function handle(message: WorkerMessage): Promise<void> {
   try {
     if (!prioritized && !message.gc) {
       // The first job tells what this thread is for; onnxruntime's threads, created later by a
-      // session, inherit the inference tier (see thread-priority.ts).
+      // session, inherit its tier (see thread-priority.ts). The search thread stays at nice 0.
       prioritized = true;
-      lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
+      if (!isSearchThread()) lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
     }
     let value: unknown = null;
     if (message.gc) {
@@ -87,21 +83,19 @@ async function handle(message: WorkerMessage): Promise<void> {
 }
 
 /**
- * One job at a time. Under Bun a session run occupies this thread anyway (two runs posted together
- * take as long as two in a row), but `session.run` returns before its work starts, so without the
- * queue a second request would be timed from while the first ran. Runs of interactive sessions
- * (search queries, which a person waits for) go ahead of queued library-scan work; between jobs
- * the thread lets messages that arrived meanwhile join the queues before picking the next.
+ * One job at a time, in arrival order. Under Bun a session run occupies this thread anyway (two
+ * runs posted together take as long as two in a row), but `session.run` returns before its work
+ * starts, so without the queue a second request would be timed from while the first ran. Search
+ * queries never wait here behind library-scan work: their sessions have a thread of their own.
  */
-const urgent: WorkerMessage[] = [];
 const queued: WorkerMessage[] = [];
 let draining = false;
 
 async function drain(): Promise<void> {
   draining = true;
   try {
-    while (urgent.length + queued.length > 0) {
-      await handle((urgent.shift() ?? queued.shift())!);
+    while (queued.length > 0) {
+      await handle(queued.shift()!);
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
@@ -110,8 +104,6 @@ async function drain(): Promise<void> {
 }
 
 self.addEventListener("message", (event: MessageEvent) => {
-  const message = event.data as WorkerMessage;
-  const run = message.session?.op === "run" ? message.session : undefined;
-  (run && interactiveSessions.has(run.session) ? urgent : queued).push(message);
+  queued.push(event.data as WorkerMessage);
   if (!draining) void drain();
 });

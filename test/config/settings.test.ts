@@ -18,7 +18,7 @@ describe("settings from the environment", () => {
       layout.interOpThreads,
       layout.workers,
     ]);
-    expect(s.modelArena).toBe(false);
+    expect(s.modelArena).toBe(true);
     expect(s.maxBatchSize).toEqual({ facialRecognition: undefined, ocr: 6 });
     expect(s.modelOrganization).toBe("immich-app");
     expect(s.modelRevision).toBe("main");
@@ -49,7 +49,7 @@ describe("settings from the environment", () => {
     const s = loadSettings({
       MACHINE_LEARNING_MODEL_INTER_OP_THREADS: "2",
       MACHINE_LEARNING_MODEL_INTRA_OP_THREADS: "4",
-      MACHINE_LEARNING_MODEL_ARENA: "true",
+      MACHINE_LEARNING_MODEL_ARENA: "false",
       MACHINE_LEARNING_INFERENCE_THREADS: "3",
       MACHINE_LEARNING_REQUEST_THREADS: "0",
       MACHINE_LEARNING_MAX_BATCH_SIZE__FACIAL_RECOGNITION: "2",
@@ -61,7 +61,7 @@ describe("settings from the environment", () => {
       HF_HUB_OFFLINE: "1",
       IMMICH_LOG_LEVEL: "Warning",
     });
-    expect([s.interOpThreads, s.intraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, true, 3, 0]);
+    expect([s.interOpThreads, s.intraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, false, 3, 0]);
     expect(s.maxBatchSize).toEqual({ facialRecognition: 2, ocr: 4 });
     expect([s.modelOrganization, s.modelRevision]).toEqual(["immich-testing", "v2"]);
     expect(s.hf).toEqual({ endpoint: "http://mirror.local", token: "secret", offline: true });

@@ -1,12 +1,13 @@
 /**
  * The inference thread's queue, driven through its real message protocol (runtime/worker.ts): runs
- * are handled one at a time in arrival order, except that runs of an interactive session (search
- * queries) go ahead of queued ones; a run whose request was abandoned before it started is skipped.
+ * are handled one at a time in arrival order; a run whose request was abandoned before it started
+ * is skipped. Interactive sessions (search queries) live on the search thread (onnx-session.ts):
+ * they never queue behind scan runs, and that thread keeps normal priority.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
+import { OnnxSession, sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
 import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
@@ -37,18 +38,15 @@ const imageFeed = (): Record<string, Feed> => ({ image: { type: "float32", data:
 const textFeed = (): Record<string, Feed> => ({ text: { type: "int32", data: new Int32Array(77).fill(7), dims: [1, 77] } });
 
 let slow: number;
-let search: number;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = tempDir();
+  dir = tempDir();
   writeFileSync(join(dir, "visual.onnx"), heavyVisualModel({ layers: 24 }));
   writeFileSync(join(dir, "textual.onnx"), clipTextualModel());
   worker = new Worker(new URL("../../src/runtime/worker.ts", import.meta.url).href);
   worker.addEventListener("message", (event: MessageEvent) => replies.get((event.data as WorkerReply).id)?.(event.data as WorkerReply));
-  const created = async (path: string, interactive: boolean) =>
-    ((await post({ op: "create", path: join(dir, path), settings: SETTINGS, interactive }, "create")).value as { session: number }).session;
-  slow = await created("visual.onnx", false);
-  search = await created("textual.onnx", true);
+  slow = ((await post({ op: "create", path: join(dir, "visual.onnx"), settings: SETTINGS }, "create")).value as { session: number }).session;
 });
 
 afterAll(() => worker.terminate());
@@ -72,21 +70,6 @@ async function untilPremise<T extends { premise: boolean }>(scenario: (waitMs: n
 }
 
 describe("inference thread queue", () => {
-  test("a search query's run goes ahead of queued scan runs, not ahead of the one running", async () => {
-    const attempt = async (waitMs: number) => {
-      order = [];
-      const runs = [1, 2, 3].map((n) => post({ op: "run", session: slow, feeds: imageFeed() }, `image${n}`));
-      await Bun.sleep(waitMs);
-      const queryPosted = processClockMs();
-      const query = post({ op: "run", session: search, feeds: textFeed() }, "text");
-      const replies = await Promise.all([...runs, query]);
-      return { premise: isRunningAt(replies[0]!, queryPosted), replies, order: [...order] };
-    };
-    const { replies, order: handled } = await untilPremise(attempt);
-    expect(replies.every((reply) => reply.ok)).toBe(true);
-    expect(handled).toEqual(["image1", "text", "image2", "image3"]);
-  });
-
   test("batch runs keep their arrival order", async () => {
     order = [];
     await Promise.all([1, 2, 3, 4].map((n) => post({ op: "run", session: slow, feeds: imageFeed() }, `image${n}`)));
@@ -113,10 +96,42 @@ describe("inference thread queue", () => {
   });
 });
 
+/** Nice value of each of this process's threads with the OS name `name`. */
+function niceOfThreads(name: string): number[] {
+  return readdirSync("/proc/self/task")
+    .filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() === name)
+    .map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Fields after the parenthesised name start at field 3 (state); nice is field 19.
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    });
+}
+
 describe("interactive sessions", () => {
-  test("keep onnxruntime's arena whatever MODEL_ARENA says; other sessions follow it", () => {
-    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, true).arena).toBe(true);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, false).arena).toBe(false);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, false).arena).toBe(true);
+  test("run on the search thread: a query does not wait for queued scan runs, and keeps normal priority", async () => {
+    const settings = { ...SETTINGS, inferenceThreads: 1 };
+    const visual = await OnnxSession.create(join(dir, "visual.onnx"), settings);
+    const text = await OnnxSession.create(join(dir, "textual.onnx"), settings, { interactive: true });
+    try {
+      const finished: string[] = [];
+      const scans = [1, 2, 3].map((n) => visual.run(imageFeed()).then(() => finished.push(`image${n}`)));
+      const query = text.run(textFeed()).then(() => finished.push("text"));
+      await Promise.all([...scans, query]);
+      expect(finished[0]).toBe("text");
+      if (process.platform === "linux") {
+        expect(niceOfThreads("ml-search")).toEqual([0]);
+        expect(niceOfThreads("ml-inference")).toEqual([10]);
+      }
+    } finally {
+      await visual.release();
+      await text.release();
+    }
+  });
+
+  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying shapes go without; other sessions follow it", () => {
+    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { interactive: true }).arena).toBe(true);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingShape: true }).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });
 });

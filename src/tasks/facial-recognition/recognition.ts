@@ -36,6 +36,7 @@ interface FaceRecognitionLoaded extends OnnxLoaded {
 export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly detection: DetectedFaces }, FaceRecognitionLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
+  protected override readonly varyingShape = true;
 
   protected async loadFrom(modelDir: string): Promise<FaceRecognitionLoaded> {
     const session = await this.openSession(modelDir);

@@ -1,0 +1,81 @@
+/**
+ * The honest floor: what a user gets from onnxruntime without us. A plain process (run under Node
+ * or Bun, nice 0, no allocator settings in its environment) that opens each model with
+ * onnxruntime's default session options, changing only the intra-op/inter-op thread counts to
+ * those the service gives its sessions, and decodes each request's photo with sharp to raw RGB.
+ * Plain JavaScript that imports nothing of the project, so both runtimes run the same file.
+ *
+ *   node|bun bench/plain-floor.mjs <plan folder (bench/plan-files.ts)> <intra-op threads> <inter-op threads>
+ *
+ * Questions come as JSON lines on stdin, answers go as JSON lines on stdout:
+ * - `{seq, op: "once", id}` → `{seq, value: {decodeMs, runMs, steps: [[label, ms], …]}}`: one
+ *   request's decodes, then its runs one after the other;
+ * - `{seq, op: "rate", id, seconds}` → `{seq, value: requests per second}`, decode + runs back to back.
+ */
+import * as ort from "onnxruntime-node";
+import sharp from "sharp";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const [folder, intra, inter] = process.argv.slice(2);
+const sessionOptions = { intraOpNumThreads: Number(intra), interOpNumThreads: Number(inter) };
+const plans = JSON.parse(readFileSync(join(folder, "plans.json"), "utf8"));
+
+const bytes = new Map();
+const fileBytes = (file) => {
+  if (!bytes.has(file)) bytes.set(file, readFileSync(join(folder, file)));
+  return bytes.get(file);
+};
+const ARRAYS = { float32: Float32Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array };
+function tensor({ type, dims, file }) {
+  const raw = fileBytes(file);
+  const copy = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+  return new ort.Tensor(type, new ARRAYS[type](copy), dims);
+}
+
+const sessions = new Map();
+for (const plan of Object.values(plans)) {
+  for (const step of plan.steps) {
+    if (!sessions.has(step.model)) sessions.set(step.model, await ort.InferenceSession.create(step.model, sessionOptions));
+    step.tensors = Object.fromEntries(Object.entries(step.feeds).map(([name, feed]) => [name, tensor(feed)]));
+  }
+}
+
+const decode = (file) => sharp(fileBytes(file)).removeAlpha().raw().toBuffer();
+
+async function once(plan) {
+  let started = performance.now();
+  for (const image of plan.images) await decode(image);
+  const decodeMs = performance.now() - started;
+  const steps = [];
+  started = performance.now();
+  for (const step of plan.steps) {
+    const stepStarted = performance.now();
+    await sessions.get(step.model).run(step.tensors);
+    steps.push([step.label, performance.now() - stepStarted]);
+  }
+  return { decodeMs, runMs: performance.now() - started, steps };
+}
+
+async function rate(plan, seconds) {
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  let done = 0;
+  while (performance.now() < end) {
+    await once(plan);
+    done++;
+  }
+  return done / ((performance.now() - started) / 1000);
+}
+
+let queue = Promise.resolve();
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const question = JSON.parse(line);
+  queue = queue.then(async () => {
+    const plan = plans[question.id];
+    const value = question.op === "once" ? await once(plan) : await rate(plan, question.seconds);
+    process.stdout.write(`${JSON.stringify({ seq: question.seq, value })}\n`);
+  });
+});
+process.stdout.write(`${JSON.stringify({ seq: 0, value: "ready" })}\n`);
