@@ -104,6 +104,11 @@ async function drain(): Promise<void> {
 }
 
 self.addEventListener("message", (event: MessageEvent) => {
-  queued.push(event.data as WorkerMessage);
+  // Checked here, not in the job loop: a message that is not a job is a bug, and an error thrown
+  // from this listener ends the thread (uncaught), so its callers fail at once (onnx-session.ts,
+  // worker-pool.ts) instead of waiting on a thread in an unknown state.
+  const message = event.data as WorkerMessage | null;
+  if (typeof message?.id !== "number") throw new Error("worker thread received a message that is not a job");
+  queued.push(message);
   if (!draining) void drain();
 });
