@@ -41,6 +41,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
+from trained_tokenizers import CHARSMAP_PLACEHOLDER, TRAINED_BUNDLE, clean_text, load_bundle, replace_value, trained_family
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +49,6 @@ FIXTURES = ROOT.parent / "shared" / "fixtures"
 FLORES_SOURCE = ROOT / "src" / "tasks" / "clip" / "flores.ts"
 GOLDEN_DIR = ROOT / "test" / "golden" / "tokenizers"
 KNOWN_DIFFERENCES = ROOT / "test" / "parity" / "known-tokenizer-differences.json"
-TRAINED_BUNDLE = GOLDEN_DIR / "trained-tokenizers.json.gz"
-CHARSMAP_PLACEHOLDER = "@precompiled_charsmap"
 GOLDEN_FAMILIES = ["clip", "xlm-roberta", "labse", "gemma"]
 GOLDEN_CASES = 300
 LONG_GOLDEN_CASES = 6
@@ -290,13 +289,6 @@ FAMILIES = {"clip": clip, "xlm-roberta": xlmr, "labse": labse, "nllb": nllb, "si
 
 # ------------------------------------------------------------------ upstream's tokenize
 
-def clean_text(text, canonicalize):
-    text = " ".join(text.split())
-    if canonicalize:
-        text = text.translate(str.maketrans("", "", string.punctuation)).lower()
-    return text
-
-
 def write_golden(family, cases_out):
     known = json.loads(KNOWN_DIFFERENCES.read_text()).get(family, {}).get("texts", [])
     # Long strings (truncation) are few but large: the first LONG_GOLDEN_CASES of them are kept.
@@ -310,14 +302,6 @@ def write_gzip_json(path, value):
     path.parent.mkdir(parents=True, exist_ok=True)
     with gzip.GzipFile(path, "wb", mtime=0) as f:  # mtime=0: same content, same bytes
         f.write(json.dumps(value, ensure_ascii=False).encode())
-
-
-def replace_value(node, old, new):
-    if isinstance(node, dict):
-        return {k: replace_value(v, old, new) for k, v in node.items()}
-    if isinstance(node, list):
-        return [replace_value(v, old, new) for v in node]
-    return new if node == old else node
 
 
 def train_all():
@@ -344,9 +328,7 @@ def family_files(family, bundle):
     if family == "clip":
         return (json.loads((FIXTURES / "clip-tokenizer" / "tokenizer.json").read_text()), {"pad_token": "<|endoftext|>"},
                 {"text_cfg": {"context_length": 77}}, ["<|startoftext|>", "<|endoftext|>"])
-    entry = bundle["families"][family]
-    spec = replace_value(entry["tokenizer.json"], CHARSMAP_PLACEHOLDER, bundle["charsmap"])
-    return spec, entry["tokenizer_config.json"], entry["config.json"], entry["specials"]
+    return trained_family(family, bundle)
 
 
 def main():
@@ -355,7 +337,7 @@ def main():
     per_family = int(args[1]) if len(args) > 1 else 10000
     if "--train" in sys.argv or not TRAINED_BUNDLE.exists():
         train_all()
-    bundle = json.loads(gzip.decompress(TRAINED_BUNDLE.read_bytes()))
+    bundle = load_bundle()
     for family in FAMILIES:
         spec, tokenizer_config, config, specials = family_files(family, bundle)
         folder = out_dir / family
