@@ -33,6 +33,11 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 const PING_LINE = "GET /ping ";
 /** A refused client that sends nothing is answered 503 after this long, so its descriptor comes back. */
 const REFUSED_WAIT_MS = 1000;
+/**
+ * Refused connections waiting for their first line, at most: each holds a descriptor, and a flood
+ * beyond the cap must not take the ones a `/ping` needs. Beyond it a new one is refused at once.
+ */
+const MAX_REFUSED_WAITING = 32;
 
 const PONG = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 4\r\nConnection: close\r\n\r\npong";
 const REFUSAL_BODY = JSON.stringify({ detail: "Too many open connections; retry shortly" });
@@ -88,6 +93,8 @@ interface Link {
   deadline?: ReturnType<typeof setTimeout>;
   /** Refused connections: their first bytes, to tell a ping from anything else. */
   firstLine: string;
+  /** A refused connection counted among those waiting for their first line. */
+  waiting?: boolean;
 }
 
 /** True once `\r\n\r\n` has arrived; scans only the new bytes plus the last three before them. */
@@ -117,6 +124,7 @@ export function defaultMaxConnections(limitsFile = "/proc/self/limits"): number 
 
 export function startConnectionGuard(options: ConnectionGuardOptions): ConnectionGuard {
   let open = 0;
+  let refusedWaiting = 0;
   const headerMs = options.headerTimeoutS * 1000;
 
   const close = (link: Link, client: Socket<Link>) => {
@@ -172,6 +180,9 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
         const refused = open >= options.maxConnections;
         client.data = { refused, early: [], toInner: new Outbox(), toClient: new Outbox(), phase: "idle", tail: new Uint8Array(0), firstLine: "" };
         if (refused) {
+          if (refusedWaiting >= MAX_REFUSED_WAITING) return void client.end(REFUSAL);
+          refusedWaiting++;
+          client.data.waiting = true;
           client.data.deadline = setTimeout(() => refuse(client, REFUSAL), REFUSED_WAIT_MS);
           return;
         }
@@ -201,6 +212,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
       close(client) {
         const link = client.data;
         clearTimeout(link.deadline);
+        if (link.waiting) refusedWaiting--;
         if (link.refused) return;
         open--;
         // The HTTP server sees the hang-up and aborts request.signal, as for a direct client.

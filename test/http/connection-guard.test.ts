@@ -47,6 +47,13 @@ async function waitFor(client: RawClient, pattern: RegExp, ms = 3_000): Promise<
   return client.received();
 }
 
+/** Hangs up and waits until the front has seen it, so the next test starts below the cap. */
+async function release(clients: RawClient[]): Promise<void> {
+  for (const client of clients) client.socket.destroy();
+  await Promise.all(clients.map((client) => client.closed));
+  await Bun.sleep(50);
+}
+
 describe("the connection cap", () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -79,9 +86,11 @@ describe("the connection cap", () => {
     holders[0]!.socket.destroy();
     await holders[0]!.closed;
     await Bun.sleep(50);
-    const admitted = await fetch(`${server.url}/health`);
-    expect(admitted.status).toBe(200);
-    for (const holder of holders) holder.socket.destroy();
+    const admitted = await open(server.url);
+    admitted.socket.write("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect((await waitFor(admitted, /\r\n\r\n.+$/)).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+    await admitted.closed;
+    await release(holders);
   });
 
   test("a refused client that sends nothing is answered and let go within about a second", async () => {
@@ -90,7 +99,19 @@ describe("the connection cap", () => {
     const silent = await open(server.url);
     expect(await silent.closed).toBeLessThan(3_000);
     expect(silent.received().split("\r\n")[0]).toBe("HTTP/1.1 503 Service Unavailable");
-    for (const holder of holders) holder.socket.destroy();
+    await release(holders);
+  });
+
+  test("beyond 32 refused clients waiting for their first line, the next is refused without waiting (descriptors stay for /ping)", async () => {
+    const holders = [await open(server.url), await open(server.url), await open(server.url)];
+    await Bun.sleep(50);
+    const waiting = await Promise.all(Array.from({ length: 32 }, () => open(server.url)));
+    await Bun.sleep(50);
+    const extra = await open(server.url);
+    expect(await extra.closed).toBeLessThan(500);
+    expect(extra.received().split("\r\n")[0]).toBe("HTTP/1.1 503 Service Unavailable");
+    expect(Math.min(...(await Promise.all(waiting.map((client) => client.closed))))).toBeGreaterThan(800);
+    await release(holders);
   });
 });
 
