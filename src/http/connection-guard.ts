@@ -24,9 +24,8 @@ export interface ConnectionGuardOptions {
 
 export interface ConnectionGuard {
   readonly port: number;
-  /** Connections being piped to the HTTP server (refused ones not counted). */
-  openConnections(): number;
-  stop(): void;
+  /** Stops accepting; with `closeActive` open connections are cut too, else they end with the HTTP server's. */
+  stop(closeActive: boolean): void;
 }
 
 const HEAD_END = Buffer.from("\r\n\r\n");
@@ -224,7 +223,6 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
 
   return {
     port: listener.port,
-    openConnections: () => open,
-    stop: () => listener.stop(true),
+    stop: (closeActive) => listener.stop(closeActive),
   };
 }

@@ -36,7 +36,7 @@ export function listen(app: App, settings: Settings, hostname: string, port: num
     return {
       port: guard.port,
       async stop(closeActive) {
-        guard.stop();
+        guard.stop(closeActive);
         await app.stop(closeActive);
         rmSync(folder, { recursive: true, force: true });
       },
