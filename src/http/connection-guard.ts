@@ -94,6 +94,7 @@ interface Link {
   firstLine: string;
   /** A refused connection counted among those waiting for their first line. */
   waiting?: boolean;
+  clientGone?: boolean;
 }
 
 /** True once `\r\n\r\n` has arrived; scans only the new bytes plus the last three before them. */
@@ -151,6 +152,8 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
       data: link,
       socket: {
         open(inner) {
+          // The client may have hung up while this socket was connecting.
+          if (link.clientGone) return void inner.end();
           link.inner = inner;
           for (const chunk of link.early.splice(0)) link.toInner.send(inner, chunk, client);
         },
@@ -214,6 +217,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
         if (link.waiting) refusedWaiting--;
         if (link.refused) return;
         open--;
+        link.clientGone = true;
         // The HTTP server sees the hang-up and aborts request.signal, as for a direct client.
         link.inner?.end();
       },
