@@ -114,8 +114,9 @@ export function defaultMaxConnections(limitsFile = "/proc/self/limits"): number 
   let descriptors = 1024;
   try {
     const line = readFileSync(limitsFile, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    if (Number.isFinite(soft) && soft > 0) descriptors = soft;
+    const field = line?.split(/\s{2,}/)[1];
+    const soft = field === "unlimited" ? Infinity : Number(field);
+    if (soft > 0) descriptors = soft;
   } catch {
     // Not Linux: the common soft limit.
   }

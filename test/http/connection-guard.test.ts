@@ -201,6 +201,7 @@ describe("the default cap", () => {
     expect(defaultMaxConnections(limits("300"))).toBe(57);
     expect(defaultMaxConnections(limits("524288"))).toBe(1024);
     expect(defaultMaxConnections(limits("100"))).toBe(16);
+    expect(defaultMaxConnections(limits("unlimited"))).toBe(1024);
     expect(defaultMaxConnections(join(tempDir(), "absent"))).toBe(298);
   });
 });
