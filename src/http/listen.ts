@@ -24,6 +24,9 @@ export function listen(app: App, settings: Settings, hostname: string, port: num
   // A private folder: the socket is reachable by this user only, and two instances never collide.
   const folder = mkdtempSync(join(tmpdir(), "immich-ml-"));
   const unix = join(folder, "http.sock");
+  const removeFolder = () => rmSync(folder, { recursive: true, force: true });
+  // A stop that times out ends the process without finishing stop(): the folder goes anyway.
+  process.once("exit", removeFolder);
   app.listen({ unix });
   try {
     const guard = startConnectionGuard({
@@ -38,12 +41,16 @@ export function listen(app: App, settings: Settings, hostname: string, port: num
       async stop(closeActive) {
         guard.stop(closeActive);
         await app.stop(closeActive);
-        rmSync(folder, { recursive: true, force: true });
+        removeFolder();
+        process.off("exit", removeFolder);
       },
     };
   } catch (error) {
     void app.stop(true);
-    rmSync(folder, { recursive: true, force: true });
+    removeFolder();
+    process.off("exit", removeFolder);
+    // Bun.listen's message names the host only; Bun.serve's (guard off) asks about the port, as this does.
+    if ((error as { code?: string }).code === "EADDRINUSE") throw new Error(`Failed to listen at ${hostname}:${port}. Is port ${port} in use?`);
     throw error;
   }
 }
