@@ -95,6 +95,7 @@ interface Link {
   /** A refused connection counted among those waiting for their first line. */
   waiting?: boolean;
   clientGone?: boolean;
+  innerGone?: boolean;
 }
 
 /** True once `\r\n\r\n` has arrived; scans only the new bytes plus the last three before them. */
@@ -157,6 +158,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
           if (link.clientGone) return void inner.end();
           link.inner = inner;
           for (const chunk of link.early.splice(0)) link.toInner.send(inner, chunk, client);
+          if (link.toInner.empty) client.resume();
         },
         data(inner, data) {
           // The answer has begun: the next bytes from the client start a new request's head.
@@ -167,8 +169,8 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
           link.toInner.flush(inner, client);
         },
         close() {
-          if (link.toClient.empty) close(link, client);
-          else link.inner = undefined; // client.drain ends it once the rest is out
+          link.innerGone = true;
+          if (link.toClient.empty) close(link, client); // else client.drain ends it once the rest is out
         },
         error() {},
       },
@@ -204,13 +206,15 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
           clearTimeout(link.deadline);
           link.phase = "rest";
         }
-        if (link.inner) link.toInner.send(link.inner, data, client);
-        else link.early.push(Uint8Array.from(data));
+        if (link.inner) return link.toInner.send(link.inner, data, client);
+        // Until the HTTP server's socket opens (a moment on a unix socket) bytes wait here, the client paused.
+        link.early.push(Uint8Array.from(data));
+        client.pause();
       },
       drain(client) {
         const link = client.data;
         link.toClient.flush(client, link.inner);
-        if (!link.inner && link.toClient.empty) close(link, client);
+        if (link.innerGone && link.toClient.empty) close(link, client);
       },
       close(client) {
         const link = client.data;
