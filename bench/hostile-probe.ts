@@ -4,13 +4,15 @@
  * post 60 MB bodies at once, the slowest /ping meanwhile (sampled every 10 ms from its own process,
  * `ping-sampler.ts`, for PING_SECONDS: this process is busy sending), and, with the
  * shared fixtures, the CPU time of one face request at minScore 0 and at the server's lowest, 0.1,
- * and peak RSS of an OCR detection request on a 50000x1000 panorama.
+ * and peak RSS of an OCR detection request on a 50000x1000 panorama; then a connection flood: 320
+ * clients trickling request headers at a process limited to 300 descriptors, with the connection
+ * front on and off, and how /ping fares meanwhile.
  * Linux only (reads /proc). Run it on two trees to compare them.
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fixture, haveFixtures } from "./fixtures.ts";
-import { multipartBody, startServerProcess, type ServerProcess } from "./lib.ts";
+import { multipartBody, percentile, startServerProcess, type ServerProcess } from "./lib.ts";
 import { tempDir } from "../test/support/temp.ts";
 
 /** Long enough to cover both floods on a busy 2-core machine. */
@@ -97,7 +99,54 @@ async function ocrPanorama(): Promise<void> {
   rmSync(cache, { recursive: true, force: true });
 }
 
+/** Connections a flood holds against a process limited to FLOOD_DESCRIPTORS descriptors (the issue's case). */
+const FLOOD_CONNECTIONS = 320;
+const FLOOD_DESCRIPTORS = 300;
+
+async function connectionFlood(guard: boolean): Promise<void> {
+  const cache = tempDir();
+  // The cap is set as the default would derive it from 300 descriptors: prlimit lowers the limit after start-up.
+  const server = await startServerProcess({
+    MACHINE_LEARNING_CACHE_FOLDER: cache, HF_HUB_OFFLINE: "1", IMMICH_LOG_LEVEL: "critical",
+    MACHINE_LEARNING_CONNECTION_GUARD: String(guard), MACHINE_LEARNING_MAX_CONNECTIONS: String(Math.floor((FLOOD_DESCRIPTORS - 128) / 3)),
+  });
+  Bun.spawnSync(["prlimit", `--pid=${server.pid}`, `--nofile=${FLOOD_DESCRIPTORS}:${FLOOD_DESCRIPTORS}`]);
+  const { port } = new URL(server.url);
+  const head = `GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(60)}`;
+  let stillOpen = 0;
+  const sockets = await Promise.all(
+    Array.from({ length: FLOOD_CONNECTIONS }, () =>
+      Bun.connect({ hostname: "127.0.0.1", port: Number(port), socket: { open: () => void stillOpen++, close: () => void stillOpen--, data() {}, error() {} } }).catch(() => undefined),
+    ),
+  );
+  let sent = 0;
+  const trickle = setInterval(() => {
+    for (const socket of sockets) socket?.write(head[sent % head.length]!);
+    sent++;
+  }, 1000);
+  const pings: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    try {
+      await (await fetch(`${server.url}/ping`, { signal: AbortSignal.timeout(2000), keepalive: false })).text();
+      pings.push(performance.now() - started);
+    } catch {
+      failed++;
+    }
+    await Bun.sleep(250);
+  }
+  clearInterval(trickle);
+  const slowest = pings.length > 0 ? `median ${percentile(pings, 50).toFixed(1)} ms, slowest ${Math.max(...pings).toFixed(1)} ms` : "none answered";
+  console.log(`${FLOOD_CONNECTIONS} header-trickling connections, ${FLOOD_DESCRIPTORS} descriptors, front ${guard ? "on" : "off"}: ${stillOpen} still open after 5 s; /ping ${20 - failed}/20 answered within 2 s, ${slowest}`);
+  for (const socket of sockets) socket?.end();
+  await server.stop();
+  rmSync(cache, { recursive: true, force: true });
+}
+
 await floods();
+await connectionFlood(false);
+await connectionFlood(true);
 if (haveFixtures) {
   await facesAtMinScoreZero();
   await ocrPanorama();

@@ -4,6 +4,7 @@ import { loadSettings, SettingsError } from "./config/settings.ts";
 import { log, setLogLevel } from "./log.ts";
 import { createService, preloadModels } from "./service.ts";
 import { createApp } from "./http/app.ts";
+import { listen } from "./http/listen.ts";
 import { VERSION } from "./version.ts";
 import { runCli } from "./cli/cli.ts";
 import { keepComputeThreadsDeprioritized } from "./runtime/thread-priority.ts";
@@ -32,10 +33,8 @@ async function serve(): Promise<void> {
   );
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");
   // Listening before preloading: /ping (liveness) answers at once, /ready says 503 until preloaded.
-  // Elysia asks Bun for SO_REUSEPORT: a second instance on the same port would then start quietly
-  // and take a share of the requests with an empty cache. Without it a taken port fails start-up.
-  const app = createApp(service).listen({ hostname, port: settings.port, reusePort: false });
-  log.info(`Listening on ${settings.host}:${app.server?.port}`);
+  const server = listen(createApp(service), settings, hostname, settings.port);
+  log.info(`Listening on ${settings.host}:${server.port}`);
   keepComputeThreadsDeprioritized(2);
 
   const shutdown = async (signal: string) => {
@@ -49,7 +48,7 @@ async function serve(): Promise<void> {
       log.warn(`In-flight work still running after ${settings.shutdownTimeoutS} s (MACHINE_LEARNING_SHUTDOWN_TIMEOUT_S): exiting anyway`);
       process.exit(0);
     }, settings.shutdownTimeoutS * 1000);
-    await app.server?.stop(false);
+    await server.stop(false);
     await service.close();
     process.exit(0);
   };

@@ -67,6 +67,12 @@ export interface Settings {
   bodyTimeoutS: number;
   /** Request bytes (declared, or the largest allowed when undeclared) read at once; beyond: 503 before reading. */
   maxBodyBytesInFlight: number;
+  /** Whether a TCP front (connection-guard.ts) enforces the two limits below; off, Bun.serve faces clients alone. */
+  connectionGuard: boolean;
+  /** Open connections beyond which a new one gets 503 (a `GET /ping` still gets pong); by default from the descriptor limit. */
+  maxConnections: number | undefined;
+  /** Seconds a request's headers may take from its first byte; trickling does not extend it. */
+  headerTimeoutS: number;
   /** Variables that are understood upstream but mean nothing here (logged at start-up). */
   ignored: string[];
   /** Our-prefixed variables that are read by nobody but look like a known name (logged at start-up). */
@@ -290,6 +296,9 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     httpKeepaliveTimeoutS: positiveSeconds(ml("http_keepalive_timeout_s"), 2),
     bodyTimeoutS: positiveSeconds(ml("body_timeout_s"), 60),
     maxBodyBytesInFlight: Math.max(positive(ml("max_body_bytes_in_flight"), 256 * 1024 * 1024), maxBodyBytes),
+    connectionGuard: bool(ml("connection_guard"), true),
+    maxConnections: ml("max_connections") ? positive(ml("max_connections"), 1) : undefined,
+    headerTimeoutS: timeout(ml("header_timeout_s"), 10),
     ignored: IGNORED.filter((key) => ml(key) !== undefined).map((key) => ml(key)!.name),
     scaling,
   };

@@ -81,7 +81,16 @@ describe("settings from the environment", () => {
     expect(s.ignored).toEqual([]);
   });
 
+  test("connection front: on by default, cap derived unless set, header deadline 10 s", () => {
+    const defaults = loadSettings({});
+    expect([defaults.connectionGuard, defaults.maxConnections, defaults.headerTimeoutS]).toEqual([true, undefined, 10]);
+    const s = loadSettings({ MACHINE_LEARNING_CONNECTION_GUARD: "false", MACHINE_LEARNING_MAX_CONNECTIONS: "50", MACHINE_LEARNING_HEADER_TIMEOUT_S: "2.5" });
+    expect([s.connectionGuard, s.maxConnections, s.headerTimeoutS]).toEqual([false, 50, 2.5]);
+  });
+
   for (const [name, value] of [
+    ["MACHINE_LEARNING_MAX_CONNECTIONS", "0"],
+    ["MACHINE_LEARNING_HEADER_TIMEOUT_S", "0"],
     ["MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S", "0"],
     ["MACHINE_LEARNING_BODY_TIMEOUT_S", "300"],
     ["MACHINE_LEARNING_MODEL_TTL", "soon"],

@@ -4,6 +4,7 @@ import { tempDir } from "./temp.ts";
 import { loadSettings, type Settings } from "../../src/config/settings.ts";
 import { createService, preloadModels, type Service } from "../../src/service.ts";
 import { createApp } from "../../src/http/app.ts";
+import { listen } from "../../src/http/listen.ts";
 
 export interface TestServer {
   url: string;
@@ -28,14 +29,14 @@ export async function startTestServer(
   });
   const service = createService(settings);
   await preloadModels(service);
-  const app = createApp(service).listen({ hostname: "127.0.0.1", port: 0 });
+  const server = listen(createApp(service), settings, "127.0.0.1", 0);
   return {
-    url: `http://127.0.0.1:${app.server!.port}`,
+    url: `http://127.0.0.1:${server.port}`,
     service,
     settings,
     cacheFolder,
     async stop() {
-      await app.stop(true);
+      await server.stop(true);
       await service.close();
       if (!env.MACHINE_LEARNING_CACHE_FOLDER) rmSync(cacheFolder, { recursive: true, force: true });
     },
