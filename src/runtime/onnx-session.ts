@@ -59,7 +59,7 @@ export type SessionRequest =
 export interface SessionUsage {
   /** A person waits for its runs (search queries): the search thread, and always the arena. */
   interactive?: boolean;
-  /** Its input's shape varies run to run (a number of faces or text lines, an image's size): no arena. */
+  /** Its input's shape varies run to run (a number of text lines, an image's size): no arena. */
   varyingShape?: boolean;
 }
 
@@ -68,8 +68,9 @@ export interface SessionUsage {
  * activations' memory instead of mapping and faulting it in afresh (with the arena off and the
  * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping), but it keeps
  * the largest run's memory for good and grows by powers of two. A session whose input shape
- * varies run to run (a 16-face photo, then one face; OCR at each photo's own size) therefore goes
- * without: with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
+ * varies run to run (OCR at each photo's own size and line count) therefore goes without (the
+ * face recogniser instead runs in a few bucketed batch sizes, batch-buckets.ts, and keeps it):
+ * with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
  * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the
  * CLIP text tower: small, and someone waits for each run) keeps the arena whatever MODEL_ARENA
  * says.

@@ -1,14 +1,16 @@
 /**
  * Face recognition (`facial-recognition`/`recognition`): every detected face aligned to the ArcFace
  * template (worker thread), then embedded through a micro-batcher, so that the faces of concurrent
- * requests share runs: at most `MAX_BATCH_SIZE__FACIAL_RECOGNITION` faces per run (unset: no
- * limit, so a lone request's faces all go in one run, as upstream); a model whose batch axis is
- * fixed to 1 gets one face per run (the file on disk is left as it is). Each face's embedding is
- * the same whatever it was batched with. Embeddings are raw (not normalised), zipped with the
- * detector's box and score.
+ * requests share runs: at most `MAX_BATCH_SIZE__FACIAL_RECOGNITION` faces per run (unset: 16),
+ * in runs of power-of-two sizes (batch-buckets.ts) so that the session sees a few input shapes and
+ * keeps onnxruntime's arena; a model whose batch axis is fixed to 1 (Immich's buffalo exports)
+ * gets one face per run (the file on disk is left as it is). Each face's embedding is the same
+ * whatever it was batched with. Embeddings are raw (not normalised), zipped with the detector's
+ * box and score.
  */
 import type { ModelOptions, Payload } from "../../models/inference-model.ts";
 import type { ModelType } from "../../models/identity.ts";
+import { bucketRuns, DEFAULT_LARGEST_BUCKET, largestBucket } from "../../runtime/batch-buckets.ts";
 import { MicroBatcher } from "../../runtime/micro-batcher.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { OnnxSession } from "../../runtime/onnx-session.ts";
@@ -36,14 +38,13 @@ interface FaceRecognitionLoaded extends OnnxLoaded {
 export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly detection: DetectedFaces }, FaceRecognitionLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
-  protected override readonly varyingShape = true;
 
   protected async loadFrom(modelDir: string): Promise<FaceRecognitionLoaded> {
     const session = await this.openSession(modelDir);
     const fixedBatch = session.inputs[0]?.shape[0];
     const configured = this.context.settings.maxBatchSize.facialRecognition;
-    const maxBatch = typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : configured;
-    return { session, batcher: new MicroBatcher((crops) => embedCrops(session, crops), { maxBatch, maxWaitMs: BATCH_WAIT_MS }) };
+    const maxBatch = largestBucket(typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : (configured ?? DEFAULT_LARGEST_BUCKET));
+    return { session, batcher: new MicroBatcher((crops) => embedCrops(session, crops, maxBatch), { maxBatch, maxWaitMs: BATCH_WAIT_MS }) };
   }
 
   async predict(payload: Payload, _options: ModelOptions, { detection: faces }: { readonly detection: DetectedFaces }): Promise<RecognizedFace[]> {
@@ -68,8 +69,15 @@ export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly
   }
 }
 
+/** The crops in runs of bucketed sizes up to `largest`; one embedding per crop, in order. */
+async function embedCrops(session: OnnxSession, crops: Float32Array[], largest: number): Promise<Float32Array[]> {
+  const embeddings: Float32Array[] = [];
+  for (const size of bucketRuns(crops.length, largest)) embeddings.push(...(await embedRun(session, crops.slice(embeddings.length, embeddings.length + size))));
+  return embeddings;
+}
+
 /** One run over the crops ([n, 3, 112, 112] in one buffer); one embedding per crop. */
-async function embedCrops(session: OnnxSession, crops: Float32Array[]): Promise<Float32Array[]> {
+async function embedRun(session: OnnxSession, crops: Float32Array[]): Promise<Float32Array[]> {
   const batch = new Float32Array(crops.length * CROP_VALUES);
   crops.forEach((crop, i) => batch.set(crop, i * CROP_VALUES));
   const [output] = await session.run({ [session.inputs[0]!.name]: { type: "float32", data: batch, dims: [crops.length, 3, 112, 112] } });
