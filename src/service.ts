@@ -7,12 +7,12 @@ import type { Settings } from "./config/settings.ts";
 import { ModelStore } from "./models/model-store.ts";
 import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
-import type { ModelTask, ModelType } from "./models/identity.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
 import { collectInferenceGarbage, executionProviders, inferenceThreadCount, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
+import { PRELOAD_ORDER } from "./tasks/catalog.ts";
 import type { DependencyLookup } from "./pipeline/predict.ts";
 import type { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
@@ -36,12 +36,6 @@ export interface Service {
   health(): Record<string, unknown>;
   close(): Promise<void>;
 }
-
-/** Upstream's preload order: clip textual, clip visual, face detection, face recognition, OCR. */
-const PRELOAD_ORDER: Array<[ModelTask, ModelType]> = [
-  ["clip", "textual"], ["clip", "visual"], ["facial-recognition", "detection"],
-  ["facial-recognition", "recognition"], ["ocr", "detection"], ["ocr", "recognition"],
-];
 
 /** Upstream hands freed memory back 5 s after the last request; sooner here, it is cheap when idle. */
 const IDLE_RELEASE_SECONDS = 1;
@@ -128,7 +122,7 @@ export function createService(settings: Settings): Service {
 }
 
 export async function preloadModels(service: Service): Promise<void> {
-  for (const [task, type] of PRELOAD_ORDER) {
+  for (const { task, type } of PRELOAD_ORDER) {
     for (const name of service.settings.preload[task]?.[type] ?? []) {
       log.info(`Preloading ${task} ${type} model '${name}'`);
       await service.cache.preload({ task, type }, name);

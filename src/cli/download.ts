@@ -7,7 +7,8 @@
 import { resolve } from "node:path";
 import { loadSettings, type Settings } from "../config/settings.ts";
 import { setLogLevel } from "../log.ts";
-import { isModelTask, TASK_TYPES, type ModelIdentity } from "../models/identity.ts";
+import type { ModelIdentity } from "../models/identity.ts";
+import { isModelTask, TASK_TYPES } from "../tasks/catalog.ts";
 import { ModelStore, type ModelSource } from "../models/model-store.ts";
 import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
 import { WorkerPool } from "../runtime/worker-pool.ts";

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.ts";
 import { misspelledVariables, type MisspelledVariable } from "./misspelled.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
+import { MODEL_TASKS, PRELOAD_ORDER, settingsKey } from "../tasks/catalog.ts";
 import { DEFAULT_OCR_MODEL_BASE } from "../tasks/ocr/rapidocr-source.ts";
 import { defaultThreadLayout } from "../runtime/thread-layout.ts";
 import { DEFAULT_TESSDATA_BASE } from "../tasks/ocr/tesseract/tessdata-source.ts";
@@ -193,18 +194,10 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
   const intraOp = num(ml("model_intra_op_threads"), 0, true);
 
   const preload: PreloadSettings = {};
-  const preloadPairs: Array<[ModelTask, ModelType, string]> = [
-    ["clip", "textual", "preload__clip__textual"],
-    ["clip", "visual", "preload__clip__visual"],
-    ["facial-recognition", "detection", "preload__facial_recognition__detection"],
-    ["facial-recognition", "recognition", "preload__facial_recognition__recognition"],
-    ["ocr", "detection", "preload__ocr__detection"],
-    ["ocr", "recognition", "preload__ocr__recognition"],
-  ];
-  for (const [task, type, key] of preloadPairs) {
+  for (const { task, type } of PRELOAD_ORDER) {
     // The pre-v3 single-key forms (`PRELOAD__CLIP`) fill both types of the task.
-    const legacyKey = key.slice(0, key.lastIndexOf("__"));
-    const list = names(ml(key)) ?? names(ml(legacyKey));
+    const legacyKey = `preload__${settingsKey(task)}`;
+    const list = names(ml(`${legacyKey}__${type}`)) ?? names(ml(legacyKey));
     if (list) (preload[task] ??= {})[type] = list;
   }
 
@@ -313,7 +306,8 @@ function loadScalingSettings(
     return value;
   };
   const routes: Partial<Record<ModelTask, string[]>> = {};
-  for (const [task, key] of [["clip", "route__clip"], ["facial-recognition", "route__facial_recognition"], ["ocr", "route__ocr"]] as const) {
+  for (const task of MODEL_TASKS) {
+    const key = `route__${settingsKey(task)}`;
     const urls = names(ml(key));
     if (!urls) continue;
     for (const url of urls) {
