@@ -5,19 +5,12 @@
  */
 import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
 import type { ModelIdentity, ModelType } from "../models/identity.ts";
-import { lookupModel } from "../models/registry.ts";
+import { lookupModel, UnknownModelError } from "../models/registry.ts";
 import { excerpt } from "../client-text.ts";
 import { familyClass } from "./catalog.ts";
 import type { ModelClass } from "./task-descriptor.ts";
 
 export type { ModelClass } from "./task-descriptor.ts";
-
-export class UnknownModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UnknownModelError";
-  }
-}
 
 function modelClass(identity: ModelIdentity, name: string): { Model: ModelClass; canonicalName: string } {
   const registered = lookupModel(name);

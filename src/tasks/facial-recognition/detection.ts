@@ -3,7 +3,8 @@
  * 640x640 letterbox unless the model fixes its own input size, `minScore` per request (default 0.7).
  * Alone, it answers upstream's raw detector dict; as a dependency it hands its detections on.
  */
-import { InvalidInputError, type ModelInputs, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import type { ModelInputs, ModelOptions, Payload } from "../../models/inference-model.ts";
+import { minScoreOption } from "../../models/model-options.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { FaceDetections } from "./scrfd.ts";
 
@@ -28,14 +29,6 @@ export class DetectedFaces {
       ),
     };
   }
-}
-
-export function minScoreOption(options: ModelOptions, fallback: number): number {
-  const value = options.minScore ?? fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new InvalidInputError(`minScore must be a number between 0 and 1, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 interface FaceDetectionLoaded extends OnnxLoaded {

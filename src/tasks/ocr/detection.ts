@@ -6,7 +6,7 @@
 import { InvalidInputError, type ModelContext, type ModelInputs, type ModelOptions, type Payload } from "../../models/inference-model.ts";
 import type { ModelSource } from "../../models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
-import { minScoreOption } from "../facial-recognition/detection.ts";
+import { minScoreOption } from "../../models/model-options.ts";
 import type { DbBoxes } from "./db-postprocess.ts";
 import { detectionSize, MIN_SIDE } from "./det-preprocess.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
