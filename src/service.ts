@@ -14,7 +14,7 @@ import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
 import { PRELOAD_ORDER } from "./tasks/catalog.ts";
 import type { DependencyLookup } from "./pipeline/predict.ts";
-import type { AdmissionGate } from "./http/admission.ts";
+import { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
 import { Readiness } from "./http/readiness.ts";
@@ -28,7 +28,8 @@ export interface Service {
   readonly cache: ModelCache;
   readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
-  gate: AdmissionGate | undefined;
+  /** Admission for /predict: built here so that /health reports the queue the app admits through. */
+  readonly gate: AdmissionGate;
   /** Loading → ready after preloading → draining from SIGTERM (`/ready`). */
   readonly readiness: Readiness;
   /** Sends routed tasks to peers (MACHINE_LEARNING_ROUTE__*); undefined when nothing is routed. */
@@ -83,6 +84,7 @@ export function createService(settings: Settings): Service {
     whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool) },
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
+  const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
   const started = Date.now();
   const router = Object.keys(settings.scaling.routes).length > 0 ? new TaskRouter(settings.scaling, metrics) : undefined;
   router?.start();
@@ -93,7 +95,7 @@ export function createService(settings: Settings): Service {
     cache,
     metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
-    gate: undefined,
+    gate,
     readiness: new Readiness(),
     router,
     health: () => ({
@@ -105,8 +107,8 @@ export function createService(settings: Settings): Service {
       providers: executionProviders() ?? null,
       loadedModels: cache.loaded(),
       failedModels: cache.failed().map((failure) => ({ ...failure, error: withoutCachePath(failure.error, settings.cacheFolder) })),
-      inFlight: service.gate?.inFlight ?? 0,
-      queued: service.gate?.queueDepth ?? 0,
+      inFlight: gate.inFlight,
+      queued: gate.queueDepth,
       runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },
       rssBytes: process.memoryUsage.rss(),
       ...(router && { peers: router.peers.map(({ url, healthy, lastError }) => ({ url, healthy, lastError: lastError ?? null })) }),

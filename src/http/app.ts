@@ -14,7 +14,7 @@ import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
-import { AdmissionGate, ByteBudget } from "./admission.ts";
+import { ByteBudget } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError, withoutCachePath } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
@@ -49,9 +49,7 @@ function validationDetail(errors: ReadonlyArray<{ path: string; value: unknown; 
 }
 
 export function createApp(service: Service) {
-  const { settings } = service;
-  const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
-  service.gate = gate;
+  const { settings, gate } = service;
   const bodyBudget = new ByteBudget(settings.maxBodyBytesInFlight);
   // Room for one image at the pixel limit, or for many previews.
   const decodedBudget = new ByteBudget(Math.max(DECODED_BYTES_IN_FLIGHT, settings.maxImagePixels * DECODED_BYTES_PER_PIXEL));
