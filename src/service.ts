@@ -13,7 +13,8 @@ import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
 import { PRELOAD_ORDER } from "./tasks/catalog.ts";
-import type { DependencyLookup } from "./pipeline/predict.ts";
+import type { DependencyLookup, PipelineFallback } from "./pipeline/predict.ts";
+import { ocrFallback } from "./tasks/ocr/engine-fallback.ts";
 import { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
@@ -28,6 +29,8 @@ export interface Service {
   readonly cache: ModelCache;
   readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
+  /** Reruns a failed request another way (MACHINE_LEARNING_OCR_FALLBACK); undefined when none is set. */
+  readonly fallback: PipelineFallback | undefined;
   /** Admission for /predict: built here so that /health reports the queue the app admits through. */
   readonly gate: AdmissionGate;
   /** Loading → ready after preloading → draining from SIGTERM (`/ready`). */
@@ -96,6 +99,7 @@ export function createService(settings: Settings): Service {
     metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
     gate,
+    fallback: settings.ocrFallback === "tesseract" ? ocrFallback() : undefined,
     readiness: new Readiness(),
     router,
     health: () => ({

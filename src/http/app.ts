@@ -9,8 +9,7 @@ import type { Server } from "bun";
 import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
 import { DECODED_BYTES_PER_PIXEL, decodeImage } from "../pipeline/decode-image.ts";
-import { runPipeline } from "../pipeline/predict.ts";
-import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
+import { runPipeline, type PipelineRun } from "../pipeline/predict.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
@@ -57,7 +56,7 @@ export function createApp(service: Service) {
 
   const { metrics } = service;
   const requestLog = new RequestLog();
-  const fallback = settings.ocrFallback === "tesseract" ? ocrFallback() : undefined;
+  const { fallback } = service;
   const observeInference = (entry: PipelineEntry, seconds: number) =>
     metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: modelLabel(entry.modelName) }, seconds);
 
