@@ -10,9 +10,7 @@ import { parseLogLevel, type LogLevel } from "../log.ts";
 import { misspelledVariables, type MisspelledVariable } from "./misspelled.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
 import { MODEL_TASKS, PRELOAD_ORDER, settingsKey } from "../tasks/catalog.ts";
-import { DEFAULT_OCR_MODEL_BASE } from "../tasks/ocr/rapidocr-source.ts";
 import { defaultThreadLayout } from "../runtime/thread-layout.ts";
-import { DEFAULT_TESSDATA_BASE } from "../tasks/ocr/tesseract/tessdata-source.ts";
 
 export type PreloadSettings = Partial<Record<ModelTask, Partial<Record<ModelType, string[]>>>>;
 
@@ -38,15 +36,15 @@ export interface Settings {
   modelOrganization: string;
   modelRevision: string;
   hf: { endpoint: string; token: string | undefined; offline: boolean };
-  /** Base URL of RapidOCR's model tree (PP-OCR downloads); a mirror can be set. */
-  ocrModelUrl: string;
+  /** Base URL of RapidOCR's model tree (PP-OCR downloads), when a mirror is set; else the OCR source's default. */
+  ocrModelUrl: string | undefined;
   /**
    * `MACHINE_LEARNING_OCR_FALLBACK`: serve OCR requests for PP-OCR models with this engine when
    * their models cannot be downloaded; `tesseract` is the only one.
    */
   ocrFallback: "tesseract" | undefined;
-  /** Base URL of tesseract.js's language data (`<base>/<lang>/4.0.0_best_int/<lang>.traineddata.gz`). */
-  tessdataUrl: string;
+  /** Base URL of tesseract.js's language data (`<base>/<lang>/4.0.0_best_int/<lang>.traineddata.gz`), when a mirror is set; else the OCR source's default. */
+  tessdataUrl: string | undefined;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
   /** Largest decoded image, in pixels (width x height): protects against decompression bombs. */
@@ -264,9 +262,9 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
       token: raw("hf_token")?.value.trim() || undefined,
       offline: bool(raw("hf_hub_offline"), false),
     },
-    ocrModelUrl: ml("ocr_model_url")?.value.trim() || DEFAULT_OCR_MODEL_BASE,
+    ocrModelUrl: ml("ocr_model_url")?.value.trim() || undefined,
     ocrFallback,
-    tessdataUrl: (ml("ocr_tessdata_url")?.value.trim() || DEFAULT_TESSDATA_BASE).replace(/\/+$/, ""),
+    tessdataUrl: ml("ocr_tessdata_url")?.value.trim().replace(/\/+$/, "") || undefined,
     maxBodyBytes,
     maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
     requestTimeoutS: num(ml("request_timeout_s"), 600),
