@@ -8,7 +8,7 @@ import { ModelStore } from "./models/model-store.ts";
 import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
-import { collectInferenceGarbage, executionProviders, inferenceThreadCount, type SessionSettings } from "./runtime/onnx-session.ts";
+import { InferenceThreads, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
@@ -26,6 +26,7 @@ export interface Service {
   readonly settings: Settings;
   readonly store: ModelStore;
   readonly pool: WorkerPool;
+  readonly inference: InferenceThreads;
   readonly cache: ModelCache;
   readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
@@ -48,9 +49,9 @@ const IDLE_RELEASE_SECONDS = 1;
  * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
  * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
  */
-async function releaseMemory(pool: WorkerPool): Promise<void> {
+async function releaseMemory(pool: WorkerPool, inference: InferenceThreads): Promise<void> {
   try {
-    await Promise.all([pool.collectGarbage(), collectInferenceGarbage()]);
+    await Promise.all([pool.collectGarbage(), inference.collectGarbage()]);
   } catch (error) {
     log.debug(`garbage collection in worker threads failed: ${String(error)}`);
   }
@@ -73,7 +74,8 @@ export function createService(settings: Settings): Service {
     arena: settings.modelArena,
     deviceId: settings.deviceId,
   };
-  const context: ModelContext = { settings, store, pool, session };
+  const inference = new InferenceThreads();
+  const context: ModelContext = { settings, store, pool, session, inference };
   const cache = new ModelCache((identity, name) => createModel(identity, name, context), {
     ttlSeconds: settings.modelTtl,
     sweepSeconds: settings.modelTtlPollS,
@@ -81,10 +83,10 @@ export function createService(settings: Settings): Service {
       // With nothing loaded, the pre-processing workers' heaps are all that is left of the last
       // requests (inference threads stop with their last session): the next request loads models anyway.
       if (cache.loaded().length === 0) pool.stopIdleWorkers();
-      void releaseMemory(pool);
+      void releaseMemory(pool, inference);
     },
     afterLoad: releaseFreedMemory,
-    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool) },
+    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference) },
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
@@ -95,6 +97,7 @@ export function createService(settings: Settings): Service {
     settings,
     store,
     pool,
+    inference,
     cache,
     metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
@@ -108,12 +111,12 @@ export function createService(settings: Settings): Service {
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       // null until the first model has loaded (onnxruntime is not loaded before).
-      providers: executionProviders() ?? null,
+      providers: inference.providers ?? null,
       loadedModels: cache.loaded(),
       failedModels: cache.failed().map((failure) => ({ ...failure, error: withoutCachePath(failure.error, settings.cacheFolder) })),
       inFlight: gate.inFlight,
       queued: gate.queueDepth,
-      runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },
+      runtime: { workers: pool.size, ...session, running: { inferenceThreads: inference.count, workers: pool.started } },
       rssBytes: process.memoryUsage.rss(),
       ...(router && { peers: router.peers.map(({ url, healthy, lastError }) => ({ url, healthy, lastError: lastError ?? null })) }),
     }),

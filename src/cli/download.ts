@@ -12,6 +12,7 @@ import { isModelTask, TASK_TYPES } from "../tasks/catalog.ts";
 import { ModelStore, type ModelSource } from "../models/model-store.ts";
 import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
 import { WorkerPool } from "../runtime/worker-pool.ts";
+import { InferenceThreads } from "../runtime/onnx-session.ts";
 import { createModel } from "../tasks/model-factory.ts";
 import { UnknownModelError } from "../models/registry.ts";
 import { UsageError, type Invocation } from "./args.ts";
@@ -31,7 +32,7 @@ function modelContext(settings: Settings, store: ModelStore): ModelContext {
     arena: settings.modelArena,
     deviceId: settings.deviceId,
   };
-  return { settings, store, pool: new WorkerPool(0), session };
+  return { settings, store, pool: new WorkerPool(0), session, inference: new InferenceThreads() };
 }
 
 /**
