@@ -6,13 +6,14 @@
 import type { ModelInputs, ModelOptions, Payload } from "../../models/inference-model.ts";
 import { minScoreOption } from "../../models/model-options.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
+import type { ResponseShape } from "../response-values.ts";
 import type { FaceDetections } from "./scrfd.ts";
 
 const DEFAULT_INPUT_SIZE = 640;
 const DEFAULT_MIN_SCORE = 0.7;
 
 /** Detections plus how the HTTP layer prints them when detection is the task's last model. */
-export class DetectedFaces {
+export class DetectedFaces implements ResponseShape {
   constructor(readonly detections: FaceDetections) {}
 
   get count(): number {
