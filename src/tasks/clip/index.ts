@@ -1,5 +1,6 @@
 /** CLIP: image and text embeddings in one space, for smart search. */
-import type { TaskDescriptor } from "../task-descriptor.ts";
+import type { Embedding } from "../response-values.ts";
+import { responseOf, type TaskDescriptor } from "../task-descriptor.ts";
 import { ClipTextualModel } from "./textual.ts";
 import { ClipVisualModel } from "./visual.ts";
 
@@ -12,5 +13,5 @@ export const clipTask: TaskDescriptor<"clip", "visual" | "textual"> = {
   preloadOrder: ["textual", "visual"],
   families: { openclip: classes, mclip: classes },
   // The bare embedding: a JSON-array string, or float32 numbers in MessagePack.
-  response: (embedding) => embedding,
+  response: responseOf<Embedding>()((embedding) => embedding),
 };
