@@ -7,14 +7,15 @@ import type { Settings } from "./config/settings.ts";
 import { ModelStore } from "./models/model-store.ts";
 import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
-import type { ModelTask, ModelType } from "./models/identity.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
-import { collectInferenceGarbage, executionProviders, inferenceThreadCount, type SessionSettings } from "./runtime/onnx-session.ts";
+import { InferenceThreads, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
-import type { DependencyLookup } from "./pipeline/predict.ts";
-import type { AdmissionGate } from "./http/admission.ts";
+import { PRELOAD_ORDER } from "./tasks/catalog.ts";
+import type { DependencyLookup, PipelineFallback } from "./pipeline/predict.ts";
+import { ocrFallback } from "./tasks/ocr/engine-fallback.ts";
+import { AdmissionGate } from "./http/admission.ts";
 import { VERSION } from "./version.ts";
 import { Metrics } from "./http/metrics.ts";
 import { Readiness } from "./http/readiness.ts";
@@ -25,10 +26,14 @@ export interface Service {
   readonly settings: Settings;
   readonly store: ModelStore;
   readonly pool: WorkerPool;
+  readonly inference: InferenceThreads;
   readonly cache: ModelCache;
   readonly metrics: Metrics;
   readonly dependenciesOf: DependencyLookup;
-  gate: AdmissionGate | undefined;
+  /** Reruns a failed request another way (MACHINE_LEARNING_OCR_FALLBACK); undefined when none is set. */
+  readonly fallback: PipelineFallback | undefined;
+  /** Admission for /predict: built here so that /health reports the queue the app admits through. */
+  readonly gate: AdmissionGate;
   /** Loading → ready after preloading → draining from SIGTERM (`/ready`). */
   readonly readiness: Readiness;
   /** Sends routed tasks to peers (MACHINE_LEARNING_ROUTE__*); undefined when nothing is routed. */
@@ -37,12 +42,6 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** Upstream's preload order: clip textual, clip visual, face detection, face recognition, OCR. */
-const PRELOAD_ORDER: Array<[ModelTask, ModelType]> = [
-  ["clip", "textual"], ["clip", "visual"], ["facial-recognition", "detection"],
-  ["facial-recognition", "recognition"], ["ocr", "detection"], ["ocr", "recognition"],
-];
-
 /** Upstream hands freed memory back 5 s after the last request; sooner here, it is cheap when idle. */
 const IDLE_RELEASE_SECONDS = 1;
 
@@ -50,9 +49,9 @@ const IDLE_RELEASE_SECONDS = 1;
  * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
  * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
  */
-async function releaseMemory(pool: WorkerPool): Promise<void> {
+async function releaseMemory(pool: WorkerPool, inference: InferenceThreads): Promise<void> {
   try {
-    await Promise.all([pool.collectGarbage(), collectInferenceGarbage()]);
+    await Promise.all([pool.collectGarbage(), inference.collectGarbage()]);
   } catch (error) {
     log.debug(`garbage collection in worker threads failed: ${String(error)}`);
   }
@@ -75,7 +74,8 @@ export function createService(settings: Settings): Service {
     arena: settings.modelArena,
     deviceId: settings.deviceId,
   };
-  const context: ModelContext = { settings, store, pool, session };
+  const inference = new InferenceThreads();
+  const context: ModelContext = { settings, store, pool, session, inference };
   const cache = new ModelCache((identity, name) => createModel(identity, name, context), {
     ttlSeconds: settings.modelTtl,
     sweepSeconds: settings.modelTtlPollS,
@@ -83,12 +83,13 @@ export function createService(settings: Settings): Service {
       // With nothing loaded, the pre-processing workers' heaps are all that is left of the last
       // requests (inference threads stop with their last session): the next request loads models anyway.
       if (cache.loaded().length === 0) pool.stopIdleWorkers();
-      void releaseMemory(pool);
+      void releaseMemory(pool, inference);
     },
     afterLoad: releaseFreedMemory,
-    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool) },
+    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference) },
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
+  const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
   const started = Date.now();
   const router = Object.keys(settings.scaling.routes).length > 0 ? new TaskRouter(settings.scaling, metrics) : undefined;
   router?.start();
@@ -96,10 +97,12 @@ export function createService(settings: Settings): Service {
     settings,
     store,
     pool,
+    inference,
     cache,
     metrics,
     dependenciesOf: (entry) => dependenciesOf(entry, entry.modelName),
-    gate: undefined,
+    gate,
+    fallback: settings.ocrFallback === "tesseract" ? ocrFallback() : undefined,
     readiness: new Readiness(),
     router,
     health: () => ({
@@ -108,12 +111,12 @@ export function createService(settings: Settings): Service {
       version: VERSION,
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       // null until the first model has loaded (onnxruntime is not loaded before).
-      providers: executionProviders() ?? null,
+      providers: inference.providers ?? null,
       loadedModels: cache.loaded(),
       failedModels: cache.failed().map((failure) => ({ ...failure, error: withoutCachePath(failure.error, settings.cacheFolder) })),
-      inFlight: service.gate?.inFlight ?? 0,
-      queued: service.gate?.queueDepth ?? 0,
-      runtime: { workers: pool.size, ...session, running: { inferenceThreads: inferenceThreadCount(), workers: pool.started } },
+      inFlight: gate.inFlight,
+      queued: gate.queueDepth,
+      runtime: { workers: pool.size, ...session, running: { inferenceThreads: inference.count, workers: pool.started } },
       rssBytes: process.memoryUsage.rss(),
       ...(router && { peers: router.peers.map(({ url, healthy, lastError }) => ({ url, healthy, lastError: lastError ?? null })) }),
     }),
@@ -128,7 +131,7 @@ export function createService(settings: Settings): Service {
 }
 
 export async function preloadModels(service: Service): Promise<void> {
-  for (const [task, type] of PRELOAD_ORDER) {
+  for (const { task, type } of PRELOAD_ORDER) {
     for (const name of service.settings.preload[task]?.[type] ?? []) {
       log.info(`Preloading ${task} ${type} model '${name}'`);
       await service.cache.preload({ task, type }, name);

@@ -7,11 +7,14 @@
 import { resolve } from "node:path";
 import { loadSettings, type Settings } from "../config/settings.ts";
 import { setLogLevel } from "../log.ts";
-import { isModelTask, TASK_TYPES, type ModelIdentity } from "../models/identity.ts";
+import type { ModelIdentity } from "../models/identity.ts";
+import { isModelTask, TASK_TYPES } from "../tasks/catalog.ts";
 import { ModelStore, type ModelSource } from "../models/model-store.ts";
 import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
 import { WorkerPool } from "../runtime/worker-pool.ts";
-import { createModel, UnknownModelError } from "../tasks/model-factory.ts";
+import { InferenceThreads } from "../runtime/onnx-session.ts";
+import { createModel } from "../tasks/model-factory.ts";
+import { UnknownModelError } from "../models/registry.ts";
 import { UsageError, type Invocation } from "./args.ts";
 import { findModel } from "./model-catalog.ts";
 import { DownloadProgress } from "./download-progress.ts";
@@ -29,7 +32,7 @@ function modelContext(settings: Settings, store: ModelStore): ModelContext {
     arena: settings.modelArena,
     deviceId: settings.deviceId,
   };
-  return { settings, store, pool: new WorkerPool(0), session };
+  return { settings, store, pool: new WorkerPool(0), session, inference: new InferenceThreads() };
 }
 
 /**

@@ -1,28 +1,26 @@
 /** The registry's models grouped by the task they serve, as `models` lists and `download` resolves them. */
-import { MODEL_TASKS, type ModelTask } from "../models/identity.ts";
-import { lookupModel, registeredModels, type ModelFamily, type RegisteredModel } from "../models/registry.ts";
-
-// As tasks/model-factory.ts maps them; a Record over every family, so a new family must be added here.
-const FAMILY_TASK: Record<ModelFamily, ModelTask> = {
-  openclip: "clip",
-  mclip: "clip",
-  insightface: "facial-recognition",
-  paddle: "ocr",
-  tesseract: "ocr",
-};
+import type { ModelTask } from "../models/identity.ts";
+import { lookupModel, registeredModels, type RegisteredModel } from "../models/registry.ts";
+import { familyTask, MODEL_TASKS } from "../tasks/catalog.ts";
 
 export interface CatalogEntry extends RegisteredModel {
   readonly task: ModelTask;
 }
 
+/** A registered model with its task; undefined for names outside the registry or a family no task serves. */
+function withTask(model: RegisteredModel): CatalogEntry | undefined {
+  const task = familyTask(model.family);
+  return task && { ...model, task };
+}
+
 export function findModel(name: string): CatalogEntry | undefined {
   const model = lookupModel(name);
-  return model && { ...model, task: FAMILY_TASK[model.family] };
+  return model && withTask(model);
 }
 
 /** Every task with its models, smallest embedding first, then by name. */
 export function catalog(): Array<[ModelTask, CatalogEntry[]]> {
-  const entries = registeredModels().map((model) => ({ ...model, task: FAMILY_TASK[model.family] }));
+  const entries = registeredModels().flatMap((model) => withTask(model) ?? []);
   return MODEL_TASKS.map((task) => [
     task,
     entries

@@ -1,6 +1,6 @@
 /** `immich-ml models`: the supported names per task, their embedding size, and what the cache holds. */
 import { loadSettings } from "../config/settings.ts";
-import { TASK_TYPES } from "../models/identity.ts";
+import { TASK_TYPES } from "../tasks/catalog.ts";
 import { ModelStore } from "../models/model-store.ts";
 import { catalog } from "./model-catalog.ts";
 import { folderSize } from "./folder-size.ts";

@@ -1,5 +1,5 @@
 /** The `--help` text. */
-import { TASK_TYPES } from "../models/identity.ts";
+import { TASK_TYPES } from "../tasks/catalog.ts";
 import { VERSION } from "../version.ts";
 
 const types = Object.entries(TASK_TYPES)

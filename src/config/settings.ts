@@ -9,9 +9,8 @@ import { join } from "node:path";
 import { parseLogLevel, type LogLevel } from "../log.ts";
 import { misspelledVariables, type MisspelledVariable } from "./misspelled.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
-import { DEFAULT_OCR_MODEL_BASE } from "../tasks/ocr/rapidocr-source.ts";
+import { MODEL_TASKS, PRELOAD_ORDER, settingsKey } from "../tasks/catalog.ts";
 import { defaultThreadLayout } from "../runtime/thread-layout.ts";
-import { DEFAULT_TESSDATA_BASE } from "../tasks/ocr/tesseract/tessdata-source.ts";
 
 export type PreloadSettings = Partial<Record<ModelTask, Partial<Record<ModelType, string[]>>>>;
 
@@ -37,15 +36,15 @@ export interface Settings {
   modelOrganization: string;
   modelRevision: string;
   hf: { endpoint: string; token: string | undefined; offline: boolean };
-  /** Base URL of RapidOCR's model tree (PP-OCR downloads); a mirror can be set. */
-  ocrModelUrl: string;
+  /** Base URL of RapidOCR's model tree (PP-OCR downloads), when a mirror is set; else the OCR source's default. */
+  ocrModelUrl: string | undefined;
   /**
    * `MACHINE_LEARNING_OCR_FALLBACK`: serve OCR requests for PP-OCR models with this engine when
    * their models cannot be downloaded; `tesseract` is the only one.
    */
   ocrFallback: "tesseract" | undefined;
-  /** Base URL of tesseract.js's language data (`<base>/<lang>/4.0.0_best_int/<lang>.traineddata.gz`). */
-  tessdataUrl: string;
+  /** Base URL of tesseract.js's language data (`<base>/<lang>/4.0.0_best_int/<lang>.traineddata.gz`), when a mirror is set; else the OCR source's default. */
+  tessdataUrl: string | undefined;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
   /** Largest decoded image, in pixels (width x height): protects against decompression bombs. */
@@ -199,18 +198,10 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
   const intraOp = num(ml("model_intra_op_threads"), 0, true);
 
   const preload: PreloadSettings = {};
-  const preloadPairs: Array<[ModelTask, ModelType, string]> = [
-    ["clip", "textual", "preload__clip__textual"],
-    ["clip", "visual", "preload__clip__visual"],
-    ["facial-recognition", "detection", "preload__facial_recognition__detection"],
-    ["facial-recognition", "recognition", "preload__facial_recognition__recognition"],
-    ["ocr", "detection", "preload__ocr__detection"],
-    ["ocr", "recognition", "preload__ocr__recognition"],
-  ];
-  for (const [task, type, key] of preloadPairs) {
+  for (const { task, type } of PRELOAD_ORDER) {
     // The pre-v3 single-key forms (`PRELOAD__CLIP`) fill both types of the task.
-    const legacyKey = key.slice(0, key.lastIndexOf("__"));
-    const list = names(ml(key)) ?? names(ml(legacyKey));
+    const legacyKey = `preload__${settingsKey(task)}`;
+    const list = names(ml(`${legacyKey}__${type}`)) ?? names(ml(legacyKey));
     if (list) (preload[task] ??= {})[type] = list;
   }
 
@@ -277,9 +268,9 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
       token: raw("hf_token")?.value.trim() || undefined,
       offline: bool(raw("hf_hub_offline"), false),
     },
-    ocrModelUrl: ml("ocr_model_url")?.value.trim() || DEFAULT_OCR_MODEL_BASE,
+    ocrModelUrl: ml("ocr_model_url")?.value.trim() || undefined,
     ocrFallback,
-    tessdataUrl: (ml("ocr_tessdata_url")?.value.trim() || DEFAULT_TESSDATA_BASE).replace(/\/+$/, ""),
+    tessdataUrl: ml("ocr_tessdata_url")?.value.trim().replace(/\/+$/, "") || undefined,
     maxBodyBytes,
     maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
     requestTimeoutS: num(ml("request_timeout_s"), 600),
@@ -322,7 +313,8 @@ function loadScalingSettings(
     return value;
   };
   const routes: Partial<Record<ModelTask, string[]>> = {};
-  for (const [task, key] of [["clip", "route__clip"], ["facial-recognition", "route__facial_recognition"], ["ocr", "route__ocr"]] as const) {
+  for (const task of MODEL_TASKS) {
+    const key = `route__${settingsKey(task)}`;
     const urls = names(ml(key));
     if (!urls) continue;
     for (const url of urls) {

@@ -9,12 +9,11 @@ import type { Server } from "bun";
 import { log } from "../log.ts";
 import { parseEntries } from "../pipeline/entries.ts";
 import { DECODED_BYTES_PER_PIXEL, decodeImage } from "../pipeline/decode-image.ts";
-import { runPipeline } from "../pipeline/predict.ts";
-import { ocrFallback, type PipelineRun } from "../pipeline/ocr-fallback.ts";
+import { runPipeline, type PipelineRun } from "../pipeline/predict.ts";
 import { RequestError } from "../pipeline/request-error.ts";
 import type { Payload } from "../models/inference-model.ts";
 import type { Service } from "../service.ts";
-import { AdmissionGate, ByteBudget } from "./admission.ts";
+import { ByteBudget } from "./admission.ts";
 import { encodeJson, encodeMsgpack, wantsMsgpack } from "./encode-response.ts";
 import { statusForError, withoutCachePath } from "./error-status.ts";
 import { readPredictForm, type PredictForm } from "./predict-form.ts";
@@ -49,9 +48,7 @@ function validationDetail(errors: ReadonlyArray<{ path: string; value: unknown; 
 }
 
 export function createApp(service: Service) {
-  const { settings } = service;
-  const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
-  service.gate = gate;
+  const { settings, gate } = service;
   const bodyBudget = new ByteBudget(settings.maxBodyBytesInFlight);
   // Room for one image at the pixel limit, or for many previews.
   const decodedBudget = new ByteBudget(Math.max(DECODED_BYTES_IN_FLIGHT, settings.maxImagePixels * DECODED_BYTES_PER_PIXEL));
@@ -59,7 +56,7 @@ export function createApp(service: Service) {
 
   const { metrics } = service;
   const requestLog = new RequestLog();
-  const fallback = settings.ocrFallback === "tesseract" ? ocrFallback() : undefined;
+  const { fallback } = service;
   const observeInference = (entry: PipelineEntry, seconds: number) =>
     metrics.inferenceSeconds.observe({ task: entry.task, type: entry.type, model: modelLabel(entry.modelName) }, seconds);
 

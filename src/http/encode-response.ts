@@ -5,17 +5,8 @@
  * float32 values as native float32 arrays — smaller and faster to parse for other clients.
  */
 import { Packr, FLOAT32_OPTIONS } from "msgpackr";
-import { Embedding, Float32Value } from "../tasks/response-values.ts";
+import { Embedding, Float32Value, hasResponseShape } from "../tasks/response-values.ts";
 import { formatFloat32, formatFloat32Array } from "./float32-format.ts";
-
-/** An output that is printed differently from how it is held (e.g. face detections). */
-interface ResponseShape {
-  toResponse(): unknown;
-}
-
-function hasResponseShape(value: unknown): value is ResponseShape {
-  return typeof value === "object" && value !== null && typeof (value as Partial<ResponseShape>).toResponse === "function";
-}
 
 export function encodeJson(value: unknown): string {
   if (value === null || value === undefined) return "null";

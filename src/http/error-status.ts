@@ -1,8 +1,8 @@
 /** Maps failures to HTTP statuses and FastAPI-style details. */
 import { ModelLoadError, InvalidInputError } from "../models/inference-model.ts";
 import { ModelUnavailableError } from "../models/model-store.ts";
+import { UnknownModelError } from "../models/registry.ts";
 import { RequestError } from "../pipeline/request-error.ts";
-import { UnknownModelError } from "../tasks/model-factory.ts";
 import { UpstreamUnavailableError } from "../net/fetch-with-timeouts.ts";
 
 export interface ErrorStatus {

@@ -4,6 +4,7 @@
  * schema objects: one `example`, never JSON Schema's `examples` array, which 3.0 rejects.
  */
 import { t, type TSchema } from "elysia";
+import { TASKS } from "../tasks/catalog.ts";
 
 /** The `entries` Swagger UI's form starts with: a CLIP search query, the request that needs no image. */
 export const DEFAULT_ENTRIES_EXAMPLE = '{"clip":{"textual":{"modelName":"ViT-B-32__openai"}}}';
@@ -12,7 +13,7 @@ export const PredictBody = t.Object(
   {
     entries: t.String({
       description:
-        "JSON: {task: {type: {modelName, options?}}}. Tasks: clip (visual, textual), facial-recognition (detection, recognition), ocr (detection, recognition).",
+        `JSON: {task: {type: {modelName, options?}}}. Tasks: ${TASKS.map(({ task, types }) => `${task} (${types.join(", ")})`).join(", ")}.`,
       example: DEFAULT_ENTRIES_EXAMPLE,
     }),
     image: t.Optional(t.File({ description: "The image (JPEG, PNG, WebP, …) for visual, face and OCR models. Wins over `text`." })),
@@ -38,27 +39,11 @@ export const ValidationErrorResponse = t.Object({
   ]),
 });
 
+/** One optional key per task, each shaped by its descriptor, then the decoded image's size. */
 function predictResponse(embedding: TSchema) {
   return t.Object(
     {
-      clip: t.Optional(embedding),
-      "facial-recognition": t.Optional(
-        t.Array(
-          t.Object({
-            boundingBox: t.Object({ x1: t.Number(), y1: t.Number(), x2: t.Number(), y2: t.Number() }),
-            embedding,
-            score: t.Number(),
-          }),
-        ),
-      ),
-      ocr: t.Optional(
-        t.Object({
-          text: t.Array(t.String()),
-          box: t.Array(t.Number(), { description: "8 numbers per line: TL TR BR BL as x,y normalised to 0-1" }),
-          boxScore: t.Array(t.Number()),
-          textScore: t.Array(t.Number()),
-        }),
-      ),
+      ...Object.fromEntries(TASKS.map((descriptor) => [descriptor.task, t.Optional(descriptor.response(embedding))])),
       imageHeight: t.Optional(t.Integer()),
       imageWidth: t.Optional(t.Integer()),
     },

@@ -9,7 +9,7 @@
 import { log } from "../log.ts";
 import type { Settings } from "../config/settings.ts";
 import type { WorkerPool } from "../runtime/worker-pool.ts";
-import type { SessionSettings } from "../runtime/onnx-session.ts";
+import type { InferenceThreads, SessionSettings } from "../runtime/onnx-session.ts";
 import { hubSource } from "./hub-source.ts";
 import type { ModelIdentity, ModelType } from "./identity.ts";
 import { isModelFileError } from "./file-error.ts";
@@ -35,6 +35,8 @@ export interface ModelContext {
   readonly store: ModelStore;
   readonly pool: WorkerPool;
   readonly session: SessionSettings;
+  /** The service's inference threads, where OnnxModel opens its sessions. */
+  readonly inference: InferenceThreads;
 }
 
 export class ModelLoadError extends Error {

@@ -7,6 +7,14 @@
 
 export type ModelFamily = "openclip" | "mclip" | "insightface" | "paddle" | "tesseract";
 
+/** A name outside the registry, or a family that does not serve the asked task: the client's mistake (400). */
+export class UnknownModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnknownModelError";
+  }
+}
+
 export interface RegisteredModel {
   readonly name: string;
   readonly family: ModelFamily;

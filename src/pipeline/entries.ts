@@ -3,7 +3,8 @@
  * shapes get upstream's 422 `Invalid request format.`; task/type names outside upstream's enums
  * get a 400 naming them (upstream fails those with a bare 500).
  */
-import { isModelTask, isModelType, TASK_TYPES, type ModelTask, type ModelType } from "../models/identity.ts";
+import type { ModelTask, ModelType } from "../models/identity.ts";
+import { isModelTask, isModelType, TASK_TYPES } from "../tasks/catalog.ts";
 import { RequestError } from "./request-error.ts";
 import { excerpt } from "../client-text.ts";
 

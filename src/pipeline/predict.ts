@@ -20,6 +20,12 @@ export type DependencyLookup = (entry: PipelineEntry) => readonly ModelType[];
 /** Receives each model's predict time (for metrics). */
 export type InferenceObserver = (entry: PipelineEntry, seconds: number) => void;
 
+/** Runs a request's entries here and shapes the response. */
+export type PipelineRun = (entries: readonly PipelineEntry[]) => Promise<PredictResponse>;
+
+/** Wraps a request's run, to run it again differently when it fails (`tasks/ocr/engine-fallback.ts`). */
+export type PipelineFallback = (entries: readonly PipelineEntry[], run: PipelineRun) => Promise<PredictResponse>;
+
 export async function runPipeline(
   cache: ModelCache,
   dependenciesOf: DependencyLookup,

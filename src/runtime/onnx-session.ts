@@ -83,17 +83,6 @@ export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsag
 /** A created session as its thread describes it, with the execution providers usable here. */
 export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number; providers: string[] };
 
-/**
- * Execution providers this onnxruntime build can use here, best first, as the first inference
- * thread reported them; undefined until a session exists. Asked of the inference thread rather
- * than loading onnxruntime on the main thread just to list them: an idle process never loads it.
- */
-let usableProviders: string[] | undefined;
-
-export function executionProviders(): readonly string[] | undefined {
-  return usableProviders;
-}
-
 class InferenceThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, ReplyWaiter>();
@@ -105,7 +94,10 @@ class InferenceThread {
   private failure: Error | undefined;
 
   /** @param search the search thread: hosts interactive sessions only, at normal priority */
-  constructor(readonly search: boolean) {
+  constructor(
+    readonly search: boolean,
+    private readonly owner: InferenceThreads,
+  ) {
     // The name becomes the OS thread's: thread-priority.ts tells the search thread by it.
     this.worker = new Worker(new URL("./worker.ts", import.meta.url).href, { name: search ? SEARCH_THREAD_NAME : "ml-inference" });
     this.worker.addEventListener("message", (event: MessageEvent) => {
@@ -116,7 +108,7 @@ class InferenceThread {
       if (reply.ok) waiter.resolve(reply);
       else waiter.reject(reply.abandoned ? new AbandonedError() : new Error(reply.error));
       // The last call of a thread without sessions (a garbage collection) lets it stop.
-      stopIfIdle(this);
+      this.owner.stopIfIdle(this);
     });
     this.worker.addEventListener("error", (event) => {
       // Its sessions are gone with it: their models fail their requests (500) until unloaded.
@@ -124,7 +116,7 @@ class InferenceThread {
       log.error(this.failure.message);
       for (const waiter of this.pending.values()) waiter.reject(this.failure);
       this.pending.clear();
-      forget(this);
+      this.owner.forget(this);
     });
     // An idle inference thread must not keep a finished process (CLI, tests) alive.
     this.worker.unref();
@@ -157,41 +149,61 @@ class InferenceThread {
   }
 }
 
-const threads: InferenceThread[] = [];
+/**
+ * The inference threads of one service: where sessions are placed, how many run, and what
+ * execution providers they reported. State of the service (service.ts builds one), not of the module.
+ */
+export class InferenceThreads {
+  readonly #threads: InferenceThread[] = [];
+  #providers: string[] | undefined;
 
-function placeSession(wanted: number, interactive: boolean): InferenceThread {
-  const candidates = threads.filter((thread) => thread.search === interactive);
-  const free = candidates.find((thread) => thread.sessions === 0);
-  if (free) return free;
-  if (candidates.length < (interactive ? 1 : Math.max(1, wanted))) {
-    const thread = new InferenceThread(interactive);
-    threads.push(thread);
-    return thread;
+  /**
+   * Execution providers this onnxruntime build can use here, best first, as the first inference
+   * thread reported them; undefined until a session exists. Asked of the inference thread rather
+   * than loading onnxruntime on the main thread just to list them: an idle process never loads it.
+   */
+  get providers(): readonly string[] | undefined {
+    return this.#providers;
   }
-  return candidates.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
-}
 
-/** Stops `thread` if it hosts nothing any more. */
-function stopIfIdle(thread: InferenceThread): void {
-  if (thread.idle && forget(thread)) thread.stop();
-}
+  /** Inference threads running now (for /health). */
+  get count(): number {
+    return this.#threads.length;
+  }
 
-/** Takes `thread` out of placement; false if it was already out. */
-function forget(thread: InferenceThread): boolean {
-  const index = threads.indexOf(thread);
-  if (index === -1) return false;
-  threads.splice(index, 1);
-  return true;
-}
+  /** Has every inference thread collect its garbage (when the process is idle). */
+  async collectGarbage(): Promise<void> {
+    await Promise.all(this.#threads.map((thread) => thread.collectGarbage()));
+  }
 
-/** Inference threads running now (for /health). */
-export function inferenceThreadCount(): number {
-  return threads.length;
-}
+  place(wanted: number, interactive: boolean): InferenceThread {
+    const candidates = this.#threads.filter((thread) => thread.search === interactive);
+    const free = candidates.find((thread) => thread.sessions === 0);
+    if (free) return free;
+    if (candidates.length < (interactive ? 1 : Math.max(1, wanted))) {
+      const thread = new InferenceThread(interactive, this);
+      this.#threads.push(thread);
+      return thread;
+    }
+    return candidates.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
+  }
 
-/** Has every inference thread collect its garbage (when the process is idle). */
-export async function collectInferenceGarbage(): Promise<void> {
-  await Promise.all(threads.map((thread) => thread.collectGarbage()));
+  noteProviders(providers: string[]): void {
+    this.#providers ??= providers;
+  }
+
+  /** Stops `thread` if it hosts nothing any more. */
+  stopIfIdle(thread: InferenceThread): void {
+    if (thread.idle && this.forget(thread)) thread.stop();
+  }
+
+  /** Takes `thread` out of placement; false if it was already out. */
+  forget(thread: InferenceThread): boolean {
+    const index = this.#threads.indexOf(thread);
+    if (index === -1) return false;
+    this.#threads.splice(index, 1);
+    return true;
+  }
 }
 
 /** A feed whose view covers its whole buffer can be handed over; a slice of a larger one is copied first. */
@@ -208,6 +220,7 @@ function stageLabel(modelPath: string): string {
 
 export class OnnxSession {
   private constructor(
+    private readonly threads: InferenceThreads,
     private readonly thread: InferenceThread,
     private readonly id: number,
     private readonly stage: string,
@@ -216,16 +229,16 @@ export class OnnxSession {
     readonly provider: string,
   ) {}
 
-  static async create(modelPath: string, settings: SessionSettings, usage: SessionUsage = {}): Promise<OnnxSession> {
-    const thread = placeSession(settings.inferenceThreads, usage.interactive === true);
+  static async create(threads: InferenceThreads, modelPath: string, settings: SessionSettings, usage: SessionUsage = {}): Promise<OnnxSession> {
+    const thread = threads.place(settings.inferenceThreads, usage.interactive === true);
     thread.sessions++;
     try {
       const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, usage) })).value as SessionDescription;
-      usableProviders ??= description.providers;
-      return new OnnxSession(thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
+      threads.noteProviders(description.providers);
+      return new OnnxSession(threads, thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
     } catch (error) {
       thread.sessions--;
-      stopIfIdle(thread);
+      threads.stopIfIdle(thread);
       throw error;
     }
   }
@@ -265,7 +278,7 @@ export class OnnxSession {
       await this.thread.call({ op: "release", session: this.id });
     } finally {
       this.thread.sessions--;
-      stopIfIdle(this.thread);
+      this.threads.stopIfIdle(this.thread);
     }
   }
 }

@@ -15,3 +15,16 @@ export class Float32Value {
     this.value = Math.fround(value);
   }
 }
+
+/**
+ * An output printed differently from how it is held (face and text detections, when detection is
+ * the task's last model). Declared by the classes that have it, so that the encoder's duck test and
+ * the classes cannot drift apart unnoticed.
+ */
+export interface ResponseShape {
+  toResponse(): unknown;
+}
+
+export function hasResponseShape(value: unknown): value is ResponseShape {
+  return typeof value === "object" && value !== null && typeof (value as Partial<ResponseShape>).toResponse === "function";
+}

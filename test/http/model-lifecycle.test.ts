@@ -6,7 +6,6 @@ import { predict, startTestServer } from "../support/test-server.ts";
 import { clipRepoFiles, writeClipModel } from "../support/clip-cache.ts";
 import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
 import { waitUntil } from "../support/wait-until.ts";
-import { inferenceThreadCount } from "../../src/runtime/onnx-session.ts";
 
 // Downloads from a local hub, loads, TTL eviction and reloads: up to a few seconds per test.
 setDefaultTimeout(10_000);
@@ -112,7 +111,7 @@ describe("model lifecycle over HTTP", () => {
     const server = await startTestServer({ MACHINE_LEARNING_MODEL_TTL: "1.5", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" }, (cache) =>
       writeClipModel(cache, "ViT-B-32__openai"),
     );
-    const threads = () => inferenceThreadCount();
+    const threads = () => server.service.inference.count;
     try {
       const before = threads();
       const first = await (await predict(server.url, TEXT, { text: "a photo of a cat" })).text();

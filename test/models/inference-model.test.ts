@@ -13,6 +13,7 @@ import type { ModelIdentity } from "../../src/models/identity.ts";
 import { type ModelContext, ModelLoadError, type ModelInputs } from "../../src/models/inference-model.ts";
 import { ModelStore, type ModelSource } from "../../src/models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../src/models/onnx-model.ts";
+import { InferenceThreads } from "../../src/runtime/onnx-session.ts";
 import type { WorkerPool } from "../../src/runtime/worker-pool.ts";
 import { clipTextualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
@@ -79,6 +80,7 @@ function modelWith(deliveries: Delivery[]): { model: ConfiguredModel; store: Mod
     store,
     pool: undefined as unknown as WorkerPool, // this model runs no kernels
     session: { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" },
+    inference: new InferenceThreads(),
   };
   return { model: new ConfiguredModel(context, deliveries), store };
 }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { OnnxSession, sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
+import { InferenceThreads, OnnxSession, sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
 import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
@@ -110,8 +110,9 @@ function niceOfThreads(name: string): number[] {
 describe("interactive sessions", () => {
   test("run on the search thread: a query does not wait for queued scan runs, and keeps normal priority", async () => {
     const settings = { ...SETTINGS, inferenceThreads: 1 };
-    const visual = await OnnxSession.create(join(dir, "visual.onnx"), settings);
-    const text = await OnnxSession.create(join(dir, "textual.onnx"), settings, { interactive: true });
+    const threads = new InferenceThreads();
+    const visual = await OnnxSession.create(threads, join(dir, "visual.onnx"), settings);
+    const text = await OnnxSession.create(threads, join(dir, "textual.onnx"), settings, { interactive: true });
     try {
       const finished: string[] = [];
       const scans = [1, 2, 3].map((n) => visual.run(imageFeed()).then(() => finished.push(`image${n}`)));

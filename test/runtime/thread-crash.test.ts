@@ -12,7 +12,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RgbImage } from "../../src/imaging/rgb-image.ts";
-import { inferenceThreadCount, OnnxSession, type Feed, type SessionSettings } from "../../src/runtime/onnx-session.ts";
+import { InferenceThreads, OnnxSession, type Feed, type SessionSettings } from "../../src/runtime/onnx-session.ts";
 import { WorkerPool } from "../../src/runtime/worker-pool.ts";
 import { heavyVisualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
@@ -62,9 +62,9 @@ describe("an inference thread that dies", () => {
     const path = join(tempDir(), "model.onnx");
     writeFileSync(path, heavyVisualModel({ layers: 4 }));
     const feeds = (): Record<string, Feed> => ({ image: { type: "float32", data: new Float32Array(3 * 224 * 224).fill(0.5), dims: [1, 3, 224, 224] } });
-    const threadsBefore = inferenceThreadCount();
-    const session = await OnnxSession.create(path, SETTINGS);
-    expect(inferenceThreadCount()).toBe(threadsBefore + 1);
+    const threads = new InferenceThreads();
+    const session = await OnnxSession.create(threads, path, SETTINGS);
+    expect(threads.count).toBe(1);
 
     const runs = [session.run(feeds()), session.run(feeds())];
     crash(sessionThread(session));
@@ -73,12 +73,12 @@ describe("an inference thread that dies", () => {
     // (queued behind the bad message) fails naming the thread.
     expect(results.at(-1)!.status).toBe("rejected");
     expect(String((results.at(-1) as PromiseRejectedResult).reason)).toContain("inference thread failed");
-    expect(inferenceThreadCount()).toBe(threadsBefore);
+    expect(threads.count).toBe(0);
     // Its sessions are gone with it: their calls fail at once rather than waiting for a reply.
     await expect(session.run(feeds())).rejects.toThrow("inference thread failed");
     await expect(session.release()).rejects.toThrow("inference thread failed");
 
-    const fresh = await OnnxSession.create(path, SETTINGS);
+    const fresh = await OnnxSession.create(threads, path, SETTINGS);
     try {
       const [output] = await fresh.run(feeds());
       expect(output!.dims).toEqual([1, 512]);

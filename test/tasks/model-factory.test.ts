@@ -1,8 +1,9 @@
 /** Every registered name resolves to a model class for exactly the task its family serves. */
 import { describe, expect, test } from "bun:test";
 import { registeredModels } from "../../src/models/registry.ts";
-import { TASK_TYPES, MODEL_TASKS } from "../../src/models/identity.ts";
-import { dependenciesOf, type ModelClass, UnknownModelError } from "../../src/tasks/model-factory.ts";
+import { TASK_TYPES, MODEL_TASKS } from "../../src/tasks/catalog.ts";
+import { UnknownModelError } from "../../src/models/registry.ts";
+import { dependenciesOf, type ModelClass } from "../../src/tasks/model-factory.ts";
 import type { DetectedFaces } from "../../src/tasks/facial-recognition/detection.ts";
 import { FaceRecognitionModel } from "../../src/tasks/facial-recognition/recognition.ts";
 import type { DetectedText } from "../../src/tasks/ocr/detection.ts";

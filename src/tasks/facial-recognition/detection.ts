@@ -3,15 +3,17 @@
  * 640x640 letterbox unless the model fixes its own input size, `minScore` per request (default 0.7).
  * Alone, it answers upstream's raw detector dict; as a dependency it hands its detections on.
  */
-import { InvalidInputError, type ModelInputs, type ModelOptions, type Payload } from "../../models/inference-model.ts";
+import type { ModelInputs, ModelOptions, Payload } from "../../models/inference-model.ts";
+import { minScoreOption } from "../../models/model-options.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
+import type { ResponseShape } from "../response-values.ts";
 import type { FaceDetections } from "./scrfd.ts";
 
 const DEFAULT_INPUT_SIZE = 640;
 const DEFAULT_MIN_SCORE = 0.7;
 
 /** Detections plus how the HTTP layer prints them when detection is the task's last model. */
-export class DetectedFaces {
+export class DetectedFaces implements ResponseShape {
   constructor(readonly detections: FaceDetections) {}
 
   get count(): number {
@@ -28,14 +30,6 @@ export class DetectedFaces {
       ),
     };
   }
-}
-
-export function minScoreOption(options: ModelOptions, fallback: number): number {
-  const value = options.minScore ?? fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new InvalidInputError(`minScore must be a number between 0 and 1, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 interface FaceDetectionLoaded extends OnnxLoaded {

@@ -6,14 +6,15 @@
 import { InvalidInputError, type ModelContext, type ModelInputs, type ModelOptions, type Payload } from "../../models/inference-model.ts";
 import type { ModelSource } from "../../models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
-import { minScoreOption } from "../facial-recognition/detection.ts";
+import { minScoreOption } from "../../models/model-options.ts";
+import type { ResponseShape } from "../response-values.ts";
 import type { DbBoxes } from "./db-postprocess.ts";
 import { detectionSize, MIN_SIDE } from "./det-preprocess.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { parseOcrName, rapidOcrSource } from "./rapidocr-source.ts";
 
 /** Detected text boxes; printed as upstream's raw detector dict when detection runs alone. */
-export class DetectedText {
+export class DetectedText implements ResponseShape {
   constructor(readonly result: DbBoxes) {}
 
   get count(): number {

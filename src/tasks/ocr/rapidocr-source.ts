@@ -12,7 +12,7 @@ import type { ModelSource } from "../../models/model-store.ts";
 import { fetchVerified } from "../../models/url-download.ts";
 import type { FetchPolicy } from "../../net/fetch-with-timeouts.ts";
 
-export const DEFAULT_OCR_MODEL_BASE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.4.0";
+const DEFAULT_OCR_MODEL_BASE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.4.0";
 
 export interface RemoteModel {
   path: string;
@@ -62,7 +62,14 @@ export function remoteOcrModel(name: string, type: ModelIdentity["type"], catalo
   return model;
 }
 
-export function rapidOcrSource(baseUrl: string, name: string, network: FetchPolicy, catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE): ModelSource {
+/** `baseUrl`: MACHINE_LEARNING_OCR_MODEL_URL, or undefined for RapidOCR's own ModelScope tree. */
+export function rapidOcrSource(
+  baseUrl: string | undefined,
+  name: string,
+  network: FetchPolicy,
+  catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE,
+): ModelSource {
+  baseUrl ??= DEFAULT_OCR_MODEL_BASE;
   return {
     label: `${baseUrl} (RapidOCR models for ${name})`,
     mirrorSetting: "MACHINE_LEARNING_OCR_MODEL_URL",

@@ -12,7 +12,7 @@ import { modelFilePath } from "../../models/cache-layout.ts";
 import type { ModelType } from "../../models/identity.ts";
 import type { ModelSource } from "../../models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
-import { minScoreOption } from "../facial-recognition/detection.ts";
+import { minScoreOption } from "../../models/model-options.ts";
 import { ctcGreedyDecode, loadCharset } from "./ctc.ts";
 import type { DetectedText } from "./detection.ts";
 import { rapidOcrSource } from "./rapidocr-source.ts";

@@ -12,6 +12,7 @@ import { loadSettings } from "../../../src/config/settings.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
 import type { ModelContext } from "../../../src/models/inference-model.ts";
 import { ModelStore } from "../../../src/models/model-store.ts";
+import { InferenceThreads } from "../../../src/runtime/onnx-session.ts";
 import { WorkerPool } from "../../../src/runtime/worker-pool.ts";
 import { dbPostprocess, type DbBoxes } from "../../../src/tasks/ocr/db-postprocess.ts";
 import { ocrDetectionInput } from "../../../src/tasks/ocr/det-preprocess.ts";
@@ -56,6 +57,7 @@ async function ocrModels(detector: string, recognizer: string, dictionary: strin
     store: new ModelStore({ cacheFolder, revision: "main", offline: true }),
     pool: new WorkerPool(0), // kernels inline: one test, no threads to start
     session: { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" },
+    inference: new InferenceThreads(),
   };
   const detection = new OcrDetectionModel("fixture-det", context);
   const recognition = new OcrRecognitionModel("fixture-rec", context);

@@ -92,6 +92,14 @@ describe("RapidOCR model registry", () => {
 });
 
 describe("downloading from a RapidOCR mirror", () => {
+  test("without MACHINE_LEARNING_OCR_MODEL_URL, models come from RapidOCR's own ModelScope tree", () => {
+    const unset = loadSettings({}).ocrModelUrl;
+    expect(unset).toBeUndefined();
+    expect(rapidOcrSource(unset, "PP-OCRv5_mobile", network).label).toBe(
+      "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.4.0 (RapidOCR models for PP-OCRv5_mobile)",
+    );
+  });
+
   test("fetches both parts into upstream's layout, from the paths the registry names", async () => {
     mirror = startMirror({ "det/mobile.onnx": detectionBytes, "rec/el_mobile.onnx": recognitionBytes });
     const dir = tempDir();

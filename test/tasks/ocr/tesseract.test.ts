@@ -10,6 +10,7 @@ import { loadSettings } from "../../../src/config/settings.ts";
 import { lookupModel } from "../../../src/models/registry.ts";
 import { pageLines, type TesseractLine } from "../../../src/tasks/ocr/tesseract/page-lines.ts";
 import { pnmImage } from "../../../src/tasks/ocr/tesseract/pnm-image.ts";
+import { tessdataSource } from "../../../src/tasks/ocr/tesseract/tessdata-source.ts";
 import { MAX_TESSERACT_LANGUAGES } from "../../../src/tasks/ocr/tesseract/recognition.ts";
 import { repoRoot } from "../../support/fixtures.ts";
 import { predict, startTestServer, type TestServer } from "../../support/test-server.ts";
@@ -47,8 +48,12 @@ describe("tesseract names and settings", () => {
   });
 
   test("the language data URL defaults to tesseract.js's own and can point at a mirror", () => {
-    expect(loadSettings({}).tessdataUrl).toBe("https://cdn.jsdelivr.net/npm/@tesseract.js-data");
-    expect(loadSettings({ MACHINE_LEARNING_OCR_TESSDATA_URL: "http://mirror.lan/tessdata/" }).tessdataUrl).toBe("http://mirror.lan/tessdata");
+    const { network, tessdataUrl } = loadSettings({});
+    expect(tessdataUrl).toBeUndefined();
+    expect(tessdataSource(tessdataUrl, "deu", network).label).toBe("https://cdn.jsdelivr.net/npm/@tesseract.js-data/deu/4.0.0_best_int/deu.traineddata.gz");
+    const mirror = loadSettings({ MACHINE_LEARNING_OCR_TESSDATA_URL: "http://mirror.lan/tessdata/" }).tessdataUrl;
+    expect(mirror).toBe("http://mirror.lan/tessdata");
+    expect(tessdataSource(mirror, "deu", network).label).toBe("http://mirror.lan/tessdata/deu/4.0.0_best_int/deu.traineddata.gz");
   });
 });
 

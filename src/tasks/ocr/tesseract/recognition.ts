@@ -14,7 +14,7 @@ import { InferenceModel, type ModelContext, type ModelOptions, type Payload } fr
 import type { ModelType } from "../../../models/identity.ts";
 import { ModelFileError } from "../../../models/file-error.ts";
 import { errorMessage, ModelUnavailableError, type ModelSource } from "../../../models/model-store.ts";
-import { minScoreOption } from "../../facial-recognition/detection.ts";
+import { minScoreOption } from "../../../models/model-options.ts";
 import type { DetectedText } from "../detection.ts";
 import type { OcrLines } from "../recognition.ts";
 import { pageLines } from "./page-lines.ts";

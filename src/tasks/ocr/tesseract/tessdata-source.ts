@@ -13,7 +13,7 @@ import { fetchVerified } from "../../../models/url-download.ts";
 import type { FetchPolicy } from "../../../net/fetch-with-timeouts.ts";
 import { embeddedPath } from "../../../native/loader.ts";
 
-export const DEFAULT_TESSDATA_BASE = "https://cdn.jsdelivr.net/npm/@tesseract.js-data";
+const DEFAULT_TESSDATA_BASE = "https://cdn.jsdelivr.net/npm/@tesseract.js-data";
 
 /** tesseract.js's own default for LSTM-only recognition (`OEM.LSTM_ONLY`). */
 const TESSDATA_VARIANT = "4.0.0_best_int";
@@ -48,7 +48,8 @@ export function traineddataPath(modelDir: string, language: string): string {
   return (language === ENGLISH ? englishFile() : undefined) ?? join(modelDir, "recognition", fileName(language));
 }
 
-export function tessdataSource(baseUrl: string, language: string, network: FetchPolicy): ModelSource {
+/** `baseUrl`: MACHINE_LEARNING_OCR_TESSDATA_URL, or undefined for tesseract.js's own CDN. */
+export function tessdataSource(baseUrl: string | undefined, language: string, network: FetchPolicy): ModelSource {
   if (language === ENGLISH) {
     // Never downloaded: present where the package is installed, unavailable (503) where it is not.
     return {
@@ -59,7 +60,7 @@ export function tessdataSource(baseUrl: string, language: string, network: Fetch
       },
     };
   }
-  const url = `${baseUrl}/${language}/${TESSDATA_VARIANT}/${fileName(language)}`;
+  const url = `${(baseUrl ?? DEFAULT_TESSDATA_BASE).replace(/\/+$/, "")}/${language}/${TESSDATA_VARIANT}/${fileName(language)}`;
   return {
     label: url,
     mirrorSetting: "MACHINE_LEARNING_OCR_TESSDATA_URL",

@@ -9,18 +9,15 @@
  * whole. PP-OCR is tried again on every request, so the service returns to it by itself once the
  * models download. English only: the one language Tesseract reads without a download.
  */
-import { log } from "../log.ts";
-import { ModelUnavailableError } from "../models/model-store.ts";
-import { lookupModel } from "../models/registry.ts";
-import type { PipelineEntry } from "./entries.ts";
-import type { PredictResponse } from "./predict.ts";
-
-export type PipelineRun = (entries: readonly PipelineEntry[]) => Promise<PredictResponse>;
+import { log } from "../../log.ts";
+import { ModelUnavailableError } from "../../models/model-store.ts";
+import { lookupModel } from "../../models/registry.ts";
+import type { PipelineFallback } from "../../pipeline/predict.ts";
 
 const isPaddle = (name: string) => lookupModel(name)?.family === "paddle";
 
 /** A runner that applies the fallback; it logs a warning the first time it falls back. */
-export function ocrFallback(): (entries: readonly PipelineEntry[], run: PipelineRun) => Promise<PredictResponse> {
+export function ocrFallback(): PipelineFallback {
   let warned = false;
   return async (entries, run) => {
     try {
