@@ -58,7 +58,10 @@ export function buildBenchCache(): BenchCache {
   place(`${clip}/textual/model.onnx`, clipTowers.textual, true);
   place(`${clip}/textual/tokenizer.json`, fixture("clip-tokenizer", "tokenizer.json"), false);
   place(`${clip}/textual/tokenizer_config.json`, fixture("clip-tokenizer", "tokenizer_config.json"), false);
-  for (const [name, embedder] of [[FACE_MODEL, fixture("models", "face_embedding_512.onnx")], [FACE_MODEL_BATCHED, generated.faceEmbedderBatched]] as const) {
+  for (const [name, embedder] of [
+    [FACE_MODEL, fixture("models", "face_embedding_512.onnx")],
+    [FACE_MODEL_BATCHED, generated.faceEmbedderBatched],
+  ] as const) {
     place(`facial-recognition/${name}/detection/model.onnx`, fixture("models", "scrfd_2.5g.onnx"), false);
     place(`facial-recognition/${name}/recognition/model.onnx`, embedder, false);
   }

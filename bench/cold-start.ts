@@ -50,7 +50,9 @@ try {
   for (let i = 0; i < starts; i++) runs.push(await startOnce(cache, 40000 + Math.floor(Math.random() * 10000)));
   const wall = runs.map((r) => r.wallMs);
   const cpu = runs.map((r) => r.cpuMs);
-  console.log(`${executable}: start → /ping p50 ${percentile(wall, 50).toFixed(0)} ms (min ${Math.min(...wall).toFixed(0)}, max ${Math.max(...wall).toFixed(0)}), CPU p50 ${percentile(cpu, 50).toFixed(0)} ms, ${starts} warm starts`);
+  console.log(
+    `${executable}: start → /ping p50 ${percentile(wall, 50).toFixed(0)} ms (min ${Math.min(...wall).toFixed(0)}, max ${Math.max(...wall).toFixed(0)}), CPU p50 ${percentile(cpu, 50).toFixed(0)} ms, ${starts} warm starts`,
+  );
 } finally {
   rmSync(cache, { recursive: true, force: true });
 }

@@ -77,7 +77,11 @@ export async function clipVisualPlan(model: string, jpeg: Uint8Array): Promise<F
 export async function clipTextualPlan(model: string, text: string): Promise<FloorPlan> {
   const textual = dirname(model);
   const tokenizer = await ClipTokenizer.load(
-    { tokenizerJson: join(textual, "tokenizer.json"), tokenizerConfigJson: join(textual, "tokenizer_config.json"), modelConfigJson: join(textual, "..", "config.json") },
+    {
+      tokenizerJson: join(textual, "tokenizer.json"),
+      tokenizerConfigJson: join(textual, "tokenizer_config.json"),
+      modelConfigJson: join(textual, "..", "config.json"),
+    },
     "ViT-B-32__openai",
   );
   const { inputIds } = tokenizer.encode(text);
@@ -88,7 +92,14 @@ export async function clipTextualPlan(model: string, text: string): Promise<Floo
  * Detector run, then the recogniser over the faces in runs of at most `maxBatch` (1 for a model
  * whose batch axis is fixed, as the service does).
  */
-export async function facesPlan(sessions: RawSessions, detector: string, recognizer: string, jpeg: Uint8Array, minScore: number, maxBatch: number): Promise<FloorPlan> {
+export async function facesPlan(
+  sessions: RawSessions,
+  detector: string,
+  recognizer: string,
+  jpeg: Uint8Array,
+  minScore: number,
+  maxBatch: number,
+): Promise<FloorPlan> {
   const image = await decode(jpeg);
   const det = await sessions.get(detector);
   const { tensor, scale } = kernels["faces.detectionInput"]({ image, inputSize: 640 });
@@ -108,7 +119,13 @@ export async function facesPlan(sessions: RawSessions, detector: string, recogni
 }
 
 /** Detector run at `maxResolution`, then the recogniser's aspect-ratio batches of `maxBatch` lines. */
-export async function ocrPlan(sessions: RawSessions, detector: string, recognizer: string, jpeg: Uint8Array, options: { maxResolution: number; boxThresh: number; maxBatch: number }): Promise<FloorPlan> {
+export async function ocrPlan(
+  sessions: RawSessions,
+  detector: string,
+  recognizer: string,
+  jpeg: Uint8Array,
+  options: { maxResolution: number; boxThresh: number; maxBatch: number },
+): Promise<FloorPlan> {
   const image = await decode(jpeg);
   const input = kernels["ocr.detectionInput"]({ image, maxResolution: options.maxResolution });
   if (!input) throw new Error("the OCR benchmark image is too small for text");

@@ -61,14 +61,18 @@ async function pingUnderLoad(server: ServerProcess): Promise<number[]> {
 }
 
 const textP50 = await alternate(text, rounds);
-console.log(`CLIP text p50 (${rounds} each, alternating): front ${textP50.front.toFixed(2)} ms, direct ${textP50.direct.toFixed(2)} ms, difference ${(textP50.front - textP50.direct).toFixed(2)} ms`);
+console.log(
+  `CLIP text p50 (${rounds} each, alternating): front ${textP50.front.toFixed(2)} ms, direct ${textP50.direct.toFixed(2)} ms, difference ${(textP50.front - textP50.direct).toFixed(2)} ms`,
+);
 const imageP50 = await alternate(image, images);
 console.log(
   `1440 px JPEG (${jpeg.byteLength} bytes) p50 (${images} each, alternating): front ${imageP50.front.toFixed(1)} ms, direct ${imageP50.direct.toFixed(1)} ms, ratio ${(imageP50.front / imageP50.direct).toFixed(3)}`,
 );
 const pings = { front: [] as number[], direct: [] as number[] };
 for (let i = 0; i < pingWindows; i++) for (const side of ["front", "direct"] as const) pings[side].push(...(await pingUnderLoad(servers[side])));
-console.log(`/ping p99 under two image clients (${pingWindows} windows of ${PING_WINDOW_S} s each): front ${percentile(pings.front, 99).toFixed(2)} ms, direct ${percentile(pings.direct, 99).toFixed(2)} ms`);
+console.log(
+  `/ping p99 under two image clients (${pingWindows} windows of ${PING_WINDOW_S} s each): front ${percentile(pings.front, 99).toFixed(2)} ms, direct ${percentile(pings.direct, 99).toFixed(2)} ms`,
+);
 
 await servers.front.stop();
 await servers.direct.stop();

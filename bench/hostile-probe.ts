@@ -40,21 +40,32 @@ async function floods(): Promise<void> {
   for (let i = 0; i < 3000; i += 50) {
     await Promise.all(
       Array.from({ length: 50 }, (_, j) =>
-        post(server, { entries: JSON.stringify({ clip: { textual: { modelName: `made-up-${i + j}-${"x".repeat(40)}` } } }), text: "a" }).then((r) => r.arrayBuffer()),
+        post(server, { entries: JSON.stringify({ clip: { textual: { modelName: `made-up-${i + j}-${"x".repeat(40)}` } } }), text: "a" }).then((r) =>
+          r.arrayBuffer(),
+        ),
       ),
     );
   }
-  console.log(`/metrics: ${metricsBefore} bytes, ${await metricsBytes()} after 3,000 made-up names; RSS ${procStatus(server.pid, "VmRSS").toFixed(0)} MiB (${rssBefore.toFixed(0)} before)`);
+  console.log(
+    `/metrics: ${metricsBefore} bytes, ${await metricsBytes()} after 3,000 made-up names; RSS ${procStatus(server.pid, "VmRSS").toFixed(0)} MiB (${rssBefore.toFixed(0)} before)`,
+  );
 
   // 60 MB that starts like a JPEG: read in full, refused when decoded.
   const big = new Uint8Array(60 * 1024 * 1024);
   big.set([0xff, 0xd8, 0xff]);
   const peakBefore = procStatus(server.pid, "VmHWM");
   const statuses = await Promise.all(
-    Array.from({ length: 24 }, () => post(server, { entries: JSON.stringify({ clip: { visual: { modelName: "ViT-B-32__openai" } } }), image: big }).then((r) => r.status, () => "error")),
+    Array.from({ length: 24 }, () =>
+      post(server, { entries: JSON.stringify({ clip: { visual: { modelName: "ViT-B-32__openai" } } }), image: big }).then(
+        (r) => r.status,
+        () => "error",
+      ),
+    ),
   );
   const histogram = Object.fromEntries(statuses.map((s) => [s, statuses.filter((t) => t === s).length]));
-  console.log(`24 bodies of 60 MB at once: ${JSON.stringify(histogram)}; peak RSS ${procStatus(server.pid, "VmHWM").toFixed(0)} MiB (${peakBefore.toFixed(0)} before)`);
+  console.log(
+    `24 bodies of 60 MB at once: ${JSON.stringify(histogram)}; peak RSS ${procStatus(server.pid, "VmHWM").toFixed(0)} MiB (${peakBefore.toFixed(0)} before)`,
+  );
   const floodSeconds = (performance.now() - floodsStarted) / 1000;
   const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
   const covered = floodSeconds <= PING_SECONDS ? "" : ` (sampled the first ${PING_SECONDS} of ${floodSeconds.toFixed(0)} s)`;
@@ -69,7 +80,12 @@ async function facesAtMinScoreZero(): Promise<void> {
   for (const type of ["detection", "recognition"]) mkdirSync(join(dir, type), { recursive: true });
   copyFileSync(fixture("models", "scrfd_2.5g.onnx"), join(dir, "detection", "model.onnx"));
   copyFileSync(fixture("models", "face_embedding_512.onnx"), join(dir, "recognition", "model.onnx"));
-  const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, HF_HUB_OFFLINE: "1", IMMICH_LOG_LEVEL: "critical", MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0" });
+  const server = await startServerProcess({
+    MACHINE_LEARNING_CACHE_FOLDER: cache,
+    HF_HUB_OFFLINE: "1",
+    IMMICH_LOG_LEVEL: "critical",
+    MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0",
+  });
   const image = readFileSync(fixture("images", "messi5.jpg"));
   // The first request loads both models; the figures are from the ones after it.
   for (const minScore of [0.1, 0.1, 0]) {
@@ -88,13 +104,24 @@ async function ocrPanorama(): Promise<void> {
   const dir = join(cache, "ocr", "PP-OCRv5_mobile", "detection");
   mkdirSync(dir, { recursive: true });
   copyFileSync(fixture("models", "ppocr_v3_en_det.onnx"), join(dir, "model.onnx"));
-  const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache, HF_HUB_OFFLINE: "1", IMMICH_LOG_LEVEL: "critical", MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0" });
+  const server = await startServerProcess({
+    MACHINE_LEARNING_CACHE_FOLDER: cache,
+    HF_HUB_OFFLINE: "1",
+    IMMICH_LOG_LEVEL: "critical",
+    MACHINE_LEARNING_REQUEST_TIMEOUT_S: "0",
+  });
   const sharp: typeof import("sharp").default = require("sharp");
-  const png = new Uint8Array(await sharp({ create: { width: 50_000, height: 1_000, channels: 3, background: "#fff" } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp({ create: { width: 50_000, height: 1_000, channels: 3, background: "#fff" } })
+      .png()
+      .toBuffer(),
+  );
   const peakBefore = procStatus(server.pid, "VmHWM");
   const res = await post(server, { entries: JSON.stringify({ ocr: { detection: { modelName: "PP-OCRv5_mobile" } } }), image: png });
   await res.arrayBuffer();
-  console.log(`OCR detection on a 50000x1000 PNG (${png.byteLength} bytes): ${res.status}; peak RSS ${procStatus(server.pid, "VmHWM").toFixed(0)} MiB (${peakBefore.toFixed(0)} before)`);
+  console.log(
+    `OCR detection on a 50000x1000 PNG (${png.byteLength} bytes): ${res.status}; peak RSS ${procStatus(server.pid, "VmHWM").toFixed(0)} MiB (${peakBefore.toFixed(0)} before)`,
+  );
   await server.stop();
   rmSync(cache, { recursive: true, force: true });
 }
@@ -107,8 +134,11 @@ async function connectionFlood(guard: boolean): Promise<void> {
   const cache = tempDir();
   // The cap is set as the default would derive it from 300 descriptors: prlimit lowers the limit after start-up.
   const server = await startServerProcess({
-    MACHINE_LEARNING_CACHE_FOLDER: cache, HF_HUB_OFFLINE: "1", IMMICH_LOG_LEVEL: "critical",
-    MACHINE_LEARNING_CONNECTION_GUARD: String(guard), MACHINE_LEARNING_MAX_CONNECTIONS: String(Math.floor((FLOOD_DESCRIPTORS - 128) / 3)),
+    MACHINE_LEARNING_CACHE_FOLDER: cache,
+    HF_HUB_OFFLINE: "1",
+    IMMICH_LOG_LEVEL: "critical",
+    MACHINE_LEARNING_CONNECTION_GUARD: String(guard),
+    MACHINE_LEARNING_MAX_CONNECTIONS: String(Math.floor((FLOOD_DESCRIPTORS - 128) / 3)),
   });
   Bun.spawnSync(["prlimit", `--pid=${server.pid}`, `--nofile=${FLOOD_DESCRIPTORS}:${FLOOD_DESCRIPTORS}`]);
   const { port } = new URL(server.url);
@@ -116,7 +146,11 @@ async function connectionFlood(guard: boolean): Promise<void> {
   let stillOpen = 0;
   const sockets = await Promise.all(
     Array.from({ length: FLOOD_CONNECTIONS }, () =>
-      Bun.connect({ hostname: "127.0.0.1", port: Number(port), socket: { open: () => void stillOpen++, close: () => void stillOpen--, data() {}, error() {} } }).catch(() => undefined),
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port: Number(port),
+        socket: { open: () => void stillOpen++, close: () => void stillOpen--, data() {}, error() {} },
+      }).catch(() => undefined),
     ),
   );
   let sent = 0;
@@ -138,7 +172,9 @@ async function connectionFlood(guard: boolean): Promise<void> {
   }
   clearInterval(trickle);
   const slowest = pings.length > 0 ? `median ${percentile(pings, 50).toFixed(1)} ms, slowest ${Math.max(...pings).toFixed(1)} ms` : "none answered";
-  console.log(`${FLOOD_CONNECTIONS} header-trickling connections, ${FLOOD_DESCRIPTORS} descriptors, front ${guard ? "on" : "off"}: ${stillOpen} still open after 5 s; /ping ${20 - failed}/20 answered within 2 s, ${slowest}`);
+  console.log(
+    `${FLOOD_CONNECTIONS} header-trickling connections, ${FLOOD_DESCRIPTORS} descriptors, front ${guard ? "on" : "off"}: ${stillOpen} still open after 5 s; /ping ${20 - failed}/20 answered within 2 s, ${slowest}`,
+  );
   for (const socket of sockets) socket?.end();
   await server.stop();
   rmSync(cache, { recursive: true, force: true });

@@ -29,7 +29,12 @@ export interface ImmichConcurrencyResult {
   floorShare: number;
 }
 
-export async function immichConcurrency(server: ServerProcess, scenario: (id: ScenarioId) => Scenario, plain: PlainFloor, seconds: number): Promise<ImmichConcurrencyResult> {
+export async function immichConcurrency(
+  server: ServerProcess,
+  scenario: (id: ScenarioId) => Scenario,
+  plain: PlainFloor,
+  seconds: number,
+): Promise<ImmichConcurrencyResult> {
   const floorRps = new Map<ScenarioId, number>();
   for (const job of IMMICH_JOBS) floorRps.set(job.id, await plain.rate(job.id, seconds / 3));
   const loads = await Promise.all(IMMICH_JOBS.map((job) => runAutocannon(`${server.url}/predict`, scenario(job.id).requests, job.connections, seconds)));

@@ -155,7 +155,9 @@ function warmTable(cases: BenchCase[], before: Modules, after: Modules): void {
       () => c.call(before),
       () => c.call(after),
     );
-    console.log(`| ${c.name} | ${c.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
+    console.log(
+      `| ${c.name} | ${c.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`,
+    );
   }
 }
 
@@ -177,7 +179,11 @@ async function backendTable(): Promise<void> {
   };
   const resizes = [
     { name: "CLIP (Pillow bicubic)", size: `${street.width}x${street.height} → 224x224`, run: pil("bicubic", clipWidth, 224, clipWindow) },
-    { name: "OCR detection (Pillow lanczos)", size: `${street.width}x${street.height} → ${det.width}x${det.height}`, run: pil("lanczos", det.width, det.height, detWindow) },
+    {
+      name: "OCR detection (Pillow lanczos)",
+      size: `${street.width}x${street.height} → ${det.width}x${det.height}`,
+      run: pil("lanczos", det.width, det.height, detWindow),
+    },
     {
       name: "face letterbox (OpenCV linear)",
       size: `${messiPreview.width}x${messiPreview.height} → ${face.width}x${face.height}`,
@@ -193,7 +199,9 @@ async function backendTable(): Promise<void> {
       () => r.run("js"),
       () => r.run("wasm"),
     );
-    console.log(`| ${r.name} | ${r.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`);
+    console.log(
+      `| ${r.name} | ${r.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`,
+    );
   }
 }
 
@@ -212,7 +220,14 @@ function interleaved(before: () => unknown, after: () => unknown): { old: number
     now.push(timed(after));
     if (i % 2 === 1) old.push(timed(before));
   }
-  return { old, now, ratio: percentile(old.map((t, i) => t / now[i]!), 50) };
+  return {
+    old,
+    now,
+    ratio: percentile(
+      old.map((t, i) => t / now[i]!),
+      50,
+    ),
+  };
 }
 
 function firstCallTable(cases: BenchCase[], beforeSrc: string, afterSrc: string): void {

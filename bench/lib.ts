@@ -48,7 +48,9 @@ export function multipartBody(parts: { entries: string; image?: Uint8Array; text
   const boundary = `immich-${crypto.randomUUID()}`;
   const chunks: Buffer[] = [Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="entries"\r\n\r\n${parts.entries}\r\n`)];
   if (parts.image) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    );
     chunks.push(Buffer.from(parts.image));
     chunks.push(Buffer.from("\r\n"));
   }
@@ -86,11 +88,13 @@ export interface LoadRequest {
 export async function runAutocannon(url: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
   // Unique per call: several loads may run at once (immich-concurrency.ts).
   const prefix = `${tmpdir()}/immich-ml-bench-${process.pid}-${crypto.randomUUID()}`;
-  const bodyFiles = await Promise.all(requests.map(async (request, i) => {
-    const bodyFile = `${prefix}-${i}.bin`;
-    await Bun.write(bodyFile, request.body);
-    return { bodyFile, contentType: request.contentType };
-  }));
+  const bodyFiles = await Promise.all(
+    requests.map(async (request, i) => {
+      const bodyFile = `${prefix}-${i}.bin`;
+      await Bun.write(bodyFile, request.body);
+      return { bodyFile, contentType: request.contentType };
+    }),
+  );
   const specFile = `${prefix}.json`;
   await Bun.write(specFile, JSON.stringify({ url, connections, seconds, requests: bodyFiles }));
   const child = Bun.spawn(["node", resolve(import.meta.dir, "autocannon-client.mjs"), specFile], { stdout: "pipe", stderr: "inherit" });

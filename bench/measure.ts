@@ -42,7 +42,13 @@ export interface SequentialLatency {
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
 /** `rounds` × (one service request, one old floor run of its plan, one plain floor request), one after the other. */
-export async function sequentialLatency(url: string, scenario: Scenario, oldFloor: FloorProcess, plain: PlainFloor, rounds: number): Promise<SequentialLatency> {
+export async function sequentialLatency(
+  url: string,
+  scenario: Scenario,
+  oldFloor: FloorProcess,
+  plain: PlainFloor,
+  rounds: number,
+): Promise<SequentialLatency> {
   const floorRuntime = await plain.choose(scenario.id);
   const samples = { service: [] as number[], old: [] as number[], runs: [] as number[], decode: [] as number[], request: [] as number[] };
   const stepMs = new Map<string, number[]>();

@@ -39,7 +39,12 @@ copyFileSync(fixture("models", "ppocr_v3_en_det.onnx"), detector);
 copyFileSync(ocrAsset("ch_PP-OCRv4_rec_infer.onnx"), recognizer);
 copyFileSync(ocrAsset("ppocr_keys_v1.txt"), join(modelDir, "recognition", "dict.txt"));
 
-const env = { MACHINE_LEARNING_CACHE_FOLDER: cache, IMMICH_LOG_LEVEL: "warn", MACHINE_LEARNING_MODEL_INTRA_OP_THREADS: "2", MACHINE_LEARNING_MODEL_INTER_OP_THREADS: "1" };
+const env = {
+  MACHINE_LEARNING_CACHE_FOLDER: cache,
+  IMMICH_LOG_LEVEL: "warn",
+  MACHINE_LEARNING_MODEL_INTRA_OP_THREADS: "2",
+  MACHINE_LEARNING_MODEL_INTER_OP_THREADS: "1",
+};
 const settings = loadSettings({ ...process.env, ...env });
 const preview = await fixturePreview("scenetext01.jpg");
 
@@ -94,13 +99,19 @@ await server.stop();
 rmSync(cache, { recursive: true, force: true });
 
 const ms = (values: number[], p: number) => percentile(values, p).toFixed(1);
-console.log(`machine: ${cpus()[0]?.model ?? "unknown"} x${availableParallelism()}, ${process.platform}; intra-op threads ${settings.intraOpThreads}, inter-op ${settings.interOpThreads}`);
-console.log(`PP-OCR reads ${ppocrLines.length} lines (${plan.units} boxes detected, ${plan.steps.length - 1} recogniser batches): ${JSON.stringify(ppocrLines)}`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? "unknown"} x${availableParallelism()}, ${process.platform}; intra-op threads ${settings.intraOpThreads}, inter-op ${settings.interOpThreads}`,
+);
+console.log(
+  `PP-OCR reads ${ppocrLines.length} lines (${plan.units} boxes detected, ${plan.steps.length - 1} recogniser batches): ${JSON.stringify(ppocrLines)}`,
+);
 console.log(`tesseract reads ${tesseractLines.length} lines: ${JSON.stringify(tesseractLines)}`);
 console.log("");
 console.log("| scenario | requests | service p50 ms | service p99 ms | raw ORT p50 ms | p50 ratio |");
 console.log("|---|---|---|---|---|---|");
-console.log(`| OCR, scenetext01 as 1440 px preview, PP-OCRv3 det + PP-OCRv4 rec | ${requests} | ${ms(service, 50)} | ${ms(service, 99)} | ${ms(floor, 50)} | ${(percentile(service, 50) / percentile(floor, 50)).toFixed(2)} |`);
+console.log(
+  `| OCR, scenetext01 as 1440 px preview, PP-OCRv3 det + PP-OCRv4 rec | ${requests} | ${ms(service, 50)} | ${ms(service, 99)} | ${ms(floor, 50)} | ${(percentile(service, 50) / percentile(floor, 50)).toFixed(2)} |`,
+);
 console.log(`| same photo, tesseract fallback (\`tesseract\`) | ${tesseractRequests} | ${ms(tesseractTimes, 50)} | ${ms(tesseractTimes, 99)} | — | — |`);
 console.log("");
 console.log(`| server RSS | idle | after 1st OCR request | after ${requests + 1} OCR requests | after ${tesseractRequests + 1} tesseract requests |`);

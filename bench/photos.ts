@@ -26,9 +26,15 @@ const FACE_TILE = { left: 171, top: 41, width: 140, height: 140 };
 
 /** `columns` x `rows` copies of the fixture face as one preview, like a group photo. */
 export async function faceGrid(columns: number, rows: number): Promise<Uint8Array> {
-  const tile = await sharp(readFileSync(fixture("images", "messi5.jpg"))).extract(FACE_TILE).png().toBuffer();
+  const tile = await sharp(readFileSync(fixture("images", "messi5.jpg")))
+    .extract(FACE_TILE)
+    .png()
+    .toBuffer();
   const { width, height } = FACE_TILE;
   const tiles = Array.from({ length: columns * rows }, (_, i) => ({ input: tile, left: (i % columns) * width, top: Math.floor(i / columns) * height }));
-  const grid = await sharp({ create: { width: width * columns, height: height * rows, channels: 3, background: "#000" } }).composite(tiles).png().toBuffer();
+  const grid = await sharp({ create: { width: width * columns, height: height * rows, channels: 3, background: "#000" } })
+    .composite(tiles)
+    .png()
+    .toBuffer();
   return asPreview(grid);
 }

@@ -17,7 +17,9 @@ const sharp: typeof import("sharp").default = require("sharp");
 const cache = buildBenchCache();
 
 const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache.folder, MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai" });
-const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } }).jpeg().toBuffer();
+const image = await sharp({ create: { width: 1440, height: 1080, channels: 3, background: { r: 90, g: 140, b: 30 } } })
+  .jpeg()
+  .toBuffer();
 const { body, contentType } = multipartBody({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image });
 
 const probe = await fetch(`${server.url}/predict`, { method: "POST", body, headers: { "content-type": contentType } });

@@ -83,7 +83,10 @@ export class PlainFloor {
 
   static async start(planFolder: string, settings: { inferenceThreads: number; intraOpThreads: number; interOpThreads: number }): Promise<PlainFloor> {
     const spawn = (runtime: Runtime) =>
-      Array.from({ length: Math.max(1, settings.inferenceThreads) }, () => new PlainProcess(runtime, planFolder, settings.intraOpThreads, settings.interOpThreads));
+      Array.from(
+        { length: Math.max(1, settings.inferenceThreads) },
+        () => new PlainProcess(runtime, planFolder, settings.intraOpThreads, settings.interOpThreads),
+      );
     const processes = { node: spawn("node"), bun: spawn("bun") };
     await Promise.all([...processes.node, ...processes.bun].map((p) => p.ready));
     return new PlainFloor(processes);

@@ -46,7 +46,10 @@ export function writePlanFiles(folder: string, plans: Record<string, FloorPlan>)
         model: step.model,
         label: stepLabel(step.model),
         feeds: Object.fromEntries(
-          Object.entries(step.feeds).map(([name, tensor]) => [name, { type: tensor.type, dims: [...tensor.dims], file: fileFor(tensor.data as ArrayBufferView) }]),
+          Object.entries(step.feeds).map(([name, tensor]) => [
+            name,
+            { type: tensor.type, dims: [...tensor.dims], file: fileFor(tensor.data as ArrayBufferView) },
+          ]),
         ),
       })),
       images: plan.images.map(fileFor),

@@ -68,13 +68,18 @@ function scenarioTable(results: ScenarioResult[]): string[] {
 function modelRunTable(results: ScenarioResult[]): string[] {
   const lines = ["| scenario | model | plain floor run | service run (stage timer) | ratio |", "|---|---|---|---|---|"];
   for (const r of results) {
-    for (const m of r.latency?.modelRuns ?? []) lines.push(`| ${r.id} | ${m.model} | ${ms(m.floorMs)} ms | ${ms(m.serviceMs)} ms | ${ratio(m.serviceMs / m.floorMs)} |`);
+    for (const m of r.latency?.modelRuns ?? [])
+      lines.push(`| ${r.id} | ${m.model} | ${ms(m.floorMs)} ms | ${ms(m.serviceMs)} ms | ${ratio(m.serviceMs / m.floorMs)} |`);
   }
   return lines;
 }
 
 const stageList = (profile: StageProfile) =>
-  profile.rows.map((row) => `${row.stage.replace(/^(kernel|session):/, "")} ×${row.perRequest.toFixed(row.perRequest % 1 === 0 ? 0 : 1)} ${ms(row.waitMs)}+${ms(row.runMs)}`).join("; ");
+  profile.rows
+    .map(
+      (row) => `${row.stage.replace(/^(kernel|session):/, "")} ×${row.perRequest.toFixed(row.perRequest % 1 === 0 ? 0 : 1)} ${ms(row.waitMs)}+${ms(row.runMs)}`,
+    )
+    .join("; ");
 
 function profileTable(results: ScenarioResult[], profileOf: (r: ScenarioResult) => StageProfile | undefined): string[] {
   const lines = ["| scenario | session runs / wall time | per request: stage ×runs wait+run ms |", "|---|---|---|"];
@@ -127,7 +132,9 @@ function targetTable(report: BenchReport): string[] {
     lines.push(`| CLIP text p50 ≤ floor + 2 ms | floor ${extra < 0 ? "−" : "+"} ${Math.abs(extra).toFixed(2)} ms | ${mark(extra <= 2)} |`);
   }
   if (report.scenarios.length > 0) {
-    const worst = report.scenarios.reduce((a, b) => (b.saturation.load.requestsPerSecond / b.floorRps < a.saturation.load.requestsPerSecond / a.floorRps ? b : a));
+    const worst = report.scenarios.reduce((a, b) =>
+      b.saturation.load.requestsPerSecond / b.floorRps < a.saturation.load.requestsPerSecond / a.floorRps ? b : a,
+    );
     const value = worst.saturation.load.requestsPerSecond / worst.floorRps;
     lines.push(`| throughput at saturation ≥ 0.9× plain floor (worst scenario) | ${ratio(value)} (${worst.id}) | ${mark(value >= 0.9)} |`);
   }
@@ -149,7 +156,9 @@ function targetTable(report: BenchReport): string[] {
   const m = report.memory;
   if (m) {
     const budget = 1.3 * m.modelMb + 80;
-    lines.push(`| RSS, models loaded ≤ 1.3 × ${m.modelMb.toFixed(0)} MB + 80 MB = ${budget.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB | ${mark(m.loadedMb <= budget)} |`);
+    lines.push(
+      `| RSS, models loaded ≤ 1.3 × ${m.modelMb.toFixed(0)} MB + 80 MB = ${budget.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB | ${mark(m.loadedMb <= budget)} |`,
+    );
     lines.push(`| RSS idle ≤ 80 MB | ${m.idleMb.toFixed(0)} MB | ${mark(m.idleMb <= 80)} |`);
     lines.push(`| RSS after TTL eviction near idle | ${m.evictedMb.toFixed(0)} MB (idle + ${(m.evictedMb - m.idleMb).toFixed(0)} MB) | |`);
   }
@@ -188,10 +197,17 @@ export function renderReport(report: BenchReport): string {
     const c = report.concurrency;
     const perSecond = (j: ImmichConcurrencyResult["jobs"][number]) => j.load.completed / report.settings.seconds;
     out.push(
-      ...section("Immich's default job concurrency (2 CLIP + 2 faces + 1 OCR requests in flight)", ["job", "connections", "service req/s (p50 latency)", "plain floor req/s, this type alone", "share of the floor"], [
-        ...c.jobs.map((j) => `| ${j.id} | ${j.connections} | ${rate(perSecond(j))} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(perSecond(j) / j.floorRps)} |`),
-        `| all | 5 | | | **${ratio(c.floorShare)}** |`,
-      ]),
+      ...section(
+        "Immich's default job concurrency (2 CLIP + 2 faces + 1 OCR requests in flight)",
+        ["job", "connections", "service req/s (p50 latency)", "plain floor req/s, this type alone", "share of the floor"],
+        [
+          ...c.jobs.map(
+            (j) =>
+              `| ${j.id} | ${j.connections} | ${rate(perSecond(j))} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(perSecond(j) / j.floorRps)} |`,
+          ),
+          `| all | 5 | | | **${ratio(c.floorShare)}** |`,
+        ],
+      ),
     );
   }
   if (report.neighbour) {
@@ -199,18 +215,23 @@ export function renderReport(report: BenchReport): string {
     const row = (label: string, l: BusyNeighbourResult["search"]) =>
       `| ${label} | ${ms(l.quiet.p50)} / ${ms(l.quiet.p99)} ms | ${ms(l.busy.p50)} / ${ms(l.busy.p99)} ms | ${ratio(l.busy.p50 / l.quiet.p50)} |`;
     out.push(
-      ...section(`Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core), sequential requests`, ["request", "quiet p50 / p99", "busy p50 / p99", "p50 slowdown"], [
-        row("search: CLIP text", n.search),
-        row("background: CLIP image", n.image),
-      ]),
+      ...section(
+        `Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core), sequential requests`,
+        ["request", "quiet p50 / p99", "busy p50 / p99", "p50 slowdown"],
+        [row("search: CLIP text", n.search), row("background: CLIP image", n.image)],
+      ),
     );
   }
   if (report.memory) {
     const m = report.memory;
     out.push(
-      ...section("Memory (server RSS from /health)", ["idle", "CLIP visual + textual, face pair, OCR pair loaded", "after TTL eviction", "model files"], [
-        `| ${m.idleMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
-      ]),
+      ...section(
+        "Memory (server RSS from /health)",
+        ["idle", "CLIP visual + textual, face pair, OCR pair loaded", "after TTL eviction", "model files"],
+        [
+          `| ${m.idleMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
+        ],
+      ),
     );
   }
   out.push(

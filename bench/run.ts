@@ -103,7 +103,8 @@ try {
     console.error(`— ${s.id}`);
     await warmUp(server.url, s);
     // Requests with many faces take seconds each: fewer rounds.
-    const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
+    const latency =
+      s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, units[s.id] > 4 ? Math.ceil(rounds / 4) : rounds) : undefined;
     const { floorRps, saturation } = await floorAround(s);
     results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation });
   }
@@ -134,7 +135,10 @@ try {
       const groupFloorRps = { batched: await plain.rate("faces-group", seconds / 2), unbatched: await plain.rate("faces-group-unbatched", seconds / 2) };
       batching = {
         faces: units["faces-group"],
-        groupLatency: { batched: await sequentialOnly(server.url, group, groupRounds), unbatched: await sequentialOnly(unbatched.server.url, group, groupRounds) },
+        groupLatency: {
+          batched: await sequentialOnly(server.url, group, groupRounds),
+          unbatched: await sequentialOnly(unbatched.server.url, group, groupRounds),
+        },
         groupFloorRps,
         groupSaturation: await alternate(server, unbatched.server, group, 2 * windowFor(groupFloorRps.unbatched)),
         singleFaceSaturation: await alternate(server, unbatched.server, single, 2 * seconds),
@@ -156,16 +160,24 @@ const memory =
     : await measureMemory(
         cache.folder,
         (["clip-text", "clip-image", "faces", "ocr"] as const).map((id) => scenario(id).requests[0]!),
-        [`clip/${CLIP_MODEL}/visual`, `clip/${CLIP_MODEL}/textual`, `facial-recognition/${FACE_MODEL}/detection`, `facial-recognition/${FACE_MODEL}/recognition`, `ocr/${OCR_MODEL}/detection`, `ocr/${OCR_MODEL}/recognition`].map(
-          (key) => cache.models[key]!,
-        ),
+        [
+          `clip/${CLIP_MODEL}/visual`,
+          `clip/${CLIP_MODEL}/textual`,
+          `facial-recognition/${FACE_MODEL}/detection`,
+          `facial-recognition/${FACE_MODEL}/recognition`,
+          `ocr/${OCR_MODEL}/detection`,
+          `ocr/${OCR_MODEL}/recognition`,
+        ].map((key) => cache.models[key]!),
       );
 removeBenchCache(cache);
 
 const report: BenchReport = {
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
   date: new Date().toISOString(),
-  commit: Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim() || "unknown",
+  commit:
+    Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: import.meta.dir })
+      .stdout.toString()
+      .trim() || "unknown",
   machine: await machineInfo(),
   settings: { connections, seconds, rounds, runtime },
   scenarios: results,

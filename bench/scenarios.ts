@@ -66,7 +66,11 @@ export async function buildScenarios(): Promise<Scenario[]> {
     { id: "faces", title: "Faces (1440 px photo, one face)", requests: [faces] },
     { id: "faces-locust", title: "Faces, Locust's entry (minScore on recognition)", requests: [post(entries.facesLocust, { image: messi })] },
     { id: "ocr", title: "OCR (1440 px street sign)", requests: [ocr] },
-    { id: "faces-group", title: `Group photo (${GRID.columns}×${GRID.rows} faces, batch-capable embedder)`, requests: [post(entries.faces(FACE_MODEL_BATCHED), { image: group })] },
+    {
+      id: "faces-group",
+      title: `Group photo (${GRID.columns}×${GRID.rows} faces, batch-capable embedder)`,
+      requests: [post(entries.faces(FACE_MODEL_BATCHED), { image: group })],
+    },
     { id: "mixed", title: "Mixed: CLIP image + faces + OCR + CLIP text in turn", requests: [clipImage, faces, ocr, clipText] },
     { id: "faces-batched", title: "Faces (one face), batch-capable embedder", requests: [post(entries.faces(FACE_MODEL_BATCHED), { image: messi })] },
   ];

@@ -53,7 +53,12 @@ export function stageProfile(before: StageTotals, after: StageTotals, requests: 
     if (run.count === 0) continue;
     const wait = delta(stage, "wait");
     if (stage.startsWith("session:")) sessionSeconds += run.seconds;
-    rows.push({ stage, perRequest: run.count / requests, waitMs: wait.count ? (1000 * wait.seconds) / wait.count : 0, runMs: (1000 * run.seconds) / run.count });
+    rows.push({
+      stage,
+      perRequest: run.count / requests,
+      waitMs: wait.count ? (1000 * wait.seconds) / wait.count : 0,
+      runMs: (1000 * run.seconds) / run.count,
+    });
   }
   rows.sort((x, y) => x.stage.localeCompare(y.stage));
   return { rows, inferenceBusy: sessionSeconds / wallSeconds };

@@ -19,12 +19,21 @@ const LINK_FLAGS = ["-Wl,--no-entry", "-Wl,--export=__heap_base", "-Wl,--strip-a
 
 /** The C sources, sorted so the module's bytes do not depend on directory order. */
 export function wasmSources(): string[] {
-  return readdirSync(WASM_DIR).filter((name) => name.endsWith(".c")).sort();
+  return readdirSync(WASM_DIR)
+    .filter((name) => name.endsWith(".c"))
+    .sort();
 }
 
 /** What resample.wasm.json records: each source's SHA-256. */
 export function sourceDigests(): Record<string, string> {
-  return Object.fromEntries(wasmSources().map((name) => [name, createHash("sha256").update(readFileSync(join(WASM_DIR, name))).digest("hex")]));
+  return Object.fromEntries(
+    wasmSources().map((name) => [
+      name,
+      createHash("sha256")
+        .update(readFileSync(join(WASM_DIR, name)))
+        .digest("hex"),
+    ]),
+  );
 }
 
 /** Compiles the sources into `output`; throws with the compiler's message on failure. */

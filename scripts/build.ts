@@ -131,9 +131,7 @@ function nativeAddons(platform: string): BunPlugin {
     setup(build) {
       build.onResolve({ filter: /^#native-target$/ }, () => ({ path: join(ROOT, "src", "native", `${platform}.ts`) }));
       // onnxruntime-node/dist/binding.js: require(`../bin/napi-v6/${platform}/${arch}/onnxruntime_binding.node`)
-      build.onResolve({ filter: /\.node$/ }, (args) =>
-        args.importer.includes("/node_modules/onnxruntime-node/") ? addon("ort") : undefined,
-      );
+      build.onResolve({ filter: /\.node$/ }, (args) => (args.importer.includes("/node_modules/onnxruntime-node/") ? addon("ort") : undefined));
       // sharp/dist/sharp.cjs tries `@img/sharp-<platform>/sharp.node` for every platform; other
       // platforms' packages must not be bundled (each would bring its libvips along).
       build.onResolve({ filter: /^@img\/sharp-[a-z0-9-]+\/sharp\.node$/ }, (args) =>

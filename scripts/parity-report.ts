@@ -16,7 +16,11 @@ interface Row {
 }
 
 const dir = process.argv[2] ?? ".cache/parity/results";
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
+const files = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+  : [];
 console.log("\n| pipeline | case set | compared | identical | within tolerance | different (documented) | worst case |");
 console.log("|---|---|---|---|---|---|---|");
 for (const file of files) {

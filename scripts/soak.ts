@@ -32,12 +32,14 @@ const server = await startServerProcess({
 const assets = await Promise.all([...["scenetext01.jpg", "scenetext03.jpg", "messi5.jpg", "robin.jpg"].map(fixturePreview), faceGrid(4, 4)]);
 const queries = ["a photo of a cat", "dog on the beach", "test search query", "sunset", "a photo of a dog in the snow with friends"];
 /** One asset's three jobs and a search, in turn: `[kind, request]`. */
-const cycle: Array<[Kind, LoadRequest]> = assets.flatMap((image, i): Array<[Kind, LoadRequest]> => [
-  ["clip-image", post(entries.clipImage, { image })],
-  ["faces", post(entries.faces(FACE_MODEL_BATCHED), { image })],
-  ["ocr", post(entries.ocr, { image })],
-  ["clip-text", post({ clip: { textual: { modelName: CLIP_MODEL, options: { language: "en" } } } }, { text: queries[i]! })],
-]);
+const cycle: Array<[Kind, LoadRequest]> = assets.flatMap(
+  (image, i): Array<[Kind, LoadRequest]> => [
+    ["clip-image", post(entries.clipImage, { image })],
+    ["faces", post(entries.faces(FACE_MODEL_BATCHED), { image })],
+    ["ocr", post(entries.ocr, { image })],
+    ["clip-text", post({ clip: { textual: { modelName: CLIP_MODEL, options: { language: "en" } } } }, { text: queries[i]! })],
+  ],
+);
 
 interface Completed {
   kind: Kind;
@@ -110,7 +112,9 @@ async function sampler(): Promise<void> {
     samples.push(sample);
     const f = (v: number) => v.toFixed(0).padStart(5);
     const kinds = KINDS.map((kind) => `${kind} ${f(latency[kind].p50)}/${f(latency[kind].p99)}`).join("  ");
-    console.error(`${String(sample.second).padStart(5)} s  rss floor/peak ${f(sample.rssFloorMiB)}/${f(sample.rssPeakMiB)} MiB  ${String(sample.requests).padStart(4)} req  p50/p99 ms: ${kinds}`);
+    console.error(
+      `${String(sample.second).padStart(5)} s  rss floor/peak ${f(sample.rssFloorMiB)}/${f(sample.rssPeakMiB)} MiB  ${String(sample.requests).padStart(4)} req  p50/p99 ms: ${kinds}`,
+    );
   }
 }
 
@@ -126,7 +130,11 @@ const third = Math.max(1, Math.floor(measured.length / 3));
 const first = measured.slice(0, third);
 const last = measured.slice(-third);
 // A window without a request of some kind has no percentile for it (NaN): left out.
-const median = (values: number[]) => percentile(values.filter((value) => !Number.isNaN(value)), 50);
+const median = (values: number[]) =>
+  percentile(
+    values.filter((value) => !Number.isNaN(value)),
+    50,
+  );
 const startRss = median(first.map((s) => s.rssFloorMiB));
 const endRss = median(last.map((s) => s.rssFloorMiB));
 const growth = (endRss - startRss) / startRss;

@@ -23,11 +23,21 @@ function ones(n: number): Float32Array {
 }
 
 function param(t: Tower, dims: number[], scale: number): string {
-  return t.graph.weight(dims, randomWeights(dims.reduce((a, b) => a * b, 1), t.seed++, scale));
+  return t.graph.weight(
+    dims,
+    randomWeights(
+      dims.reduce((a, b) => a * b, 1),
+      t.seed++,
+      scale,
+    ),
+  );
 }
 
 function layerNorm(t: Tower, x: string, width: number): string {
-  return t.graph.op("LayerNormalization", [x, t.graph.weight([width], ones(width)), t.graph.weight([width], new Float32Array(width))], { axis: -1, epsilon: EPS });
+  return t.graph.op("LayerNormalization", [x, t.graph.weight([width], ones(width)), t.graph.weight([width], new Float32Array(width))], {
+    axis: -1,
+    epsilon: EPS,
+  });
 }
 
 function linear(t: Tower, x: string, inWidth: number, outWidth: number): string {

@@ -23,8 +23,6 @@ export function catalog(): Array<[ModelTask, CatalogEntry[]]> {
   const entries = registeredModels().flatMap((model) => withTask(model) ?? []);
   return MODEL_TASKS.map((task) => [
     task,
-    entries
-      .filter((entry) => entry.task === task)
-      .sort((a, b) => (a.dimensions ?? 0) - (b.dimensions ?? 0) || a.name.localeCompare(b.name)),
+    entries.filter((entry) => entry.task === task).sort((a, b) => (a.dimensions ?? 0) - (b.dimensions ?? 0) || a.name.localeCompare(b.name)),
   ]);
 }

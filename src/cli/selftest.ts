@@ -31,7 +31,9 @@ async function onnxruntime(): Promise<string> {
 /** A 4×2 PNG made by sharp, then decoded by the service's decoder (one pixel per colour checked). */
 async function imageDecode(): Promise<{ line: string; image: RgbImage }> {
   const pixels = Uint8Array.from({ length: 4 * 2 * 3 }, (_, i) => (i * 10) % 256);
-  const png = await sharp(pixels, { raw: { width: 4, height: 2, channels: 3 } }).png().toBuffer();
+  const png = await sharp(pixels, { raw: { width: 4, height: 2, channels: 3 } })
+    .png()
+    .toBuffer();
   const image = await decodeImage(png, { maxPixels: 1_000_000 });
   if (image.width !== 4 || image.height !== 2 || image.data.join() !== pixels.join()) {
     throw new Error(`PNG round trip gave ${image.width}×${image.height} with other pixels`);

@@ -108,8 +108,17 @@ const PREFIX = "machine_learning_";
 
 /** Variables upstream reads for hardware we do not drive (ARM NN, RKNN, OpenVINO, ROCm) or for gunicorn. */
 const IGNORED = [
-  "ann", "ann_fp16_turbo", "ann_tuning_level", "rknn", "rknn_threads", "openvino_precision",
-  "rocm_precision", "workers", "worker_timeout", "device_ids", "test_full",
+  "ann",
+  "ann_fp16_turbo",
+  "ann_tuning_level",
+  "rknn",
+  "rknn_threads",
+  "openvino_precision",
+  "rocm_precision",
+  "workers",
+  "worker_timeout",
+  "device_ids",
+  "test_full",
 ];
 
 export class SettingsError extends Error {
@@ -175,7 +184,10 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
   };
   const names = (entry: { name: string; value: string } | undefined): string[] | undefined => {
     if (!entry) return undefined;
-    const list = entry.value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    const list = entry.value
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     return list.length > 0 ? list : undefined;
   };
 

@@ -62,7 +62,9 @@ export function createApp(service: Service) {
 
   /** Counts one answered /predict per entry it named (or once, unlabelled, if entries were unreadable). */
   function record(entries: readonly PipelineEntry[] | undefined, status: number, seconds: number): void {
-    const labels = entries?.length ? entries.map((e) => ({ task: e.task, type: e.type, model: modelLabel(e.modelName) })) : [{ task: "none", type: "none", model: "none" }];
+    const labels = entries?.length
+      ? entries.map((e) => ({ task: e.task, type: e.type, model: modelLabel(e.modelName) }))
+      : [{ task: "none", type: "none", model: "none" }];
     for (const label of labels) {
       const labelled = { ...label, status: String(status) };
       metrics.requests.inc(labelled);
@@ -85,7 +87,11 @@ export function createApp(service: Service) {
       image !== undefined
         ? {
             kind: "image",
-            image: await decodeImage(new Uint8Array(await image.arrayBuffer()), { maxPixels: settings.maxImagePixels, maxSeconds: settings.requestTimeoutS, beforeDecode }),
+            image: await decodeImage(new Uint8Array(await image.arrayBuffer()), {
+              maxPixels: settings.maxImagePixels,
+              maxSeconds: settings.requestTimeoutS,
+              beforeDecode,
+            }),
           }
         : { kind: "text", text: text! };
     let payload: Promise<Payload> | undefined; // decoded once, and only if a task runs here
@@ -115,7 +121,8 @@ export function createApp(service: Service) {
       return cause instanceof RequestError ? detail(cause.status, cause.detail, cause.headers) : detail(400, "Malformed request body");
     }
     const { status, body, headers, unexpected } = statusForError(error);
-    if (unexpected) log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (unexpected)
+      log.error(`${request.method} ${new URL(request.url).pathname} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return detail(status, typeof body === "string" ? withoutCachePath(body, settings.cacheFolder) : body, headers);
   }
 
@@ -145,36 +152,35 @@ export function createApp(service: Service) {
 
   // Bun's idle timer (checked every 4 s) closes idle keep-alive connections; it also runs while a
   // body is read, which admitBody replaces with the body timeout, and stops once the body is read.
-  return new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes, idleTimeout: keepaliveSeconds } })
-    .onRequest(({ request, server }) => {
-      requestLog.start(request);
-      return admitBody(request, server);
-    })
-    .onError(({ code, error, request, set }) => {
-      const response = errorResponse(code, error, request);
-      // Elysia's after-response hook sees `set.status`, not the status of a Response returned here.
-      set.status = response.status;
-      return response;
-    })
-    .onAfterResponse(({ request, set, responseValue, server }) => {
-      releaseBudgets(request);
-      // Back from the body timeout to the keep-alive timeout for the wait before the next request.
-      server?.timeout(request, keepaliveSeconds);
-      requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
-    })
-    // The API's description (openapi.ts) and Swagger UI, both served from the package: no CDN.
-    .get("/openapi.json", () => new Response(openApiJson, { headers: { "content-type": "application/json" } }))
-    .get("/docs", () => new Response(swaggerPage("/openapi.json"), { headers: { "content-type": "text/html; charset=utf-8" } }))
-    .get("/docs/:asset", ({ params }) => swaggerAsset(params.asset) ?? detail(404, "Not Found"))
-    .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }))
-    .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }))
-    .get("/ready", () => {
-      const report = service.readiness.report();
-      return Response.json(report, { status: report.ready ? 200 : 503 });
-    })
-    .get(
-      "/metrics",
-      async () => {
+  return (
+    new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes, idleTimeout: keepaliveSeconds } })
+      .onRequest(({ request, server }) => {
+        requestLog.start(request);
+        return admitBody(request, server);
+      })
+      .onError(({ code, error, request, set }) => {
+        const response = errorResponse(code, error, request);
+        // Elysia's after-response hook sees `set.status`, not the status of a Response returned here.
+        set.status = response.status;
+        return response;
+      })
+      .onAfterResponse(({ request, set, responseValue, server }) => {
+        releaseBudgets(request);
+        // Back from the body timeout to the keep-alive timeout for the wait before the next request.
+        server?.timeout(request, keepaliveSeconds);
+        requestLog.finish(request, responseValue instanceof Response ? responseValue.status : typeof set.status === "number" ? set.status : 200);
+      })
+      // The API's description (openapi.ts) and Swagger UI, both served from the package: no CDN.
+      .get("/openapi.json", () => new Response(openApiJson, { headers: { "content-type": "application/json" } }))
+      .get("/docs", () => new Response(swaggerPage("/openapi.json"), { headers: { "content-type": "text/html; charset=utf-8" } }))
+      .get("/docs/:asset", ({ params }) => swaggerAsset(params.asset) ?? detail(404, "Not Found"))
+      .get("/", () => new Response('{"message":"Immich ML"}', { headers: { "content-type": "application/json" } }))
+      .get("/ping", () => new Response("pong", { headers: { "content-type": "text/plain; charset=utf-8" } }))
+      .get("/ready", () => {
+        const report = service.readiness.report();
+        return Response.json(report, { status: report.ready ? 200 : 503 });
+      })
+      .get("/metrics", async () => {
         metrics.inFlight.set(gate.inFlight);
         metrics.queueDepth.set(gate.queueDepth);
         const loaded = service.cache.loaded();
@@ -184,29 +190,29 @@ export function createApp(service: Service) {
           if (model.loadSeconds !== undefined) metrics.modelLoadSeconds.set({ task: model.task, type: model.type, model: model.name }, model.loadSeconds);
         }
         return new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } });
-      },
-    )
-    .get("/health", () => Response.json(service.health()))
-    .post(
-      "/predict",
-      async ({ body, request }) => {
-        const started = performance.now();
-        const parsed: { entries?: PipelineEntry[] } = {};
-        try {
-          const form = body as PredictForm;
-          // A text payload is a search query: someone is waiting for it (see admission.ts).
-          // A client that hangs up is given up on like a timed-out request (request.signal fires).
-          const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined, request.signal);
-          record(parsed.entries, 200, (performance.now() - started) / 1000);
-          return response;
-        } catch (error) {
-          record(parsed.entries, statusForError(error).status, (performance.now() - started) / 1000);
-          throw error;
-        }
-      },
-      {
-        parse: ({ request }) => readPredictForm(request),
-        body: PredictBody,
-      },
-    );
+      })
+      .get("/health", () => Response.json(service.health()))
+      .post(
+        "/predict",
+        async ({ body, request }) => {
+          const started = performance.now();
+          const parsed: { entries?: PipelineEntry[] } = {};
+          try {
+            const form = body as PredictForm;
+            // A text payload is a search query: someone is waiting for it (see admission.ts).
+            // A client that hangs up is given up on like a timed-out request (request.signal fires).
+            const response = await gate.run(() => predict(form, request, parsed), settings.requestTimeoutS, form.text !== undefined, request.signal);
+            record(parsed.entries, 200, (performance.now() - started) / 1000);
+            return response;
+          } catch (error) {
+            record(parsed.entries, statusForError(error).status, (performance.now() - started) / 1000);
+            throw error;
+          }
+        },
+        {
+          parse: ({ request }) => readPredictForm(request),
+          body: PredictBody,
+        },
+      )
+  );
 }

@@ -114,7 +114,9 @@ function headEnds(link: Link, data: Uint8Array): boolean {
 export function defaultMaxConnections(limitsFile = "/proc/self/limits"): number {
   let descriptors = 1024;
   try {
-    const line = readFileSync(limitsFile, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const line = readFileSync(limitsFile, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
     const field = line?.split(/\s{2,}/)[1];
     const soft = field === "unlimited" ? Infinity : Number(field);
     if (soft > 0) descriptors = soft;

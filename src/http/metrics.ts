@@ -75,8 +75,19 @@ export class Metrics {
     labelNames: ["peer", "task", "outcome"] as const,
     registers: [this.registry],
   });
-  readonly peerSeconds = new Histogram({ name: "immich_ml_peer_request_duration_seconds", help: "Latency of requests sent to routing peers, by peer and task", labelNames: ["peer", "task"] as const, buckets: REQUEST_BUCKETS, registers: [this.registry] });
-  readonly peerHealthy = new Gauge({ name: "immich_ml_peer_healthy", help: "1 while a routing peer passes its /ping checks", labelNames: ["peer"] as const, registers: [this.registry] });
+  readonly peerSeconds = new Histogram({
+    name: "immich_ml_peer_request_duration_seconds",
+    help: "Latency of requests sent to routing peers, by peer and task",
+    labelNames: ["peer", "task"] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly peerHealthy = new Gauge({
+    name: "immich_ml_peer_healthy",
+    help: "1 while a routing peer passes its /ping checks",
+    labelNames: ["peer"] as const,
+    registers: [this.registry],
+  });
   readonly peerFallbacks = new Counter({
     name: "immich_ml_peer_fallbacks_total",
     help: "Routed tasks run locally because no peer served them",

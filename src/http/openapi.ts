@@ -42,7 +42,12 @@ const PREDICT_EXAMPLES: Record<string, { summary: string; entries: object; text?
   },
   ocr: {
     summary: "OCR (upload an image)",
-    entries: { ocr: { detection: { modelName: "PP-OCRv5_mobile", options: { minScore: 0.5 } }, recognition: { modelName: "PP-OCRv5_mobile", options: { minScore: 0.8 } } } },
+    entries: {
+      ocr: {
+        detection: { modelName: "PP-OCRv5_mobile", options: { minScore: 0.5 } },
+        recognition: { modelName: "PP-OCRv5_mobile", options: { minScore: 0.8 } },
+      },
+    },
   },
 };
 
@@ -66,7 +71,12 @@ export function openApiDocument(): Record<string, unknown> {
       "/": {
         get: {
           summary: "Service banner",
-          responses: { 200: { description: 'Always `{"message":"Immich ML"}`.', content: { "application/json": { schema: { type: "object", properties: { message: { type: "string", example: "Immich ML" } } } } } } },
+          responses: {
+            200: {
+              description: 'Always `{"message":"Immich ML"}`.',
+              content: { "application/json": { schema: { type: "object", properties: { message: { type: "string", example: "Immich ML" } } } } },
+            },
+          },
         },
       },
       "/ping": {
@@ -78,20 +88,33 @@ export function openApiDocument(): Record<string, unknown> {
           description: "`/ping` is the liveness probe.",
           responses: {
             200: { description: "Preloaded models are loaded: send work.", content: { "application/json": { schema: schema(ReadinessResponse) } } },
-            503: { description: "Preloaded models are still loading, or the process is shutting down (draining).", content: { "application/json": { schema: schema(ReadinessResponse) } } },
+            503: {
+              description: "Preloaded models are still loading, or the process is shutting down (draining).",
+              content: { "application/json": { schema: schema(ReadinessResponse) } },
+            },
           },
         },
       },
       "/health": {
         get: {
           summary: "Health report",
-          responses: { 200: { description: "Version, uptime, loaded models, queue, threads and execution provider.", content: { "application/json": { schema: schema(HealthResponse) } } } },
+          responses: {
+            200: {
+              description: "Version, uptime, loaded models, queue, threads and execution provider.",
+              content: { "application/json": { schema: schema(HealthResponse) } },
+            },
+          },
         },
       },
       "/metrics": {
         get: {
           summary: "Prometheus metrics",
-          responses: { 200: { description: "Requests, latency, inference time, queue, loaded models, downloads (Prometheus text format).", content: plainText("immich_ml_requests_total 0") } },
+          responses: {
+            200: {
+              description: "Requests, latency, inference time, queue, loaded models, downloads (Prometheus text format).",
+              content: plainText("immich_ml_requests_total 0"),
+            },
+          },
         },
       },
       "/predict": {
@@ -128,7 +151,9 @@ export function openApiDocument(): Record<string, unknown> {
             415: errorResponse("The body is not multipart/form-data (or urlencoded)."),
             422: errorResponse("`entries` missing, not JSON, or naming no task.", ValidationErrorResponse),
             500: errorResponse("A model failed to load twice, or an unexpected error."),
-            502: errorResponse("A task routed to peer instances (MACHINE_LEARNING_ROUTE__<TASK>) got no answer from any, with MACHINE_LEARNING_ROUTE_FALLBACK=none."),
+            502: errorResponse(
+              "A task routed to peer instances (MACHINE_LEARNING_ROUTE__<TASK>) got no answer from any, with MACHINE_LEARNING_ROUTE_FALLBACK=none.",
+            ),
             503: errorResponse("A model cannot be downloaded (the host and timeout are named), or the service is at capacity.", ErrorResponse, RETRY_AFTER),
             504: errorResponse("The request ran longer than MACHINE_LEARNING_REQUEST_TIMEOUT_S."),
           },

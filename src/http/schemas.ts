@@ -12,8 +12,7 @@ export const DEFAULT_ENTRIES_EXAMPLE = '{"clip":{"textual":{"modelName":"ViT-B-3
 export const PredictBody = t.Object(
   {
     entries: t.String({
-      description:
-        `JSON: {task: {type: {modelName, options?}}}. Tasks: ${TASKS.map(({ task, types }) => `${task} (${types.join(", ")})`).join(", ")}.`,
+      description: `JSON: {task: {type: {modelName, options?}}}. Tasks: ${TASKS.map(({ task, types }) => `${task} (${types.join(", ")})`).join(", ")}.`,
       example: DEFAULT_ENTRIES_EXAMPLE,
     }),
     image: t.Optional(t.File({ description: "The image (JPEG, PNG, WebP, …) for visual, face and OCR models. Wins over `text`." })),
@@ -52,7 +51,9 @@ function predictResponse(embedding: TSchema) {
 }
 
 /** JSON, upstream's bytes: embeddings are strings holding a JSON array (orjson-formatted float32). */
-export const PredictResponse = predictResponse(t.String({ description: "A JSON array of float32 values, as a string", example: "[-0.013126737,0.00004877679]" }));
+export const PredictResponse = predictResponse(
+  t.String({ description: "A JSON array of float32 values, as a string", example: "[-0.013126737,0.00004877679]" }),
+);
 
 /** MessagePack (`Accept: application/msgpack`): embeddings are arrays of float32 numbers. */
 export const PredictResponseMsgpack = predictResponse(t.Array(t.Number({ format: "float" }), { description: "float32 values" }));

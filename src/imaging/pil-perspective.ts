@@ -19,10 +19,7 @@ import type { RgbImage } from "./rgb-image.ts";
  */
 export function perspectiveCropPil(src: RgbImage, corners: ArrayLike<number>, width: number, height: number): RgbImage {
   if (corners.length !== 8) throw new Error(`perspectiveCropPil: expected 8 corner values, got ${corners.length}`);
-  const [a0, a1, a2, a3, a4, a5, a6, a7] = solveHomography(
-    [0, 0, width, 0, width, height, 0, height],
-    corners,
-  );
+  const [a0, a1, a2, a3, a4, a5, a6, a7] = solveHomography([0, 0, width, 0, width, height, 0, height], corners);
   const out = new Uint8Array(width * height * 3);
   for (let y = 0, o = 0; y < height; y++) {
     const yin = y + 0.5;

@@ -125,14 +125,7 @@ function toByte(acc: number): number {
 }
 
 /** Horizontal pass over source rows [rowStart, rowEnd) into a `outWidth`-wide RGB buffer. */
-function resampleRows(
-  src: Uint8Array,
-  srcWidth: number,
-  rowStart: number,
-  rowEnd: number,
-  outWidth: number,
-  c: AxisCoefficients,
-): Uint8Array {
+function resampleRows(src: Uint8Array, srcWidth: number, rowStart: number, rowEnd: number, outWidth: number, c: AxisCoefficients): Uint8Array {
   const out = new Uint8Array(outWidth * (rowEnd - rowStart) * 3);
   const { first, count, weights, taps } = c;
   // Byte offset of each output column's first tap within a row, computed once for all rows.
@@ -187,14 +180,7 @@ function copyBlock(src: Uint8Array, srcWidth: number, left: number, top: number,
 }
 
 /** Vertical pass; `rowOffset` is the source row that buffer row 0 corresponds to. */
-function resampleColumns(
-  src: Uint8Array,
-  width: number,
-  rowOffset: number,
-  outHeight: number,
-  c: AxisCoefficients,
-  sink: RowSink,
-): void {
+function resampleColumns(src: Uint8Array, width: number, rowOffset: number, outHeight: number, c: AxisCoefficients, sink: RowSink): void {
   const stride = width * 3;
   const out = new Uint8Array(stride);
   const { first, count, weights, taps } = c;
@@ -243,14 +229,7 @@ export function resizePil(src: RgbImage, width: number, height: number, filter: 
  * identical to resizing everything; but a degenerate input (say 4000x1, which CLIP would scale
  * to 896000x224 before cropping 224x224) costs the window, not the full resized image.
  */
-export function resizePilWindow(
-  src: RgbImage,
-  width: number,
-  height: number,
-  filter: PilFilter,
-  window: PixelWindow,
-  backend?: ResampleBackend,
-): RgbImage {
+export function resizePilWindow(src: RgbImage, width: number, height: number, filter: PilFilter, window: PixelWindow, backend?: ResampleBackend): RgbImage {
   const rowLen = window.width * 3;
   const data = new Uint8Array(rowLen * window.height);
   resizePilRows(src, width, height, filter, window, (y, row) => data.set(row, y * rowLen), backend);
@@ -279,10 +258,7 @@ export function resizePilRows(
   const { left, top } = window;
   const outW = window.width;
   const outH = window.height;
-  if (
-    ![left, top, outW, outH].every(Number.isInteger) ||
-    left < 0 || top < 0 || outW < 1 || outH < 1 || left + outW > width || top + outH > height
-  ) {
+  if (![left, top, outW, outH].every(Number.isInteger) || left < 0 || top < 0 || outW < 1 || outH < 1 || left + outW > width || top + outH > height) {
     throw new RangeError(`resizePil: window ${outW}x${outH}+${left}+${top} is not inside ${width}x${height}`);
   }
   const kernel = KERNELS[filter];

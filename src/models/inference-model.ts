@@ -40,7 +40,10 @@ export interface ModelContext {
 }
 
 export class ModelLoadError extends Error {
-  constructor(readonly modelName: string, cause: unknown) {
+  constructor(
+    readonly modelName: string,
+    cause: unknown,
+  ) {
     super(`Failed to load model '${modelName}': ${errorMessage(cause)}`, { cause });
     this.name = "ModelLoadError";
   }
@@ -79,7 +82,13 @@ export abstract class InferenceModel<Output = unknown, Inputs extends ModelInput
   protected source(): ModelSource {
     const { settings } = this.context;
     return hubSource(
-      { organization: settings.modelOrganization, revision: settings.modelRevision, endpoint: settings.hf.endpoint, token: settings.hf.token, network: settings.network },
+      {
+        organization: settings.modelOrganization,
+        revision: settings.modelRevision,
+        endpoint: settings.hf.endpoint,
+        token: settings.hf.token,
+        network: settings.network,
+      },
       this.name,
     );
   }

@@ -22,7 +22,10 @@ export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = M
   protected readonly varyingShape: boolean = false;
 
   protected openSession(modelDir: string): Promise<OnnxSession> {
-    return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, { interactive: this.interactive, varyingShape: this.varyingShape });
+    return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, {
+      interactive: this.interactive,
+      varyingShape: this.varyingShape,
+    });
   }
 
   /** Subclasses holding more than the session extend this and drop the rest. */

@@ -60,36 +60,46 @@ function hostOf(input: string | URL | Request): string {
 /** The body, erroring with `onIdle()` when no chunk arrives for `idleMs`. */
 function withIdleTimeout(body: ReadableStream<Uint8Array>, idleMs: number, onIdle: () => Error): ReadableStream<Uint8Array> {
   const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(onIdle()), idleMs);
-      });
-      try {
-        const { done, value } = await Promise.race([reader.read(), idle]);
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (error) {
-        // Cancelling closes the connection instead of leaving it open to a silent server.
-        reader.cancel(error).catch(() => {});
-        controller.error(error);
-      } finally {
-        clearTimeout(timer);
-      }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(onIdle()), idleMs);
+        });
+        try {
+          const { done, value } = await Promise.race([reader.read(), idle]);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          // Cancelling closes the connection instead of leaving it open to a silent server.
+          reader.cancel(error).catch(() => {});
+          controller.error(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+      // Pulled only when read: a body nobody reads (the Hub client's 1-byte probes) arms no timer.
     },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-    // Pulled only when read: a body nobody reads (the Hub client's 1-byte probes) arms no timer.
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 /** One attempt: the response once its headers arrive within the connect timeout, its body watched for idleness. */
 async function attempt(input: string | URL | Request, init: RequestInit | undefined, policy: FetchPolicy, host: string): Promise<Response> {
   const deadline = new AbortController();
   const timer = setTimeout(
-    () => deadline.abort(new UpstreamUnavailableError(host, `did not answer within ${policy.connectTimeoutS} s (MACHINE_LEARNING_DOWNLOAD_CONNECT_TIMEOUT_S)`, policy.connectTimeoutS)),
+    () =>
+      deadline.abort(
+        new UpstreamUnavailableError(
+          host,
+          `did not answer within ${policy.connectTimeoutS} s (MACHINE_LEARNING_DOWNLOAD_CONNECT_TIMEOUT_S)`,
+          policy.connectTimeoutS,
+        ),
+      ),
     policy.connectTimeoutS * 1000,
   );
   const signal = init?.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;

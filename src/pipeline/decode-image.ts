@@ -76,7 +76,8 @@ function decodeFailure(error: unknown, limits: DecodeLimits): RequestError {
   if (/pixel limit/i.test(message)) {
     return new RequestError(400, `Image is too large: more than ${limits.maxPixels} pixels (MACHINE_LEARNING_MAX_IMAGE_PIXELS)`);
   }
-  if (/^timeout:/i.test(message)) return new RequestError(504, `Decoding the image took longer than ${limits.maxSeconds} s (MACHINE_LEARNING_REQUEST_TIMEOUT_S)`);
+  if (/^timeout:/i.test(message))
+    return new RequestError(504, `Decoding the image took longer than ${limits.maxSeconds} s (MACHINE_LEARNING_REQUEST_TIMEOUT_S)`);
   if (/unsupported image format/i.test(message)) return new RequestError(400, "Image format is not supported or the data is not an image");
   return new RequestError(400, `Image cannot be decoded: ${message}`);
 }

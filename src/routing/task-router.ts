@@ -111,7 +111,16 @@ export class TaskRouter {
     const jobs: Array<Promise<Share>> = [];
     if (local.length > 0) jobs.push(runLocal(local).then(localShare));
     for (const task of tasks) {
-      if (this.#groups.has(task)) jobs.push(this.#forward(task, entries.filter((entry) => entry.task === task), payload, accept, runLocal));
+      if (this.#groups.has(task))
+        jobs.push(
+          this.#forward(
+            task,
+            entries.filter((entry) => entry.task === task),
+            payload,
+            accept,
+            runLocal,
+          ),
+        );
     }
     // Every share settles before the first failure is reported, as the local pipeline does.
     const results = await Promise.allSettled(jobs);
@@ -122,10 +131,12 @@ export class TaskRouter {
     const keys = [...tasks, ...(image ? IMAGE_SIZE_KEYS : [])];
     const field = (key: string) => shares.find((share) => share.has(key))!.get(key)!;
     if (msgpack) {
-      const merged = Object.fromEntries(keys.map((key) => {
-        const value = field(key);
-        return [key, "raw" in value ? JSON.parse(value.raw) : value.value];
-      }));
+      const merged = Object.fromEntries(
+        keys.map((key) => {
+          const value = field(key);
+          return [key, "raw" in value ? JSON.parse(value.raw) : value.value];
+        }),
+      );
       return new Response(encodeMsgpack(merged), { headers: { "content-type": "application/msgpack" } });
     }
     const body = keys.map((key) => {

@@ -62,7 +62,10 @@ export function reexecWithHugePageMalloc(args: readonly string[] = process.argv.
     if (Number(libc.symbols.getauxval(AT_SECURE)) !== 0) return;
     const env = { ...process.env, GLIBC_TUNABLES: current ? `${current}:${TUNABLE}=1` : `${TUNABLE}=1`, [MARKER]: "1" };
     const argvC = cStringArray(commandLine(), (b) => ptr(b));
-    const envC = cStringArray(Object.entries(env).map(([k, v]) => Buffer.from(`${k}=${v}`)), (b) => ptr(b));
+    const envC = cStringArray(
+      Object.entries(env).map(([k, v]) => Buffer.from(`${k}=${v}`)),
+      (b) => ptr(b),
+    );
     // The real path, not /proc/self/exe: the kernel names the process after the file it runs.
     const path = Buffer.from(`${realpathSync("/proc/self/exe")}\0`);
     libc.symbols.execve(ptr(path), ptr(argvC.pointers), ptr(envC.pointers));

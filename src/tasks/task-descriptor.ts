@@ -11,7 +11,10 @@ import type { ModelFamily } from "../models/registry.ts";
 import type { Embedding, Float32Value } from "./response-values.ts";
 
 /** A model class producing `Output` from the `Inputs` its `depends` names. */
-export type ModelClass<Output = unknown, Inputs extends ModelInputs = ModelInputs> = (new (name: string, context: ModelContext) => InferenceModel<Output, Inputs>) & {
+export type ModelClass<Output = unknown, Inputs extends ModelInputs = ModelInputs> = (new (
+  name: string,
+  context: ModelContext,
+) => InferenceModel<Output, Inputs>) & {
   readonly depends: readonly ModelType[];
 };
 

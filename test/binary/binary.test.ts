@@ -28,7 +28,11 @@ function newestSource(path: string): number {
 }
 
 async function ensureBuilt(): Promise<void> {
-  const sources = Math.max(newestSource(join(repoRoot, "src")), newestSource(join(repoRoot, "scripts", "build.ts")), newestSource(join(repoRoot, "package.json")));
+  const sources = Math.max(
+    newestSource(join(repoRoot, "src")),
+    newestSource(join(repoRoot, "scripts", "build.ts")),
+    newestSource(join(repoRoot, "package.json")),
+  );
   if (existsSync(BUILT) && statSync(BUILT).mtimeMs > sources) return;
   const build = Bun.spawn([process.execPath, join(repoRoot, "scripts", "build.ts"), "linux-x64"], { cwd: repoRoot, stdout: "inherit", stderr: "inherit" });
   if ((await build.exited) !== 0) throw new Error("bun scripts/build.ts linux-x64 failed");
@@ -111,7 +115,10 @@ async function waitForPong(url: string, child: { exitCode: number | null }, time
   });
 
   test("IMMICH_ML_NATIVE_DIR, else XDG_CACHE_HOME, picks the extraction folder", async () => {
-    for (const [variable, folder] of [["IMMICH_ML_NATIVE_DIR", ""], ["XDG_CACHE_HOME", "immich-ml/native"]] as const) {
+    for (const [variable, folder] of [
+      ["IMMICH_ML_NATIVE_DIR", ""],
+      ["XDG_CACHE_HOME", "immich-ml/native"],
+    ] as const) {
       const root = tempDir();
       const child = spawnBinary(["selftest"], { [variable]: root });
       const [stdout, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);

@@ -32,23 +32,39 @@ beforeAll(() => {
 });
 afterAll(() => hub.stop());
 
-test.skipIf(!isolate)("download --cache on a connected machine, then serve the copy offline: 200s and not one outbound connection", async () => {
-  const cache = join(tempDir(), "models");
-  const download = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "download", "ViT-B-32__openai", "--cache", cache], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), HF_ENDPOINT: hub.url, MACHINE_LEARNING_CACHE_FOLDER: tempDir(), IMMICH_LOG_LEVEL: "error" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  expect(await download.exited).toBe(0);
-  expect(readdirSync(join(cache, "clip/ViT-B-32__openai")).sort()).toEqual(["README.md", "config.json", "textual", "visual"]);
+test.skipIf(!isolate)(
+  "download --cache on a connected machine, then serve the copy offline: 200s and not one outbound connection",
+  async () => {
+    const cache = join(tempDir(), "models");
+    const download = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "download", "ViT-B-32__openai", "--cache", cache], {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: tempDir(),
+        HF_ENDPOINT: hub.url,
+        MACHINE_LEARNING_CACHE_FOLDER: tempDir(),
+        IMMICH_LOG_LEVEL: "error",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await download.exited).toBe(0);
+    expect(readdirSync(join(cache, "clip/ViT-B-32__openai")).sort()).toEqual(["README.md", "config.json", "textual", "visual"]);
 
-  const session = Bun.spawn([...isolate!, process.execPath, join(repoRoot, "test/support/offline-session.ts"), cache], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(session.stdout).text(), new Response(session.stderr).text(), session.exited]);
-  expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
-  const report = JSON.parse(stdout.trim().split("\n").at(-1)!) as { text: number; image: number; interfaces: string[]; tripwireConnections: number; outboundConnects: string[] | null };
-  expect(report.interfaces).toEqual(["lo"]);
-  expect([report.text, report.image]).toEqual([200, 200]);
-  expect(report.tripwireConnections).toBe(0);
-  if (report.outboundConnects === null) console.warn("[air-gapped] strace is not installed: connect() calls are not counted");
-  else expect(report.outboundConnects).toEqual([]);
-}, 120_000);
+    const session = Bun.spawn([...isolate!, process.execPath, join(repoRoot, "test/support/offline-session.ts"), cache], { stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(session.stdout).text(), new Response(session.stderr).text(), session.exited]);
+    expect({ code, stderr: code === 0 ? "" : stderr }).toEqual({ code: 0, stderr: "" });
+    const report = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+      text: number;
+      image: number;
+      interfaces: string[];
+      tripwireConnections: number;
+      outboundConnects: string[] | null;
+    };
+    expect(report.interfaces).toEqual(["lo"]);
+    expect([report.text, report.image]).toEqual([200, 200]);
+    expect(report.tripwireConnections).toBe(0);
+    if (report.outboundConnects === null) console.warn("[air-gapped] strace is not installed: connect() calls are not counted");
+    else expect(report.outboundConnects).toEqual([]);
+  },
+  120_000,
+);

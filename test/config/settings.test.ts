@@ -76,7 +76,12 @@ describe("settings from the environment", () => {
   test("connection settings: upstream's keep-alive timeout (default 2 s), body timeout, bytes in flight never below one body", () => {
     const defaults = loadSettings({});
     expect([defaults.httpKeepaliveTimeoutS, defaults.bodyTimeoutS, defaults.maxBodyBytesInFlight]).toEqual([2, 60, 256 * 1024 * 1024]);
-    const s = loadSettings({ MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S: "5", MACHINE_LEARNING_BODY_TIMEOUT_S: "10", MACHINE_LEARNING_MAX_BODY_BYTES: "1000", MACHINE_LEARNING_MAX_BODY_BYTES_IN_FLIGHT: "10" });
+    const s = loadSettings({
+      MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S: "5",
+      MACHINE_LEARNING_BODY_TIMEOUT_S: "10",
+      MACHINE_LEARNING_MAX_BODY_BYTES: "1000",
+      MACHINE_LEARNING_MAX_BODY_BYTES_IN_FLIGHT: "10",
+    });
     expect([s.httpKeepaliveTimeoutS, s.bodyTimeoutS, s.maxBodyBytesInFlight]).toEqual([5, 10, 1000]);
     expect(s.ignored).toEqual([]);
   });

@@ -21,7 +21,11 @@ function controlled(label: string, started: string[]) {
   };
 }
 
-const statusOf = (promise: Promise<unknown>) => promise.then(() => 200, (error: unknown) => (error instanceof RequestError ? error.status : 500));
+const statusOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 200,
+    (error: unknown) => (error instanceof RequestError ? error.status : 500),
+  );
 
 describe("admission gate", () => {
   test("beyond the running and queued limits a request is refused at once with 503 and Retry-After", async () => {
@@ -83,10 +87,15 @@ describe("a client that disconnects", () => {
     let signal: AbortSignal | undefined;
     let finish!: () => void;
     const runningClient = new AbortController();
-    const running = gate.run(() => {
-      signal = requestSignal();
-      return new Promise<void>((resolve) => (finish = resolve));
-    }, 0, false, runningClient.signal);
+    const running = gate.run(
+      () => {
+        signal = requestSignal();
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+      0,
+      false,
+      runningClient.signal,
+    );
     const queuedClient = new AbortController();
     const queued = gate.run(controlled("queued", started).work, 0, false, queuedClient.signal);
     expect(gate.queueDepth).toBe(1);

@@ -180,7 +180,11 @@ describe("a large upload through the front", () => {
     const noise = new Uint8Array(width * height * 3);
     let state = 12345;
     for (let i = 0; i < noise.length; i++) noise[i] = (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
-    const png = new Uint8Array(await sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer());
+    const png = new Uint8Array(
+      await sharp(noise, { raw: { width, height, channels: 3 } })
+        .png({ compressionLevel: 0 })
+        .toBuffer(),
+    );
     expect(png.byteLength).toBeGreaterThan(4_000_000);
     const entries = { clip: { visual: { modelName: MODEL } } };
     const [through, direct] = await Promise.all([predict(servers.guarded.url, entries, { image: png }), predict(servers.bare.url, entries, { image: png })]);
@@ -194,7 +198,10 @@ describe("the default cap", () => {
   test("follows the descriptor limit, three descriptors a connection after a reserve, at most 1024", () => {
     const limits = (soft: string) => {
       const file = join(tempDir(), "limits");
-      writeFileSync(file, `Limit                     Soft Limit           Hard Limit           Units     \nMax open files            ${soft}                 524288               files     \n`);
+      writeFileSync(
+        file,
+        `Limit                     Soft Limit           Hard Limit           Units     \nMax open files            ${soft}                 524288               files     \n`,
+      );
       return file;
     };
     expect(defaultMaxConnections(limits("1024"))).toBe(298);

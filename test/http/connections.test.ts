@@ -51,9 +51,14 @@ describe("connection timers", () => {
 
   test("a body sent one byte at a time is cut off at MACHINE_LEARNING_BODY_TIMEOUT_S, though bytes keep coming", async () => {
     let timer: ReturnType<typeof setInterval> | undefined;
-    const ms = await timeUntilClosed(server.url, "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n", 12_000, (socket) => {
-      timer = setInterval(() => socket.write("a"), 200);
-    });
+    const ms = await timeUntilClosed(
+      server.url,
+      "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n",
+      12_000,
+      (socket) => {
+        timer = setInterval(() => socket.write("a"), 200);
+      },
+    );
     clearInterval(timer);
     expect(ms).toBeLessThan(8_000);
     expect(await (await fetch(`${server.url}/ping`)).text()).toBe("pong");
@@ -63,7 +68,10 @@ describe("connection timers", () => {
 describe("request bytes in flight", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ MACHINE_LEARNING_MAX_BODY_BYTES: String(1024 * 1024), MACHINE_LEARNING_MAX_BODY_BYTES_IN_FLIGHT: String(2 * 1024 * 1024) });
+    server = await startTestServer({
+      MACHINE_LEARNING_MAX_BODY_BYTES: String(1024 * 1024),
+      MACHINE_LEARNING_MAX_BODY_BYTES_IN_FLIGHT: String(2 * 1024 * 1024),
+    });
   });
   afterAll(() => server.stop());
 
@@ -102,17 +110,28 @@ describe("a prediction slower than the keep-alive timeout", () => {
     // Sized on this machine: 14 runs in a row must outlast Bun's timer however fast the machine is.
     const slow = await slowVisualModel(500);
     server = await startTestServer(
-      { MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S: "1", MACHINE_LEARNING_BODY_TIMEOUT_S: "1", MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL },
+      {
+        MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S: "1",
+        MACHINE_LEARNING_BODY_TIMEOUT_S: "1",
+        MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "1",
+        MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL,
+      },
       (cache) => writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), slow.model),
     );
   });
   afterAll(() => server.stop());
 
   test("is answered: the connection timers stop once the body is read", async () => {
-    const jpeg = new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: "#345" } }).jpeg().toBuffer());
+    const jpeg = new Uint8Array(
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: "#345" } })
+        .jpeg()
+        .toBuffer(),
+    );
     const started = performance.now();
     // One runs at a time: the last waits for the others, longer than Bun's timer (1 s, checked every 4 s) allows.
-    const statuses = await Promise.all(Array.from({ length: 14 }, () => predict(server.url, { clip: { visual: { modelName: MODEL } } }, { image: jpeg }).then((r) => r.status, String)));
+    const statuses = await Promise.all(
+      Array.from({ length: 14 }, () => predict(server.url, { clip: { visual: { modelName: MODEL } } }, { image: jpeg }).then((r) => r.status, String)),
+    );
     expect(performance.now() - started).toBeGreaterThan(5_000);
     expect(statuses).toEqual(Array(14).fill(200));
   }, 60_000);
@@ -134,7 +153,11 @@ describe("a client that hangs up", () => {
   };
 
   test("has its model runs still waiting on the inference thread skipped, as a timed-out request does", async () => {
-    const jpeg = new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: "#345" } }).jpeg().toBuffer());
+    const jpeg = new Uint8Array(
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: "#345" } })
+        .jpeg()
+        .toBuffer(),
+    );
     const image = { clip: { visual: { modelName: MODEL } } };
     const kept = predict(server.url, image, { image: jpeg });
     // Three more whose clients hang up while their runs wait behind the first one's.

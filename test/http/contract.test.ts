@@ -47,7 +47,11 @@ beforeAll(async () => {
     const dir = writeClipModel(cache, ORJSON_CLIP);
     writeFileSync(join(dir, "textual", "model.onnx"), constantTextualModel(ORJSON_EMBEDDING.values));
   });
-  jpeg = new Uint8Array(await sharp({ create: { width: 600, height: 800, channels: 3, background: { r: 20, g: 120, b: 200 } } }).jpeg().toBuffer());
+  jpeg = new Uint8Array(
+    await sharp({ create: { width: 600, height: 800, channels: 3, background: { r: 20, g: 120, b: 200 } } })
+      .jpeg()
+      .toBuffer(),
+  );
 });
 afterAll(() => server.stop());
 

@@ -84,7 +84,12 @@ describe.skipIf(!CHROMIUM)("/docs in headless Chromium with no network", () => {
     expect(JSON.parse(query.body)).toEqual({ clip: expect.stringMatching(/^\[-?\d/) });
 
     const photo = join(tempDir(), "photo.jpg");
-    writeFileSync(photo, await sharp({ create: { width: 80, height: 60, channels: 3, background: "#aa6633" } }).jpeg().toBuffer());
+    writeFileSync(
+      photo,
+      await sharp({ create: { width: 80, height: 60, channels: 3, background: "#aa6633" } })
+        .jpeg()
+        .toBuffer(),
+    );
     await entries.fill('{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}');
     await operation().locator('tr[data-property-name="image"] input[type=file]').setInputFiles(photo);
     const upload = await execute();

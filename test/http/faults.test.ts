@@ -98,7 +98,11 @@ describe("cache folder faults", () => {
 
 async function tinyJpeg(): Promise<Uint8Array> {
   const sharp: typeof import("sharp").default = require("sharp");
-  return new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 1, g: 2, b: 3 } } }).jpeg().toBuffer());
+  return new Uint8Array(
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+      .jpeg()
+      .toBuffer(),
+  );
 }
 
 test("an onnxruntime error inside one inference fails that request only", async () => {
@@ -154,7 +158,13 @@ test("SIGTERM: stops accepting, finishes in-flight predictions, exits 0", async 
     const image = await tinyJpeg();
     const slow = Array.from({ length: 3 }, () => predict(server.url, VISUAL, { image }));
     const settled: Array<number | undefined> = [undefined, undefined, undefined];
-    slow.forEach((request, i) => void request.then((res) => (settled[i] = res.status), () => (settled[i] = -1)));
+    slow.forEach(
+      (request, i) =>
+        void request.then(
+          (res) => (settled[i] = res.status),
+          () => (settled[i] = -1),
+        ),
+    );
     for (let i = 0; i < 400; i++) {
       const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number; queued: number };
       if (health.inFlight + health.queued === 3) break;

@@ -27,12 +27,15 @@ describe("hostile images get a clear 4xx", () => {
   const cases: Array<[string, () => Promise<Uint8Array> | Uint8Array]> = [
     ["random bytes", () => crypto.getRandomValues(new Uint8Array(4096))],
     ["a truncated JPEG", async () => (await solid(300, 200).jpeg().toBuffer()).subarray(0, 200)],
-    ["a JPEG header with garbage after it", async () => {
-      const jpeg = await solid(300, 200).jpeg().toBuffer();
-      const broken = Buffer.from(jpeg);
-      broken.fill(0x55, 400);
-      return broken;
-    }],
+    [
+      "a JPEG header with garbage after it",
+      async () => {
+        const jpeg = await solid(300, 200).jpeg().toBuffer();
+        const broken = Buffer.from(jpeg);
+        broken.fill(0x55, 400);
+        return broken;
+      },
+    ],
     ["a truncated PNG", async () => (await solid(300, 200).png().toBuffer()).subarray(0, 60)],
     ["a truncated WebP", async () => (await solid(300, 200).webp().toBuffer()).subarray(0, 40)],
     ["a truncated GIF", async () => (await solid(300, 200).gif().toBuffer()).subarray(0, 30)],
@@ -59,10 +62,16 @@ describe("odd but valid images are served", () => {
     ["RGBA with alpha", () => solid(64, 48, 4).png().toBuffer(), [64, 48]],
     ["16-bit PNG", () => solid(64, 48).png().toColourspace("rgb16").toBuffer(), [64, 48]],
     ["CMYK JPEG", () => solid(64, 48).jpeg().toColourspace("cmyk").toBuffer(), [64, 48]],
-    ["animated GIF (first frame)", async () => {
-      const frames = await Promise.all([solid(32, 24).png().toBuffer(), solid(32, 24, 1).png().toBuffer()]);
-      return sharp(frames, { join: { animated: true } }).gif().toBuffer();
-    }, [32, 24]],
+    [
+      "animated GIF (first frame)",
+      async () => {
+        const frames = await Promise.all([solid(32, 24).png().toBuffer(), solid(32, 24, 1).png().toBuffer()]);
+        return sharp(frames, { join: { animated: true } })
+          .gif()
+          .toBuffer();
+      },
+      [32, 24],
+    ],
     ["extreme aspect ratio 4000x3", () => solid(4000, 3).png().toBuffer(), [4000, 3]],
     ["AVIF", () => solid(64, 48).avif().toBuffer(), [64, 48]],
     ["HEIF/AVIF-in-HEIF container", () => solid(64, 48).heif({ compression: "av1" }).toBuffer(), [64, 48]],
@@ -129,9 +138,17 @@ describe("hostile requests", () => {
 describe("formats outside JPEG, PNG, WebP, GIF, TIFF and AVIF are refused from their header", () => {
   const cases: Array<[string, () => Promise<Uint8Array> | Uint8Array, string]> = [
     ["an SVG filter bomb (librsvg would render it for minutes)", () => SVG_FILTER_BOMB, "SVG"],
-    ["an SVG with text (fontconfig would write its cache)", () => new TextEncoder().encode('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><text>a</text></svg>'), "SVG"],
+    [
+      "an SVG with text (fontconfig would write its cache)",
+      () => new TextEncoder().encode('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><text>a</text></svg>'),
+      "SVG",
+    ],
     ["a PDF", () => new TextEncoder().encode("%PDF-1.7\n%%EOF"), "PDF"],
-    ["a PPM (libvips and Pillow read it, Immich never sends it)", () => new Uint8Array([...new TextEncoder().encode("P6\n2 2\n255\n"), ...new Uint8Array(12).fill(9)]), "unknown"],
+    [
+      "a PPM (libvips and Pillow read it, Immich never sends it)",
+      () => new Uint8Array([...new TextEncoder().encode("P6\n2 2\n255\n"), ...new Uint8Array(12).fill(9)]),
+      "unknown",
+    ],
   ];
   for (const [label, make, named] of cases) {
     test(label, async () => {

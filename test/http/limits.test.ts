@@ -34,7 +34,11 @@ let slow: SlowModel;
 let busy: SlowModel;
 
 beforeAll(async () => {
-  jpeg = new Uint8Array(await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } }).jpeg().toBuffer());
+  jpeg = new Uint8Array(
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+      .jpeg()
+      .toBuffer(),
+  );
   slow = await slowVisualModel(5 * DEADLINE_S * 1000);
   busy = await slowVisualModel(500);
 });

@@ -12,7 +12,11 @@ setDefaultTimeout(10_000);
 
 const sharp: typeof import("sharp").default = require("sharp");
 const solidPng = async (width: number, height: number) =>
-  new Uint8Array(await sharp({ create: { width, height, channels: 3, background: "#3a6" } }).png().toBuffer());
+  new Uint8Array(
+    await sharp({ create: { width, height, channels: 3, background: "#3a6" } })
+      .png()
+      .toBuffer(),
+  );
 
 const REPO = "immich-app/ViT-B-32__openai";
 const TEXT = { clip: { textual: { modelName: "ViT-B-32__openai" } } };
@@ -92,12 +96,20 @@ describe("model lifecycle over HTTP", () => {
 
   test("PRELOAD__* models are loaded before serving and pinned", async () => {
     const server = await startTestServer(
-      { MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: "ViT-B-32__openai", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai", MACHINE_LEARNING_MODEL_TTL: "0.1", MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05" },
+      {
+        MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: "ViT-B-32__openai",
+        MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: "ViT-B-32__openai",
+        MACHINE_LEARNING_MODEL_TTL: "0.1",
+        MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05",
+      },
       (cache) => writeClipModel(cache, "ViT-B-32__openai"),
     );
     try {
       const health = (await (await fetch(`${server.url}/health`)).json()) as { loadedModels: Array<{ type: string; pinned: boolean }> };
-      expect(health.loadedModels.map((m) => [m.type, m.pinned]).sort()).toEqual([["textual", true], ["visual", true]]);
+      expect(health.loadedModels.map((m) => [m.type, m.pinned]).sort()).toEqual([
+        ["textual", true],
+        ["visual", true],
+      ]);
       await Bun.sleep(300);
       expect(server.service.cache.loaded()).toHaveLength(2);
     } finally {

@@ -87,7 +87,9 @@ describe("what the service answers matches the document", () => {
   });
 
   test("200 for an uploaded image carries the image size", async () => {
-    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366aa" } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366aa" } })
+      .jpeg()
+      .toBuffer();
     const response = await postForm({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image: new Blob([jpeg]) });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;

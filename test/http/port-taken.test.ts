@@ -10,7 +10,14 @@ test("a second instance on the same port exits 1 saying the port is in use", asy
   try {
     const port = new URL(first.url).port;
     const second = Bun.spawn([process.execPath, join(repoRoot, "src/main.ts"), "serve"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tempDir(), MACHINE_LEARNING_CACHE_FOLDER: tempDir(), IMMICH_HOST: "127.0.0.1", IMMICH_PORT: port, IMMICH_LOG_LEVEL: "error" },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: tempDir(),
+        MACHINE_LEARNING_CACHE_FOLDER: tempDir(),
+        IMMICH_HOST: "127.0.0.1",
+        IMMICH_PORT: port,
+        IMMICH_LOG_LEVEL: "error",
+      },
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -41,8 +41,11 @@ test("debug: refusals are logged with the status that was sent", async () => {
   setLogLevel("debug");
   const cases: Array<[() => Promise<Response>, string]> = [
     [() => predict(server.url, "[1]", { text: "x" }), "method=POST path=/predict status=422"],
-    [() => predict(server.url, { clip: { textual: { modelName: "nope\nINFO forged" } } }, { text: "x" }), 'status=400 ms='],
-    [() => fetch(`${server.url}/predict`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }), "method=POST path=/predict status=415"],
+    [() => predict(server.url, { clip: { textual: { modelName: "nope\nINFO forged" } } }, { text: "x" }), "status=400 ms="],
+    [
+      () => fetch(`${server.url}/predict`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }),
+      "method=POST path=/predict status=415",
+    ],
     [() => fetch(`${server.url}/nowhere`), "method=GET path=/nowhere status=404"],
     [() => fetch(`${server.url}/ping`), "method=GET path=/ping status=200"],
   ];
@@ -56,7 +59,12 @@ test("debug: refusals are logged with the status that was sent", async () => {
     expect(logged[0]).toContain(`status=${res.status}`);
   }
   // A client-chosen model name cannot start a forged log line.
-  expect(lines.join("\n").split("\n").filter((l) => l.startsWith("INFO"))).toEqual([]);
+  expect(
+    lines
+      .join("\n")
+      .split("\n")
+      .filter((l) => l.startsWith("INFO")),
+  ).toEqual([]);
 });
 
 test("info (the default): no per-request lines", async () => {

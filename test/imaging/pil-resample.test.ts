@@ -154,15 +154,26 @@ describe.each(BACKENDS)("resizePil (%s) contract", (backend) => {
 
   test("resizePilRows hands over the window's rows in order, each valid during its call", () => {
     // Both passes, then no vertical pass (rows straight from the horizontal buffer).
-    for (const [ow, oh] of [[7, 3], [7, 4]] as const) {
+    for (const [ow, oh] of [
+      [7, 3],
+      [7, 4],
+    ] as const) {
       const window = { left: 1, top: 1, width: 5, height: 2 };
       const want = resizePil(src, ow, oh, "lanczos", backend);
       const seen: number[] = [];
-      resizePilRows(src, ow, oh, "lanczos", window, (y, row) => {
-        seen.push(y);
-        const start = ((window.top + y) * ow + window.left) * 3;
-        expect(row.slice()).toEqual(want.data.slice(start, start + window.width * 3));
-      }, backend);
+      resizePilRows(
+        src,
+        ow,
+        oh,
+        "lanczos",
+        window,
+        (y, row) => {
+          seen.push(y);
+          const start = ((window.top + y) * ow + window.left) * 3;
+          expect(row.slice()).toEqual(want.data.slice(start, start + window.width * 3));
+        },
+        backend,
+      );
       expect(seen).toEqual([0, 1]);
     }
   });

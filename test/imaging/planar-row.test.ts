@@ -15,9 +15,18 @@ describe("writePlanarRow", () => {
     const tensor = new Float32Array(3 * plane).fill(-1);
     writePlanarRow(tensor, plane, 1, row, 2, layout);
     expect(Array.from(tensor)).toEqual([
-      -1, 30.5, 60.5, -1, // plane 0: blue + 0.5
-      -1, -20, -50, -1, // plane 1: -green
-      -1, 2.5, 10, -1, // plane 2: red / 4
+      -1,
+      30.5,
+      60.5,
+      -1, // plane 0: blue + 0.5
+      -1,
+      -20,
+      -50,
+      -1, // plane 1: -green
+      -1,
+      2.5,
+      10,
+      -1, // plane 2: red / 4
     ]);
   });
 

@@ -15,13 +15,21 @@ interface LockPackage {
 describe("install on a restricted network", () => {
   test("npm hands onnxruntime-node's install script the project's skip flag, and the script then exits at once without the network", async () => {
     const npmEnv = Bun.spawnSync(["npm", "run", "env"], { cwd: repoRoot, env: { ...process.env, npm_config_onnxruntime_node_install: undefined } });
-    const flag = npmEnv.stdout.toString().split("\n").find((line) => line.startsWith("npm_config_onnxruntime_node_install="));
+    const flag = npmEnv.stdout
+      .toString()
+      .split("\n")
+      .find((line) => line.startsWith("npm_config_onnxruntime_node_install="));
     expect(flag).toBe("npm_config_onnxruntime_node_install=skip");
 
     // The script itself, with that flag and proxies pointing nowhere: a download attempt would fail.
     const install = Bun.spawn(["node", join(repoRoot, "node_modules/onnxruntime-node/script/install.js")], {
       cwd: join(repoRoot, "node_modules/onnxruntime-node"),
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", npm_config_onnxruntime_node_install: "skip", HTTPS_PROXY: "http://127.0.0.1:9", GLOBAL_AGENT_HTTPS_PROXY: "http://127.0.0.1:9" },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        npm_config_onnxruntime_node_install: "skip",
+        HTTPS_PROXY: "http://127.0.0.1:9",
+        GLOBAL_AGENT_HTTPS_PROXY: "http://127.0.0.1:9",
+      },
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -133,10 +133,13 @@ describe("hub download into upstream's cache layout", () => {
     setLogLevel("warn");
     try {
       const errors: unknown[] = [];
-      for (let i = 0; i < 5; i++) errors.push(await store.ensure(visual, "ViT-B-32__openai", hubSource(unreachable, "ViT-B-32__openai")).catch((e: unknown) => e));
+      for (let i = 0; i < 5; i++)
+        errors.push(await store.ensure(visual, "ViT-B-32__openai", hubSource(unreachable, "ViT-B-32__openai")).catch((e: unknown) => e));
       for (const error of errors) expect(error).toBeInstanceOf(ModelUnavailableError);
       const message = (errors[0] as Error).message;
-      expect(message).toContain("Set HF_ENDPOINT to a reachable mirror, or HF_HUB_OFFLINE=1 to serve cached models only, or run 'immich-ml download ViT-B-32__openai' on a connected machine");
+      expect(message).toContain(
+        "Set HF_ENDPOINT to a reachable mirror, or HF_HUB_OFFLINE=1 to serve cached models only, or run 'immich-ml download ViT-B-32__openai' on a connected machine",
+      );
       expect((errors[4] as Error).message).toBe(message);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain("WARN");

@@ -10,7 +10,11 @@ class CountingModel extends InferenceModel<string> {
   readonly identity: ModelIdentity = { task: "clip", type: "textual" };
   loads = 0;
   unloads = 0;
-  constructor(name: string, private readonly loadDelayMs = 20, private readonly failFirst = false) {
+  constructor(
+    name: string,
+    private readonly loadDelayMs = 20,
+    private readonly failFirst = false,
+  ) {
     super(name, undefined as never);
   }
   override async load(): Promise<void> {

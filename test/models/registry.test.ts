@@ -18,7 +18,8 @@ describe("model registry", () => {
   });
 
   test("face and OCR names", () => {
-    for (const name of ["antelopev2", "buffalo_s", "buffalo_m", "buffalo_l"]) expect(lookupModel(name)).toEqual({ name, family: "insightface", dimensions: 512 });
+    for (const name of ["antelopev2", "buffalo_s", "buffalo_m", "buffalo_l"])
+      expect(lookupModel(name)).toEqual({ name, family: "insightface", dimensions: 512 });
     for (const name of ["PP-OCRv5_mobile", "PP-OCRv5_server", "EN__PP-OCRv5_mobile", "TH__PP-OCRv5_mobile"]) expect(lookupModel(name)?.family).toBe("paddle");
     expect(lookupModel("buffalo_xl")).toBeUndefined();
   });

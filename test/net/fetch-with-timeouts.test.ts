@@ -27,7 +27,10 @@ function policy(overrides: Partial<FetchPolicy> = {}): FetchPolicy & { waits: nu
 }
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamUnavailableError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(UpstreamUnavailableError);
   return error as UpstreamUnavailableError;
 }
@@ -84,7 +87,9 @@ describe("fetchWithTimeouts", () => {
   });
 
   test("503, 502 and 429 are retried and the later success returned; 404 is returned at once", async () => {
-    const flaky = httpServer((_, hit) => (hit === 1 ? new Response("busy", { status: 503 }) : hit === 2 ? new Response("slow down", { status: 429 }) : new Response("ok")));
+    const flaky = httpServer((_, hit) =>
+      hit === 1 ? new Response("busy", { status: 503 }) : hit === 2 ? new Response("slow down", { status: 429 }) : new Response("ok"),
+    );
     const rules = policy();
     const response = await fetchWithTimeouts(rules)(flaky.url);
     expect([response.status, await response.text(), flaky.hits()]).toEqual([200, "ok", 3]);
@@ -117,7 +122,10 @@ describe("fetchWithTimeouts", () => {
     const rules = policy({ connectTimeoutS: 5 });
     const abort = new AbortController();
     setTimeout(() => abort.abort(new Error("caller gave up")), 50);
-    const error = await fetchWithTimeouts(rules)(silent.url, { signal: abort.signal }).then(() => undefined, (e: Error) => e);
+    const error = await fetchWithTimeouts(rules)(silent.url, { signal: abort.signal }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toBe("caller gave up");
     expect(silent.connections()).toBe(1);
   });

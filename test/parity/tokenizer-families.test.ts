@@ -56,7 +56,10 @@ function compare(family: string, tokenizer: ClipTokenizer, cases: Case[]): { res
     const same = inputIds.length === c.ids.length && inputIds.every((v, i) => v === c.ids[i]) && attentionMask.every((v, i) => v === c.mask[i]);
     if (same) continue;
     differing.push(c.text);
-    const at = Math.max(0, c.ids.findIndex((id, i) => id !== inputIds[i]));
+    const at = Math.max(
+      0,
+      c.ids.findIndex((id, i) => id !== inputIds[i]),
+    );
     worst ??= `${JSON.stringify(c.text).slice(0, 60)}: from id ${at}, Rust [${c.ids.slice(at, at + 4)}] JS [${Array.from(inputIds.slice(at, at + 4))}]`;
   }
   const documented = differing.filter((t) => known[family]?.texts.includes(t)).length;
@@ -118,7 +121,10 @@ describeWithLiveReference("every tokenizer family, 10,000 strings each, live fro
     test(`${family}`, () => {
       const read = (name: string) => JSON.parse(readFileSync(join(dir, family, name), "utf8"));
       const files = { "tokenizer.json": read("tokenizer.json"), "tokenizer_config.json": read("tokenizer_config.json"), "config.json": read("config.json") };
-      const cases = readFileSync(join(dir, family, "cases.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Case);
+      const cases = readFileSync(join(dir, family, "cases.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Case);
       const { result, differing } = compare(family, tokenizerFrom(family, files), cases);
       results.push(result);
       mkdirSync(join(parityCacheDir, "results"), { recursive: true });

@@ -8,7 +8,11 @@ import { declaredPng } from "../support/fuzz/image-corpus.ts";
 const sharp: typeof import("sharp").default = require("sharp");
 
 test("beforeDecode hears width x height x 6 bytes, and its refusal stops the decode", async () => {
-  const png = new Uint8Array(await sharp({ create: { width: 300, height: 200, channels: 3, background: "#abc" } }).png().toBuffer());
+  const png = new Uint8Array(
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: "#abc" } })
+      .png()
+      .toBuffer(),
+  );
   const told: number[] = [];
   const image = await decodeImage(png, { maxPixels: 1e6, beforeDecode: (bytes) => told.push(bytes) });
   expect(told).toEqual([300 * 200 * DECODED_BYTES_PER_PIXEL]);

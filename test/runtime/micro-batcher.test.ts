@@ -48,7 +48,11 @@ describe("MicroBatcher", () => {
     const big = batcher.submit([1, 2, 3, 4, 5]);
     const small = batcher.submit([6]);
     for (let i = 0; i < 3; i++) await runner.releaseNext();
-    expect(runner.batches).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(runner.batches).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     expect(await big).toEqual(["out1", "out2", "out3", "out4", "out5"]);
     expect(await small).toEqual(["out6"]);
   });

@@ -47,10 +47,12 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
   const statsRows = async () => {
     const [header, ...rows] = (await (await fetch(`${stats}/stats;csv`)).text()).split("\n");
     const columns = header!.replace(/^# /, "").split(",");
-    return rows.filter((row) => row.startsWith("immich_ml_instances,")).map((row) => {
-      const cells = row.split(",");
-      return Object.fromEntries(columns.map((name, i) => [name, cells[i] ?? ""]));
-    });
+    return rows
+      .filter((row) => row.startsWith("immich_ml_instances,"))
+      .map((row) => {
+        const cells = row.split(",");
+        return Object.fromEntries(columns.map((name, i) => [name, cells[i] ?? ""]));
+      });
   };
   /** HAProxy's view of each server: UP, DOWN, MAINT… */
   const serverStates = async () => (await statsRows()).filter((row) => row.svname!.startsWith("ml")).map((row) => row.status!);
@@ -67,7 +69,14 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     balancer = closedPortUrl();
     stats = closedPortUrl();
     const folder = tempDir();
-    writeFileSync(join(folder, "haproxy.cfg"), haproxyConfig(hostPort(balancer), instances.map((instance) => hostPort(instance.url)), hostPort(stats)));
+    writeFileSync(
+      join(folder, "haproxy.cfg"),
+      haproxyConfig(
+        hostPort(balancer),
+        instances.map((instance) => hostPort(instance.url)),
+        hostPort(stats),
+      ),
+    );
     haproxy = Bun.spawn([haproxyBinary!, "-db", "-f", join(folder, "haproxy.cfg")], { stdout: "ignore", stderr: "pipe" });
     for (let i = 0; i < 300; i++) {
       const states = await serverStates().catch(() => []);
@@ -76,7 +85,11 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     }
     expect(await serverStates()).toEqual(["UP", "UP", "UP"]);
     // A small thumbnail: an image request that fits HAProxy's buffer and can be replayed.
-    jpeg = new Uint8Array(await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 90, g: 160, b: 40 } } }).jpeg().toBuffer());
+    jpeg = new Uint8Array(
+      await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 90, g: 160, b: 40 } } })
+        .jpeg()
+        .toBuffer(),
+    );
   });
 
   afterAll(async () => {
@@ -98,9 +111,14 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
       pingMs.push(performance.now() - started);
     };
     const pings: Array<Promise<void>> = [];
-    const result = await runLoad(300, 6, (i) => predict(balancer, TEXT_ENTRIES, { text: `query ${i}` }), (done) => {
-      if (done % 10 === 0) pings.push(timePing());
-    });
+    const result = await runLoad(
+      300,
+      6,
+      (i) => predict(balancer, TEXT_ENTRIES, { text: `query ${i}` }),
+      (done) => {
+        if (done % 10 === 0) pings.push(timePing());
+      },
+    );
     await Promise.all(pings);
     expect(result.failed).toBe(0);
     pingMs.sort((a, b) => a - b);
@@ -119,7 +137,11 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     const replaysBefore = await replays();
     const result = await runLoad(300, 6, send, (done) => {
       if (done === 60) process.kill(draining.pid, "SIGTERM");
-      if (done % 20 === 0) void fetch(`${balancer}/ping`).then((r) => pings.push(r.status), () => pings.push(0));
+      if (done % 20 === 0)
+        void fetch(`${balancer}/ping`).then(
+          (r) => pings.push(r.status),
+          () => pings.push(0),
+        );
     });
     const replaysAfter = await replays();
     const replayed = replaysAfter.retries - replaysBefore.retries + replaysAfter.redispatches - replaysBefore.redispatches;
@@ -133,7 +155,10 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     // The drained instance closes once its delay is over.
     let exited = false;
     for (let i = 0; i < 60 && !exited; i++) {
-      exited = await fetch(`${draining.url}/ping`).then(() => false, () => true);
+      exited = await fetch(`${draining.url}/ping`).then(
+        () => false,
+        () => true,
+      );
       if (!exited) await Bun.sleep(50);
     }
     expect(exited).toBe(true);
@@ -149,7 +174,9 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     });
     const replaysAfter = await replays();
     const replayed = { retries: replaysAfter.retries - replaysBefore.retries, redispatches: replaysAfter.redispatches - replaysBefore.redispatches };
-    console.log(`haproxy kill -9 under load: ${result.failed} of 300 failed ${JSON.stringify([...result.statuses])}, HAProxy replayed ${JSON.stringify(replayed)}`);
+    console.log(
+      `haproxy kill -9 under load: ${result.failed} of 300 failed ${JSON.stringify([...result.statuses])}, HAProxy replayed ${JSON.stringify(replayed)}`,
+    );
     expect(result.failed).toBe(0);
     // The kill did land mid-load: HAProxy had to send requests again.
     expect(replayed.retries + replayed.redispatches).toBeGreaterThan(0);

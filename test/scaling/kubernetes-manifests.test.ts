@@ -101,9 +101,16 @@ describe("what the schema cannot check", () => {
 
   test("the immich-charts override uses the same probes and resources as the Deployment", () => {
     const { probes } = chartValues;
-    for (const [kind, field] of [["liveness", "livenessProbe"], ["readiness", "readinessProbe"], ["startup", "startupProbe"]] as const) {
+    for (const [kind, field] of [
+      ["liveness", "livenessProbe"],
+      ["readiness", "readinessProbe"],
+      ["startup", "startupProbe"],
+    ] as const) {
       expect(probes[kind].enabled && probes[kind].custom).toBe(true);
-      expect({ ...probes[kind].spec, httpGet: { path: probes[kind].spec.httpGet.path } }).toEqual({ ...container[field], httpGet: { path: container[field].httpGet.path } });
+      expect({ ...probes[kind].spec, httpGet: { path: probes[kind].spec.httpGet.path } }).toEqual({
+        ...container[field],
+        httpGet: { path: container[field].httpGet.path },
+      });
     }
     expect(chartValues.resources).toEqual(container.resources);
   });

@@ -8,7 +8,10 @@ test("each request starts one peer further; a demoted peer is skipped until prom
   const [a, b, c] = [new Peer("a"), new Peer("b"), new Peer("c")];
   const group = new PeerGroup([a, b, c]);
   expect([urls(group.candidates(false)), urls(group.candidates(false)), urls(group.candidates(false)), urls(group.candidates(false))]).toEqual([
-    ["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"],
+    ["a", "b", "c"],
+    ["b", "c", "a"],
+    ["c", "a", "b"],
+    ["a", "b", "c"],
   ]);
   b.markDown("answered 500");
   expect(urls(group.candidates(false))).toEqual(["c", "a"]);

@@ -21,7 +21,9 @@ export function clipCache(): string {
 }
 
 export function startPeers(count: number, env: Record<string, string> = {}): Promise<ServeProcess[]> {
-  return Promise.all(Array.from({ length: count }, () => startServeProcess({ MACHINE_LEARNING_CACHE_FOLDER: clipCache(), MACHINE_LEARNING_REQUEST_THREADS: "0", ...env })));
+  return Promise.all(
+    Array.from({ length: count }, () => startServeProcess({ MACHINE_LEARNING_CACHE_FOLDER: clipCache(), MACHINE_LEARNING_REQUEST_THREADS: "0", ...env })),
+  );
 }
 
 /** Answered /predict requests a peer counts for one task/type (its own /metrics). */

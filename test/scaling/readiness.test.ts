@@ -12,7 +12,9 @@ const CLIP = "ViT-B-32__openai";
 describe("readiness in the app", () => {
   const cacheFolder = tempDir();
   writeClipModel(cacheFolder, CLIP);
-  const service = createService(loadSettings({ MACHINE_LEARNING_CACHE_FOLDER: cacheFolder, MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: CLIP, MACHINE_LEARNING_REQUEST_THREADS: "1" }));
+  const service = createService(
+    loadSettings({ MACHINE_LEARNING_CACHE_FOLDER: cacheFolder, MACHINE_LEARNING_PRELOAD__CLIP__TEXTUAL: CLIP, MACHINE_LEARNING_REQUEST_THREADS: "1" }),
+  );
   const app = createApp(service).listen({ hostname: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${app.server!.port}`;
   afterAll(async () => {
@@ -64,7 +66,10 @@ describe("readiness of the process", () => {
       expect((await fetch(`${server.url}/ping`)).status).toBe(200);
       let closed = false;
       for (let i = 0; i < 60 && !closed; i++) {
-        closed = await fetch(`${server.url}/ping`).then(() => false, () => true);
+        closed = await fetch(`${server.url}/ping`).then(
+          () => false,
+          () => true,
+        );
         if (!closed) await Bun.sleep(100);
       }
       expect(closed).toBe(true);
@@ -88,7 +93,14 @@ describe("scaling settings", () => {
     expect(settings.routeFallback).toBe("none");
     expect(settings.peerTimeoutS).toBe(5);
     expect(settings.drainDelayS).toBe(3);
-    expect(loadSettings({}).scaling).toEqual({ drainDelayS: 0, routes: {}, routeFallback: "local", peerTimeoutS: 60, peerPingTimeoutS: 2, peerPingIntervalS: 10 });
+    expect(loadSettings({}).scaling).toEqual({
+      drainDelayS: 0,
+      routes: {},
+      routeFallback: "local",
+      peerTimeoutS: 60,
+      peerPingTimeoutS: 2,
+      peerPingIntervalS: 10,
+    });
     expect(() => loadSettings({ MACHINE_LEARNING_ROUTE__OCR: "gpu:3003" })).toThrow("MACHINE_LEARNING_ROUTE__OCR");
     expect(() => loadSettings({ MACHINE_LEARNING_ROUTE_FALLBACK: "peer" })).toThrow("local or none");
     expect(() => loadSettings({ MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" })).toThrow("a number > 0");

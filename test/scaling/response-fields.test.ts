@@ -3,7 +3,8 @@ import { expect, test } from "bun:test";
 import { topLevelFields } from "../../src/routing/response-fields.ts";
 
 test("fields keep their exact text: float32 digits, nested values, escaped quotes and brackets in strings, whitespace around", () => {
-  const json = ' { "clip" : "[0.1,2.0e-5]" , "ocr":{"text":["a\\"}],b","c"],"box":[0.5,1.0]},"facial-recognition":[{"boundingBox":{"x1":690.0}}],\n"imageHeight":480 } ';
+  const json =
+    ' { "clip" : "[0.1,2.0e-5]" , "ocr":{"text":["a\\"}],b","c"],"box":[0.5,1.0]},"facial-recognition":[{"boundingBox":{"x1":690.0}}],\n"imageHeight":480 } ';
   expect([...topLevelFields(json)]).toEqual([
     ["clip", '"[0.1,2.0e-5]"'],
     ["ocr", '{"text":["a\\"}],b","c"],"box":[0.5,1.0]}'],

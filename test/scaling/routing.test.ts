@@ -35,7 +35,11 @@ async function metricsOf(url: string): Promise<string> {
 
 beforeAll(async () => {
   peers = await startPeers(2);
-  jpeg = new Uint8Array(await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 60, b: 30 } } }).jpeg().toBuffer());
+  jpeg = new Uint8Array(
+    await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 60, b: 30 } } })
+      .jpeg()
+      .toBuffer(),
+  );
 });
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
@@ -49,7 +53,10 @@ describe("merged answers", () => {
   });
 
   test("a routed text and a routed image request answer the same bytes as the peer itself", async () => {
-    for (const [entries, part] of [[TEXT_ENTRIES, { text: "a photo of a cat" }], [IMAGE_ENTRIES, { image: jpeg }]] as const) {
+    for (const [entries, part] of [
+      [TEXT_ENTRIES, { text: "a photo of a cat" }],
+      [IMAGE_ENTRIES, { image: jpeg }],
+    ] as const) {
       const routed = await bytes(await predict(front.url, entries, part));
       const direct = await bytes(await predict(peers[0]!.url, entries, part));
       expect(routed.status).toBe(200);
@@ -68,7 +75,12 @@ describe("merged answers", () => {
     const routedFields = topLevelFields(routed.text);
     expect([...routedFields.keys()]).toEqual(["clip", "ocr", "imageHeight", "imageWidth"]);
     expect(Object.fromEntries(routedFields)).toEqual(Object.fromEntries(topLevelFields(single.text)));
-    expect(front.service.cache.loaded().map((model) => `${model.task}/${model.type}/${model.name}`).sort()).toEqual(["ocr/detection/tesseract", "ocr/recognition/tesseract"]);
+    expect(
+      front.service.cache
+        .loaded()
+        .map((model) => `${model.task}/${model.type}/${model.name}`)
+        .sort(),
+    ).toEqual(["ocr/detection/tesseract", "ocr/recognition/tesseract"]);
   });
 
   test("the peer receives only its task's entries and the image bytes exactly as sent; its printed fields are kept verbatim", async () => {
@@ -124,7 +136,10 @@ describe("spreading and failing over", () => {
   test("a hanging peer costs one peer timeout, a 500 peer one round trip; both are demoted and later requests go straight to the good peer", async () => {
     const hanging = startFakePeer("hang");
     const failing = startFakePeer(500);
-    cleanups.push(() => hanging.stop(), () => failing.stop());
+    cleanups.push(
+      () => hanging.stop(),
+      () => failing.stop(),
+    );
     const front = await startFront({
       MACHINE_LEARNING_ROUTE__CLIP: [hanging.url, failing.url, peers[0]!.url].join(","),
       MACHINE_LEARNING_PEER_TIMEOUT_S: "0.5",
@@ -190,7 +205,11 @@ describe("spreading and failing over", () => {
       },
     });
     cleanups.push(() => slow.stop(true));
-    const front = await startFront({ MACHINE_LEARNING_ROUTE__CLIP: `http://127.0.0.1:${slow.port}`, MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0.1", MACHINE_LEARNING_ROUTE_FALLBACK: "none" });
+    const front = await startFront({
+      MACHINE_LEARNING_ROUTE__CLIP: `http://127.0.0.1:${slow.port}`,
+      MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0.1",
+      MACHINE_LEARNING_ROUTE_FALLBACK: "none",
+    });
     const answer = predict(front.url, TEXT_ENTRIES, { text: "slow" });
     // Held past three ping timeouts, answering each /ping the watch sends meanwhile.
     for (let i = 0; i < 100 && pingsWhileHeld < 3; i++) await Bun.sleep(20);
@@ -238,7 +257,10 @@ describe("routing overhead", () => {
   test("per request, against a direct call to the same peer (interleaved, same run): a search query and a 640x480 JPEG", async () => {
     const front = await startFront({ MACHINE_LEARNING_ROUTE__CLIP: peers[0]!.url });
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-    for (const [label, entries, part] of [["text", TEXT_ENTRIES, { text: "a photo of a dog" }], ["image", IMAGE_ENTRIES, { image: jpeg }]] as const) {
+    for (const [label, entries, part] of [
+      ["text", TEXT_ENTRIES, { text: "a photo of a dog" }],
+      ["image", IMAGE_ENTRIES, { image: jpeg }],
+    ] as const) {
       const direct: number[] = [];
       const routed: number[] = [];
       const time = async (url: string, into: number[]) => {
@@ -252,7 +274,9 @@ describe("routing overhead", () => {
         await time(front.url, routed);
       }
       const overheadMs = median(routed) - median(direct);
-      console.log(`routing overhead (${label}): direct median ${median(direct).toFixed(2)} ms, routed ${median(routed).toFixed(2)} ms, +${overheadMs.toFixed(2)} ms, ratio ${(median(routed) / median(direct)).toFixed(2)}`);
+      console.log(
+        `routing overhead (${label}): direct median ${median(direct).toFixed(2)} ms, routed ${median(routed).toFixed(2)} ms, +${overheadMs.toFixed(2)} ms, ratio ${(median(routed) / median(direct)).toFixed(2)}`,
+      );
       // Loose bound (a shared, noisy machine): one extra loopback hop, not another inference.
       expect(overheadMs).toBeLessThan(25);
     }

@@ -38,7 +38,11 @@ function tinyTokenizer(): { tokenizer: object; config: object } {
       pre_tokenizer: { type: "WhitespaceSplit" },
       post_processor: {
         type: "TemplateProcessing",
-        single: [{ SpecialToken: { id: "<|startoftext|>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<|endoftext|>", type_id: 0 } }],
+        single: [
+          { SpecialToken: { id: "<|startoftext|>", type_id: 0 } },
+          { Sequence: { id: "A", type_id: 0 } },
+          { SpecialToken: { id: "<|endoftext|>", type_id: 0 } },
+        ],
         pair: [{ Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
         special_tokens: {
           "<|startoftext|>": { id: "<|startoftext|>", ids: [49406], tokens: ["<|startoftext|>"] },

@@ -26,8 +26,7 @@ export function startFakeHub(repos: Record<string, RepoFiles> = {}): FakeHub {
   const store = new Map<string, Map<string, Uint8Array>>();
   const hits = new Map<string, number>();
   const truncations = new Map<string, { bytes: number; times: number }>();
-  const setRepo = (repo: string, files: RepoFiles) =>
-    store.set(repo, new Map(Object.entries(files).map(([path, content]) => [path, toBytes(content)])));
+  const setRepo = (repo: string, files: RepoFiles) => store.set(repo, new Map(Object.entries(files).map(([path, content]) => [path, toBytes(content)])));
   for (const [repo, files] of Object.entries(repos)) setRepo(repo, files);
   const count = (key: string) => hits.set(key, (hits.get(key) ?? 0) + 1);
 

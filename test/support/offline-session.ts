@@ -43,7 +43,16 @@ const server = Bun.spawn(strace ? [strace, "-f", "-qq", "-e", "trace=connect", "
   stderr: "ignore",
 });
 const url = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 600 && (await fetch(`${url}/ping`).then((r) => r.text(), () => "")) !== "pong"; i++) await Bun.sleep(50);
+for (
+  let i = 0;
+  i < 600 &&
+  (await fetch(`${url}/ping`).then(
+    (r) => r.text(),
+    () => "",
+  )) !== "pong";
+  i++
+)
+  await Bun.sleep(50);
 
 async function predict(entries: object, part: { text: string } | { image: Blob }): Promise<number> {
   const form = new FormData();
@@ -55,7 +64,9 @@ async function predict(entries: object, part: { text: string } | { image: Blob }
   return response.status;
 }
 
-const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#336699" } }).jpeg().toBuffer();
+const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#336699" } })
+  .jpeg()
+  .toBuffer();
 const text = await predict({ clip: { textual: { modelName: "ViT-B-32__openai" } } }, { text: "a photo of a cat" });
 const image = await predict({ clip: { visual: { modelName: "ViT-B-32__openai" } } }, { image: new Blob([jpeg]) });
 process.kill(Number(readFileSync(pidFile, "utf8")), "SIGTERM");

@@ -41,7 +41,13 @@ export async function startServeProcess(env: Record<string, string> = {}): Promi
     await child.exited;
   };
   for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${url}/ping`).then((r) => r.text(), () => "")) === "pong") return { pid: child.pid, url, stop, stderr };
+    if (
+      (await fetch(`${url}/ping`).then(
+        (r) => r.text(),
+        () => "",
+      )) === "pong"
+    )
+      return { pid: child.pid, url, stop, stderr };
     await Bun.sleep(50);
   }
   await stop();

@@ -14,10 +14,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(
-  env: Record<string, string> = {},
-  prepare?: (cacheFolder: string) => void,
-): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, prepare?: (cacheFolder: string) => void): Promise<TestServer> {
   const cacheFolder = env.MACHINE_LEARNING_CACHE_FOLDER ?? tempDir();
   prepare?.(cacheFolder);
   const settings = loadSettings({
@@ -47,11 +44,11 @@ export async function startTestServer(
 export function handBuiltMultipart(entries: string, part: { image: Uint8Array } | { text: string }): { body: Uint8Array; contentType: string } {
   const boundary = `immich-${crypto.randomUUID()}`;
   const encoder = new TextEncoder();
-  const chunks: Uint8Array[] = [
-    encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="entries"\r\n\r\n${entries}\r\n`),
-  ];
+  const chunks: Uint8Array[] = [encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="entries"\r\n\r\n${entries}\r\n`)];
   if ("image" in part) {
-    chunks.push(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    chunks.push(
+      encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="blob"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    );
     chunks.push(part.image);
     chunks.push(encoder.encode("\r\n"));
   } else {
@@ -68,7 +65,13 @@ export function handBuiltMultipart(entries: string, part: { image: Uint8Array } 
 }
 
 /** POSTs /predict the older way: `fetch` + `FormData` + `Blob` (filename `blob`). */
-export async function predict(url: string, entries: unknown, part: { image?: Uint8Array; text?: string }, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+export async function predict(
+  url: string,
+  entries: unknown,
+  part: { image?: Uint8Array; text?: string },
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   const form = new FormData();
   form.append("entries", typeof entries === "string" ? entries : JSON.stringify(entries));
   if (part.image) form.append("image", new Blob([part.image]), "blob");

@@ -14,7 +14,9 @@ const scoredSchema = (embedding: TArray<TNumber>) => Type.Object({ text: Type.Ar
 // @ts-expect-error a schema missing a field of the output
 export const missingField: (embedding: TSchema) => TSchema = responseOf<Scored>()(() => Type.Object({ text: Type.Array(Type.String()), score: Type.Number() }));
 // @ts-expect-error a schema with a field the output lacks
-export const extraField: (embedding: TSchema) => TSchema = responseOf<{ text: string[] }>()(() => Type.Object({ text: Type.Array(Type.String()), box: Type.Array(Type.Number()) }));
+export const extraField: (embedding: TSchema) => TSchema = responseOf<{ text: string[] }>()(() =>
+  Type.Object({ text: Type.Array(Type.String()), box: Type.Array(Type.Number()) }),
+);
 // @ts-expect-error a float32 value described as a string
 export const wrongType: (embedding: TSchema) => TSchema = responseOf<{ score: Float32Value }>()(() => Type.Object({ score: Type.String() }));
 
@@ -27,9 +29,17 @@ describe("responseOf", () => {
   });
 
   test("/predict's schemas carry each task's embedding as a string in JSON and numbers in MessagePack", () => {
-    const face = (schema: TSchema) => (schema as unknown as { properties: Record<string, { items: { properties: Record<string, TSchema> } }> }).properties["facial-recognition"]!.items.properties.embedding!;
+    const face = (schema: TSchema) =>
+      (schema as unknown as { properties: Record<string, { items: { properties: Record<string, TSchema> } }> }).properties["facial-recognition"]!.items
+        .properties.embedding!;
     expect(face(PredictResponse).type).toBe("string");
     expect(face(PredictResponseMsgpack).type).toBe("array");
-    expect(Object.keys((PredictResponse as unknown as { properties: object }).properties)).toEqual(["clip", "facial-recognition", "ocr", "imageHeight", "imageWidth"]);
+    expect(Object.keys((PredictResponse as unknown as { properties: object }).properties)).toEqual([
+      "clip",
+      "facial-recognition",
+      "ocr",
+      "imageHeight",
+      "imageWidth",
+    ]);
   });
 });

@@ -137,10 +137,7 @@ let loaded: ResampleModule | null | undefined;
 function resampleModule(): ResampleModule | null {
   if (loaded === undefined) {
     const bytes = readFileSync(wasmPath);
-    loaded =
-      typeof WebAssembly === "object" && WebAssembly.validate(bytes)
-        ? new ResampleModule(new WebAssembly.Module(bytes))
-        : null;
+    loaded = typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new ResampleModule(new WebAssembly.Module(bytes)) : null;
   }
   return loaded;
 }

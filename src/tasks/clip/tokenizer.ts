@@ -173,8 +173,7 @@ function textConfigOf(modelConfig: unknown): TextConfig {
     throw new Error(`config.json: "text_cfg.context_length" must be an integer >= 2, got ${JSON.stringify(contextLength)}`);
   }
   const kwargs = cfg.tokenizer_kwargs;
-  const canonicalize =
-    typeof kwargs === "object" && kwargs !== null && (kwargs as Record<string, unknown>).clean === "canonicalize";
+  const canonicalize = typeof kwargs === "object" && kwargs !== null && (kwargs as Record<string, unknown>).clean === "canonicalize";
   return { contextLength, canonicalize };
 }
 
@@ -235,9 +234,7 @@ export class ClipTokenizer {
       libraryConfig,
     );
     const padToken = padTokenOf(config);
-    const padId =
-      tokenizer.token_to_id(padToken) ??
-      [...tokenizer.get_added_tokens_decoder()].find(([, token]) => token.content === padToken)?.[0];
+    const padId = tokenizer.token_to_id(padToken) ?? [...tokenizer.get_added_tokens_decoder()].find(([, token]) => token.content === padToken)?.[0];
     if (padId === undefined) throw new Error(`tokenizer.json has no token for pad_token '${padToken}'`);
     const { contextLength, canonicalize } = textConfigOf(modelConfig);
     return new ClipTokenizer(tokenizer, padId, contextLength, modelName.startsWith("nllb"), canonicalize);
@@ -269,10 +266,6 @@ export class ClipTokenizer {
     if (prefix > added || keep < 1) {
       throw new Error(`cannot truncate to context length ${this.contextLength} around ${added} special tokens`);
     }
-    return [
-      ...withSpecials.slice(0, prefix),
-      ...content.slice(0, keep),
-      ...withSpecials.slice(prefix + content.length),
-    ];
+    return [...withSpecials.slice(0, prefix), ...content.slice(0, keep), ...withSpecials.slice(prefix + content.length)];
   }
 }

@@ -72,8 +72,7 @@ export function clipResizeCrop(image: RgbImage, size: number): RgbImage {
 function clipResizeGeometry(image: RgbImage, size: number): { width: number; height: number; window: PixelWindow } {
   const { width, height } = image;
   // Same float expressions as Python: ratio first, then times size, then int() truncation.
-  const [resizedW, resizedH] =
-    width < height ? [size, Math.trunc((height / width) * size)] : [Math.trunc((width / height) * size), size];
+  const [resizedW, resizedH] = width < height ? [size, Math.trunc((height / width) * size)] : [Math.trunc((width / height) * size), size];
   // int(w/2 - size/2): true division, truncation toward zero. The resized image is never smaller
   // than `size` (ratio >= 1), so the window always lies inside it.
   const left = Math.trunc(resizedW / 2 - size / 2);

@@ -11,14 +11,15 @@ import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-r
 export const ARCFACE_SIZE = 112;
 
 /** (x, y) of left eye, right eye, nose tip, left and right mouth corner in a 112x112 crop. */
-export const ARCFACE_TEMPLATE: readonly number[] = Object.freeze([
-  38.2946, 51.6963, 73.5318, 51.5014, 56.0252, 71.7366, 41.5493, 92.3655, 70.7299, 92.2041,
-]);
+export const ARCFACE_TEMPLATE: readonly number[] = Object.freeze([38.2946, 51.6963, 73.5318, 51.5014, 56.0252, 71.7366, 41.5493, 92.3655, 70.7299, 92.2041]);
 
 const MEAN = 127.5;
 const STD = 127.5;
 /** `(p - 127.5) / 127.5` for every byte, as the float32 tensor stores it, in RGB planes. */
-const LAYOUT = uniformLayout(byteTable((p) => (p - MEAN) / STD), [0, 1, 2]);
+const LAYOUT = uniformLayout(
+  byteTable((p) => (p - MEAN) / STD),
+  [0, 1, 2],
+);
 
 /**
  * The similarity `dst ≈ s·R·src + t` minimising the squared error over all point pairs, as a
@@ -36,7 +37,10 @@ export function similarityTransform(src: ArrayLike<number>, dst: ArrayLike<numbe
     throw new Error(`similarityTransform: need matching x,y pairs (got ${src.length} and ${dst.length} numbers)`);
   }
   const n = src.length / 2;
-  let psx = 0, psy = 0, qsx = 0, qsy = 0;
+  let psx = 0,
+    psy = 0,
+    qsx = 0,
+    qsy = 0;
   for (let i = 0; i < n; i++) {
     psx += src[2 * i]!;
     psy += src[2 * i + 1]!;
@@ -44,7 +48,9 @@ export function similarityTransform(src: ArrayLike<number>, dst: ArrayLike<numbe
     qsy += dst[2 * i + 1]!;
   }
   const [pmx, pmy, qmx, qmy] = [psx / n, psy / n, qsx / n, qsy / n];
-  let spread = 0, dot = 0, cross = 0;
+  let spread = 0,
+    dot = 0,
+    cross = 0;
   for (let i = 0; i < n; i++) {
     const px = src[2 * i]! - pmx;
     const py = src[2 * i + 1]! - pmy;

@@ -25,9 +25,7 @@ export class DetectedFaces implements ResponseShape {
     return {
       boxes: Array.from({ length: this.count }, (_, i) => boxes.slice(i * 4, i * 4 + 4)),
       scores,
-      landmarks: Array.from({ length: this.count }, (_, i) =>
-        Array.from({ length: 5 }, (_, p) => landmarks.slice(i * 10 + p * 2, i * 10 + p * 2 + 2)),
-      ),
+      landmarks: Array.from({ length: this.count }, (_, i) => Array.from({ length: 5 }, (_, p) => landmarks.slice(i * 10 + p * 2, i * 10 + p * 2 + 2))),
     };
   }
 }

@@ -5,7 +5,10 @@ import { type DetectedFaces, FaceDetectionModel } from "./detection.ts";
 import { FaceRecognitionModel, type RecognizedFace } from "./recognition.ts";
 
 // Annotated: the task names are read from this type (models/identity.ts), not inferred from the classes.
-export const facialRecognitionTask: TaskDescriptor<"facial-recognition", "detection" | "recognition"> = detectorRecognizerTask<"facial-recognition", DetectedFaces>(
+export const facialRecognitionTask: TaskDescriptor<"facial-recognition", "detection" | "recognition"> = detectorRecognizerTask<
+  "facial-recognition",
+  DetectedFaces
+>(
   "facial-recognition",
   { insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel } },
   responseOf<RecognizedFace[]>()((embedding) =>

@@ -19,8 +19,7 @@ const f = Math.fround;
  */
 export function greedyNms(boxes: ArrayLike<number>, order: readonly number[], iouThreshold: number): number[] {
   const threshold = f(iouThreshold);
-  const area = (i: number): number =>
-    f(f(f(boxes[4 * i + 2]! - boxes[4 * i]!) + 1) * f(f(boxes[4 * i + 3]! - boxes[4 * i + 1]!) + 1));
+  const area = (i: number): number => f(f(f(boxes[4 * i + 2]! - boxes[4 * i]!) + 1) * f(f(boxes[4 * i + 3]! - boxes[4 * i + 1]!) + 1));
   const areas = order.map(area);
   const suppressed = new Uint8Array(order.length);
   const keep: number[] = [];

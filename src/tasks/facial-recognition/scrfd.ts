@@ -34,7 +34,10 @@ export interface ScrfdInput {
 const MEAN = 127.5;
 const STD = 128;
 /** `(p - 127.5) / 128` for every byte, as float32, in RGB planes. */
-const LAYOUT = uniformLayout(byteTable((p) => (p - MEAN) / STD), [0, 1, 2]);
+const LAYOUT = uniformLayout(
+  byteTable((p) => (p - MEAN) / STD),
+  [0, 1, 2],
+);
 const NMS_IOU = 0.4;
 /**
  * Candidates (best scores first) that go into NMS. insightface has no such limit, and at
@@ -118,7 +121,10 @@ export function decodeScrfd(outputs: RawOutput[], inputSize: number, scale: numb
   }
 
   // Stable sort: equal scores keep level/anchor order (numpy's argsort is not stable either way).
-  const order = scores.map((_, i) => i).sort((i, j) => scores[j]! - scores[i]!).slice(0, MAX_NMS_CANDIDATES);
+  const order = scores
+    .map((_, i) => i)
+    .sort((i, j) => scores[j]! - scores[i]!)
+    .slice(0, MAX_NMS_CANDIDATES);
   const keep = greedyNms(boxes, order, NMS_IOU);
   const result: FaceDetections = {
     boxes: new Float32Array(keep.length * 4),

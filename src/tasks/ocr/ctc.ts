@@ -19,13 +19,7 @@ export interface DecodedLine {
  * `charset` (index 0 = blank). Per step the most probable class wins (first on ties); repeats
  * of the previous step's class are dropped, then blanks.
  */
-export function ctcGreedyDecode(
-  probs: Float32Array,
-  batch: number,
-  steps: number,
-  classes: number,
-  charset: string[],
-): DecodedLine[] {
+export function ctcGreedyDecode(probs: Float32Array, batch: number, steps: number, classes: number, charset: string[]): DecodedLine[] {
   if (probs.length < batch * steps * classes) {
     throw new Error(`ctcGreedyDecode: got ${probs.length} values for ${batch}x${steps}x${classes}`);
   }

@@ -60,14 +60,7 @@ export function findContoursSimple(mask: Uint8Array, width: number, height: numb
 }
 
 /** Follows one border from pixel `start` (padded coordinates `sx`,`sy`), labelling it. */
-function traceBorder(
-  labels: Int8Array,
-  step: Int32Array,
-  start: number,
-  sx: number,
-  sy: number,
-  hole: boolean,
-): Int32Array {
+function traceBorder(labels: Int8Array, step: Int32Array, start: number, sx: number, sy: number, hole: boolean): Int32Array {
   const points: number[] = [];
   // Search clockwise from the background side for the first foreground neighbour.
   const first = hole ? 0 : 4;

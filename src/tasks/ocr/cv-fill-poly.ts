@@ -56,9 +56,7 @@ function scanEdge(width: number, height: number, x0: number, y0: number, x1: num
   ax *= ONE;
   bx *= ONE;
   const dx = Math.trunc((bx - ax) / (by - ay));
-  return y0 < y1
-    ? { y0, y1, x: ax + (y0 - ay) * dx, dx }
-    : { y0: y1, y1: y0, x: bx + (y1 - by) * dx, dx };
+  return y0 < y1 ? { y0, y1, x: ax + (y0 - ay) * dx, dx } : { y0: y1, y1: y0, x: bx + (y1 - by) * dx, dx };
 }
 
 function fillEdges(mask: Uint8Array, width: number, height: number, edges: Edge[]): void {
@@ -96,15 +94,7 @@ function inside(width: number, height: number, x: number, y: number): boolean {
 }
 
 /** 8-connected Bresenham line from the leftmost end, as OpenCV's LineIterator walks it. */
-function drawLine(
-  mask: Uint8Array,
-  width: number,
-  height: number,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-): void {
+function drawLine(mask: Uint8Array, width: number, height: number, x0: number, y0: number, x1: number, y1: number): void {
   if (!inside(width, height, x0, y0) || !inside(width, height, x1, y1)) {
     const c = clipLine(width, height, x0, y0, x1, y1);
     if (!c.inside) return;
@@ -141,8 +131,7 @@ type Clipped = [number, number, number, number] & { inside: boolean };
 function clipLine(width: number, height: number, x1: number, y1: number, x2: number, y2: number): Clipped {
   const right = width - 1;
   const bottom = height - 1;
-  const code = (x: number, y: number): number =>
-    (x < 0 ? 1 : 0) + (x > right ? 2 : 0) + (y < 0 ? 4 : 0) + (y > bottom ? 8 : 0);
+  const code = (x: number, y: number): number => (x < 0 ? 1 : 0) + (x > right ? 2 : 0) + (y < 0 ? 4 : 0) + (y > bottom ? 8 : 0);
   let c1 = code(x1, y1);
   let c2 = code(x2, y2);
   if ((c1 & c2) === 0 && (c1 | c2) !== 0) {

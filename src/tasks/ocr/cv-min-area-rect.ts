@@ -61,9 +61,7 @@ function convexHull(xy: ArrayLike<number>): Float64Array {
   const count = xy.length / 2;
   const order = Array.from({ length: count }, (_, i) => i);
   order.sort((i, j) => xy[2 * i]! - xy[2 * j]! || xy[2 * i + 1]! - xy[2 * j + 1]! || i - j);
-  const unique = order.filter(
-    (p, k) => k === 0 || xy[2 * p]! !== xy[2 * order[k - 1]!]! || xy[2 * p + 1]! !== xy[2 * order[k - 1]! + 1]!,
-  );
+  const unique = order.filter((p, k) => k === 0 || xy[2 * p]! !== xy[2 * order[k - 1]!]! || xy[2 * p + 1]! !== xy[2 * order[k - 1]! + 1]!);
   // Degenerate hulls (one point, or all points on a line) run from the rightmost point.
   const degenerate = unique.length === 1 ? unique : [unique[unique.length - 1]!, unique[0]!];
   if (unique.length < 3) return hullCoords(xy, degenerate);
@@ -71,8 +69,7 @@ function convexHull(xy: ArrayLike<number>): Float64Array {
   // Andrew's monotone chain keeping only strict turns with cross > 0: with y pointing down this
   // is OpenCV's "counter-clockwise" hull (positive shoelace area).
   const cross = (o: number, a: number, b: number): number =>
-    (xy[2 * a]! - xy[2 * o]!) * (xy[2 * b + 1]! - xy[2 * o + 1]!) -
-    (xy[2 * a + 1]! - xy[2 * o + 1]!) * (xy[2 * b]! - xy[2 * o]!);
+    (xy[2 * a]! - xy[2 * o]!) * (xy[2 * b + 1]! - xy[2 * o + 1]!) - (xy[2 * a + 1]! - xy[2 * o + 1]!) * (xy[2 * b]! - xy[2 * o]!);
   const chain = (points: number[]): number[] => {
     const stack: number[] = [];
     for (const p of points) {
@@ -176,8 +173,7 @@ function rotatingCalipers(pts: Float64Array): RotatedRect {
     const edge = seq[main]!;
     const leadX = f(vx[edge]! * invLen[edge]!);
     const leadY = f(vy[edge]! * invLen[edge]!);
-    [baseA, baseB] =
-      main === 0 ? [leadX, leadY] : main === 1 ? [leadY, -leadX] : main === 2 ? [-leadX, -leadY] : [-leadY, leadX];
+    [baseA, baseB] = main === 0 ? [leadX, leadY] : main === 1 ? [leadY, -leadX] : main === 2 ? [-leadX, -leadY] : [-leadY, leadX];
     seq[main] = (seq[main]! + 1) % n;
 
     // Rectangle sides: left→right caliper distance along the base, bottom→top across it.

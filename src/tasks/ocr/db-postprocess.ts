@@ -41,14 +41,7 @@ export interface DbBoxes {
  * Boxes from `pred`, the detector output `[1,1,predHeight,predWidth]`, scaled to an original
  * image of `origWidth`×`origHeight`, in upstream's reporting order.
  */
-export function dbPostprocess(
-  pred: Float32Array,
-  predWidth: number,
-  predHeight: number,
-  origWidth: number,
-  origHeight: number,
-  opts: DbOptions,
-): DbBoxes {
+export function dbPostprocess(pred: Float32Array, predWidth: number, predHeight: number, origWidth: number, origHeight: number, opts: DbOptions): DbBoxes {
   if (pred.length < predWidth * predHeight) {
     throw new Error(`dbPostprocess: map has ${pred.length} values, expected ${predWidth}x${predHeight}`);
   }

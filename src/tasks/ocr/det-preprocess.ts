@@ -19,7 +19,10 @@ const STRIDE = 32;
 const MEAN = 0.5;
 const SCALE = Math.fround(1 / 127.5);
 /** Tensor planes B, G, R, each byte as `float32((p - 0.5) * SCALE)`. */
-const LAYOUT = uniformLayout(byteTable((p) => Math.fround((p - MEAN) * SCALE)), [2, 1, 0]);
+const LAYOUT = uniformLayout(
+  byteTable((p) => Math.fround((p - MEAN) * SCALE)),
+  [2, 1, 0],
+);
 
 export interface DetectionInput {
   /** `[1, 3, height, width]`, channels B, G, R. */
@@ -45,9 +48,7 @@ export function ocrDetectionInput(image: RgbImage, maxResolution: number): Detec
   const { width, height } = detectionSize(image.width, image.height, maxResolution);
   const plane = width * height;
   const tensor = new Float32Array(3 * plane);
-  resizePilRows(image, width, height, "lanczos", { left: 0, top: 0, width, height }, (y, row) =>
-    writePlanarRow(tensor, plane, y * width, row, width, LAYOUT),
-  );
+  resizePilRows(image, width, height, "lanczos", { left: 0, top: 0, width, height }, (y, row) => writePlanarRow(tensor, plane, y * width, row, width, LAYOUT));
   return { tensor, width, height };
 }
 

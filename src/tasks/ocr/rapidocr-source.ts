@@ -39,9 +39,15 @@ export const RAPIDOCR_CATALOGUE: OcrCatalogue = {
       server: { path: "onnx/PP-OCRv5/rec/ch_PP-OCRv5_rec_server_infer.onnx", sha256: "e09385400eaaaef34ceff54aeb7c4f0f1fe014c27fa8b9905d4709b65746562a" },
     },
     EN: { mobile: { path: "onnx/PP-OCRv5/rec/en_PP-OCRv5_rec_mobile_infer.onnx", sha256: "c3461add59bb4323ecba96a492ab75e06dda42467c9e3d0c18db5d1d21924be8" } },
-    KOREAN: { mobile: { path: "onnx/PP-OCRv5/rec/korean_PP-OCRv5_rec_mobile_infer.onnx", sha256: "cd6e2ea50f6943ca7271eb8c56a877a5a90720b7047fe9c41a2e541a25773c9b" } },
-    LATIN: { mobile: { path: "onnx/PP-OCRv5/rec/latin_PP-OCRv5_rec_mobile_infer.onnx", sha256: "b20bd37c168a570f583afbc8cd7925603890efbcdc000a59e22c269d160b5f5a" } },
-    ESLAV: { mobile: { path: "onnx/PP-OCRv5/rec/eslav_PP-OCRv5_rec_mobile_infer.onnx", sha256: "08705d6721849b1347d26187f15a5e362c431963a2a62bfff4feac578c489aab" } },
+    KOREAN: {
+      mobile: { path: "onnx/PP-OCRv5/rec/korean_PP-OCRv5_rec_mobile_infer.onnx", sha256: "cd6e2ea50f6943ca7271eb8c56a877a5a90720b7047fe9c41a2e541a25773c9b" },
+    },
+    LATIN: {
+      mobile: { path: "onnx/PP-OCRv5/rec/latin_PP-OCRv5_rec_mobile_infer.onnx", sha256: "b20bd37c168a570f583afbc8cd7925603890efbcdc000a59e22c269d160b5f5a" },
+    },
+    ESLAV: {
+      mobile: { path: "onnx/PP-OCRv5/rec/eslav_PP-OCRv5_rec_mobile_infer.onnx", sha256: "08705d6721849b1347d26187f15a5e362c431963a2a62bfff4feac578c489aab" },
+    },
     EL: { mobile: { path: "onnx/PP-OCRv5/rec/el_PP-OCRv5_rec_mobile_infer.onnx", sha256: "b4368bccd557123c702b7549fee6cd1e94b581337d1c9b65310f109131542b7f" } },
     TH: { mobile: { path: "onnx/PP-OCRv5/rec/th_PP-OCRv5_rec_mobile_infer.onnx", sha256: "de541dd83161c241ff426f7ecfd602a0ba77d686cf3ab9a6c255ea82fd08006e" } },
   },
@@ -63,12 +69,7 @@ export function remoteOcrModel(name: string, type: ModelIdentity["type"], catalo
 }
 
 /** `baseUrl`: MACHINE_LEARNING_OCR_MODEL_URL, or undefined for RapidOCR's own ModelScope tree. */
-export function rapidOcrSource(
-  baseUrl: string | undefined,
-  name: string,
-  network: FetchPolicy,
-  catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE,
-): ModelSource {
+export function rapidOcrSource(baseUrl: string | undefined, name: string, network: FetchPolicy, catalogue: OcrCatalogue = RAPIDOCR_CATALOGUE): ModelSource {
   baseUrl ??= DEFAULT_OCR_MODEL_BASE;
   return {
     label: `${baseUrl} (RapidOCR models for ${name})`,

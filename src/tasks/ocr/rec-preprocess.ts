@@ -80,7 +80,10 @@ function writeRow(tensor: Float32Array, row: number, width: number, crop: RgbIma
  * Upstream converts crops to BGR (OpenCV order), then `(p / 255 − 0.5) / 0.5`, step by step in
  * float32 as numpy evaluates it.
  */
-const LAYOUT = uniformLayout(byteTable((p) => f(f(f(p / 255) - 0.5) / 0.5)), [2, 1, 0]);
+const LAYOUT = uniformLayout(
+  byteTable((p) => f(f(f(p / 255) - 0.5) / 0.5)),
+  [2, 1, 0],
+);
 
 /** PIL `rotate(90, expand=True)`: a lossless quarter turn counter-clockwise. */
 function rotate90CounterClockwise(src: RgbImage): RgbImage {

@@ -201,7 +201,11 @@ function hostileEntries(rng: Prng, modelName: string): { entries: string; label:
     () => json("5000 unknown tasks", Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`task${i}`, { visual: { modelName } }])), [400]),
     () => ({ entries: "[".repeat(20_000) + "]".repeat(20_000), label: "deep list", expect: [422] }),
     // Either the JSON parser refuses the depth (422) or the options are ignored (200): both are fine.
-    () => ({ entries: `{"clip":{"textual":{"modelName":"${modelName}","options":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}}}`, label: "deep options", expect: [200, 422] }),
+    () => ({
+      entries: `{"clip":{"textual":{"modelName":"${modelName}","options":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}}}`,
+      label: "deep options",
+      expect: [200, 422],
+    }),
     () => json("huge options", textual(modelName, Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i]))), [200]),
     () => json("a 1 MB model name", textual("m".repeat(1_000_000)), [400]),
   ])();
@@ -213,10 +217,21 @@ const entriesFamilies: Record<string, Family> = {
     return post(rng, [entriesPart(entries), textPart(QUERY)], label, expect);
   },
   "text query": (rng, { target }) => {
-    const options = rng.pick([undefined, {}, { language: rng.pick(["de", "pt-BR", "zh-CN", "", "xx-YY"]) }, { language: 5 }, { minScore: "high", [rng.text(5)]: [1] }]);
+    const options = rng.pick([
+      undefined,
+      {},
+      { language: rng.pick(["de", "pt-BR", "zh-CN", "", "xx-YY"]) },
+      { language: 5 },
+      { minScore: "high", [rng.text(5)]: [1] },
+    ]);
     const text = rng.pick([() => QUERY, () => rng.text(300), () => "", () => " ".repeat(1000), () => "cat ".repeat(250_000)])();
     // An empty text field is no text at all, as FastAPI reads it upstream: neither image nor text, 400.
-    return post(rng, [entriesPart(textual(servedName(rng, target.modelName), options)), textPart(text)], `${text.length} chars, options ${JSON.stringify(options)}`, text === "" ? [400] : [200]);
+    return post(
+      rng,
+      [entriesPart(textual(servedName(rng, target.modelName), options)), textPart(text)],
+      `${text.length} chars, options ${JSON.stringify(options)}`,
+      text === "" ? [400] : [200],
+    );
   },
 };
 
@@ -224,7 +239,14 @@ const entriesFamilies: Record<string, Family> = {
 const bodyFamilies: Record<string, Family> = {
   "wrong content type": (rng, { target }) => {
     const body = multipart([entriesPart(textual(target.modelName)), textPart(QUERY)], { boundary: "b" });
-    const type = rng.pick(["application/json", "text/plain", "image/jpeg", "application/octet-stream", "multipart/mixed; boundary=b", rng.text(30).replace(/[^\x20-\x7e]/g, "")]);
+    const type = rng.pick([
+      "application/json",
+      "text/plain",
+      "image/jpeg",
+      "application/octet-stream",
+      "multipart/mixed; boundary=b",
+      rng.text(30).replace(/[^\x20-\x7e]/g, ""),
+    ]);
     // A random type that happens to name a form is judged by the form rules, not refused outright.
     const form = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\s*(;|$)/i.test(type);
     return { label: type, method: "POST", path: "/predict", headers: { "content-type": type }, body, expect: form ? [400, 422] : [415] };
@@ -245,12 +267,25 @@ const bodyFamilies: Record<string, Family> = {
       { label: "LF line breaks", body: () => multipart(parts, { boundary, newline: "\n" }) },
       { label: "no closing boundary", body: () => multipart(parts, { boundary, unterminated: true }) },
       { label: "body uses another boundary", body: () => multipart(parts, { boundary, bodyBoundary: "other" }) },
-      { label: "cut mid-body", body: () => { const full = multipart(parts, { boundary }); return full.slice(0, rng.int(0, full.length - 1)); } },
+      {
+        label: "cut mid-body",
+        body: () => {
+          const full = multipart(parts, { boundary });
+          return full.slice(0, rng.int(0, full.length - 1));
+        },
+      },
       { label: "random bytes", body: () => rng.bytes(rng.int(0, 2048)) },
       { label: "empty", body: () => new Uint8Array(0) },
     ]);
     // The form may be unreadable (400), lose its entries (422), keep a broken image (400) or survive (200).
-    return { label: shape.label, method: "POST", path: "/predict", headers: { "content-type": `multipart/form-data; boundary=${boundary}` }, body: shape.body(), expect: [200, 400, 422] };
+    return {
+      label: shape.label,
+      method: "POST",
+      path: "/predict",
+      headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+      body: shape.body(),
+      expect: [200, 400, 422],
+    };
   },
   "duplicate parts": (rng, { target, corpus }) => {
     const good = corpus.find((s) => s.size)!;
@@ -272,7 +307,14 @@ const bodyFamilies: Record<string, Family> = {
     const valid = rng.chance(0.7);
     const entries = valid ? JSON.stringify(textual(target.modelName)) : `not json ${rng.text(50)}`;
     const body = encoder.encode(new URLSearchParams({ entries, text: rng.text(100) }).toString());
-    return { label: valid ? "valid" : "random entries", method: "POST", path: "/predict", headers: { "content-type": "application/x-www-form-urlencoded" }, body, expect: valid ? [200] : [422] };
+    return {
+      label: valid ? "valid" : "random entries",
+      method: "POST",
+      path: "/predict",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+      expect: valid ? [200] : [422],
+    };
   },
   "body over the limit": (rng, { target }) => {
     const image = new Uint8Array(target.maxBodyBytes + rng.int(1, 256 * 1024));

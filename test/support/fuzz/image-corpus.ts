@@ -31,7 +31,9 @@ export function declaredPng(width: number, height: number): Uint8Array {
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
   const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return new Uint8Array(Buffer.concat([signature, pngChunk("IHDR", ihdr), pngChunk("IDAT", deflateSync(Buffer.alloc(4))), pngChunk("IEND", new Uint8Array(0))]));
+  return new Uint8Array(
+    Buffer.concat([signature, pngChunk("IHDR", ihdr), pngChunk("IDAT", deflateSync(Buffer.alloc(4))), pngChunk("IEND", new Uint8Array(0))]),
+  );
 }
 
 /** A GIF whose logical screen and frame claim 65535x65535 pixels, with almost no data. */
@@ -87,8 +89,16 @@ export async function buildImageCorpus(): Promise<SeedImage[]> {
     await valid("webp", [64, 48], () => gradient(64, 48).webp().toBuffer()),
     await valid("lossless webp with alpha", [64, 48], () => solid(64, 48, 4).webp({ lossless: true }).toBuffer()),
     await valid("gif", [64, 48], () => gradient(64, 48).gif().toBuffer()),
-    await valid("animated gif", [32, 24], () => sharp(frames, { join: { animated: true } }).gif().toBuffer()),
-    await valid("animated webp", [32, 24], () => sharp(frames, { join: { animated: true } }).webp().toBuffer()),
+    await valid("animated gif", [32, 24], () =>
+      sharp(frames, { join: { animated: true } })
+        .gif()
+        .toBuffer(),
+    ),
+    await valid("animated webp", [32, 24], () =>
+      sharp(frames, { join: { animated: true } })
+        .webp()
+        .toBuffer(),
+    ),
     await valid("tiff", [64, 48], () => gradient(64, 48).tiff({ compression: "lzw" }).toBuffer()),
     await valid("avif", [64, 48], () => gradient(64, 48).avif().toBuffer()),
     await valid("heif", [64, 48], () => gradient(64, 48).heif({ compression: "av1" }).toBuffer()),
@@ -100,7 +110,13 @@ export async function buildImageCorpus(): Promise<SeedImage[]> {
     { name: "0-width png", bytes: declaredPng(0, 64), size: undefined },
     { name: "0-height png", bytes: declaredPng(64, 0), size: undefined },
     { name: "svg filter bomb", bytes: SVG_FILTER_BOMB, size: undefined },
-    { name: "svg with text", bytes: new TextEncoder().encode('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><text y="20">fontconfig</text></svg>'), size: undefined },
+    {
+      name: "svg with text",
+      bytes: new TextEncoder().encode(
+        '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="64" height="48"><text y="20">fontconfig</text></svg>',
+      ),
+      size: undefined,
+    },
     { name: "pdf", bytes: new TextEncoder().encode("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF"), size: undefined },
   ];
 }

@@ -52,7 +52,8 @@ function judge(fuzzCase: FuzzCase, response: Response, text: string): string | u
   if (typeof record.clip !== "string" || !record.clip.startsWith("[")) return `200 without an embedding string: ${text.slice(0, 200)}`;
   if (fuzzCase.imageSize) {
     const [width, height] = fuzzCase.imageSize;
-    if (record.imageWidth !== width || record.imageHeight !== height) return `200 reports ${record.imageWidth}x${record.imageHeight}, expected ${width}x${height}`;
+    if (record.imageWidth !== width || record.imageHeight !== height)
+      return `200 reports ${record.imageWidth}x${record.imageHeight}, expected ${width}x${height}`;
   }
   return undefined;
 }

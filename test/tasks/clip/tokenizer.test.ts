@@ -102,9 +102,7 @@ describeWithFixtures("ClipTokenizer with the real CLIP ViT-B/32 tokenizer", () =
     expect(canon.encode("don't")).toEqual(tokenizer.encode("dont"));
     const missing = await ClipTokenizer.load({ ...fixtureFiles(), modelConfigJson: join(repoRoot, "does-not-exist.json") }, "x");
     expect(missing.contextLength).toBe(77);
-    expect(() => ClipTokenizer.fromJson(tokenizerJson(), tokenizerConfig(), { text_cfg: { context_length: "77" } }, "x")).toThrow(
-      /context_length/,
-    );
+    expect(() => ClipTokenizer.fromJson(tokenizerJson(), tokenizerConfig(), { text_cfg: { context_length: "77" } }, "x")).toThrow(/context_length/);
   });
 
   test("pad token comes from tokenizer_config.json", () => {
@@ -132,9 +130,7 @@ describe("prepareClipText", () => {
   test("canonicalize deletes ASCII punctuation and lower-cases", () => {
     const canon = { nllb: false, canonicalize: true };
     expect(prepareClipText("Test   Search Query!", canon)).toBe("test search query");
-    expect(prepareClipText(`It's "A" (b) [c] {d} <e> a-b_c.d,e;f:g?h/i\\j|k~l^m\`n@o#p$q%r&s*t+u=v`, canon)).toBe(
-      "its a b c d e abcdefghijklmnopqrstuv",
-    );
+    expect(prepareClipText(`It's "A" (b) [c] {d} <e> a-b_c.d,e;f:g?h/i\\j|k~l^m\`n@o#p$q%r&s*t+u=v`, canon)).toBe("its a b c d e abcdefghijklmnopqrstuv");
     // Only ASCII punctuation goes; Unicode punctuation stays (string.punctuation is ASCII).
     expect(prepareClipText("¡Hola! ‘quoted’ «x» 東京。", canon)).toBe("¡hola ‘quoted’ «x» 東京。");
     // Python's str.lower() is contextual for a final sigma, like JS.

@@ -8,12 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { resizePilWindow } from "../../../src/imaging/pil-resample.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
-import {
-  clipResizeCrop,
-  clipVisualInput,
-  parseClipPreprocessConfig,
-  type ClipPreprocessConfig,
-} from "../../../src/tasks/clip/visual-preprocess.ts";
+import { clipResizeCrop, clipVisualInput, parseClipPreprocessConfig, type ClipPreprocessConfig } from "../../../src/tasks/clip/visual-preprocess.ts";
 import { describeWithFixtures, fixturePath, repoRoot } from "../../support/fixtures.ts";
 
 const sharp = require("sharp");

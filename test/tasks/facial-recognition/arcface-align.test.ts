@@ -1,12 +1,7 @@
 /** Alignment maths and the recognition tensor; uses only committed golden values, no fixtures. */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import {
-  ARCFACE_TEMPLATE,
-  alignFace,
-  arcfaceInput,
-  similarityTransform,
-} from "../../../src/tasks/facial-recognition/arcface-align.ts";
+import { ARCFACE_TEMPLATE, alignFace, arcfaceInput, similarityTransform } from "../../../src/tasks/facial-recognition/arcface-align.ts";
 import { goldenDir, syntheticImage } from "../../imaging/cv/synthetic.ts";
 
 function apply(m: number[], points: readonly number[]): number[] {

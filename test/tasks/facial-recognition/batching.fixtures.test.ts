@@ -40,7 +40,13 @@ describeWithFixtures("face recognition batching over HTTP", () => {
     unbatched = await startTestServer({ MACHINE_LEARNING_MAX_BATCH_SIZE__FACIAL_RECOGNITION: "1" }, prepareCache);
     const messi = readFileSync(fixturePath("images", "messi5.jpg"));
     const collage = await sharp({ create: { width: 548 * 2, height: 342 * 2, channels: 3, background: { r: 0, g: 0, b: 0 } } })
-      .composite([[0, 0], [548, 0], [0, 342]].map(([left, top]) => ({ input: messi, left: left!, top: top! })))
+      .composite(
+        [
+          [0, 0],
+          [548, 0],
+          [0, 342],
+        ].map(([left, top]) => ({ input: messi, left: left!, top: top! })),
+      )
       .jpeg({ quality: 100 })
       .toBuffer();
     photos = [messi, collage];

@@ -30,7 +30,11 @@ describeWithFixtures("face detection + recognition over HTTP", () => {
     const res = await predict(server.url, SERVER_ENTRIES(0.7), { image: messi });
     expect(res.status).toBe(200);
     const text = await res.text();
-    const body = JSON.parse(text) as { "facial-recognition": Array<{ boundingBox: Record<string, number>; embedding: string; score: number }>; imageWidth: number; imageHeight: number };
+    const body = JSON.parse(text) as {
+      "facial-recognition": Array<{ boundingBox: Record<string, number>; embedding: string; score: number }>;
+      imageWidth: number;
+      imageHeight: number;
+    };
     expect([body.imageWidth, body.imageHeight]).toEqual([548, 342]);
     expect(body["facial-recognition"]).toHaveLength(1);
     const face = body["facial-recognition"][0]!;
@@ -50,7 +54,9 @@ describeWithFixtures("face detection + recognition over HTTP", () => {
   });
 
   test("a black image has no faces and recognition does not run", async () => {
-    const black = await sharp({ create: { width: 600, height: 800, channels: 3, background: { r: 0, g: 0, b: 0 } } }).jpeg().toBuffer();
+    const black = await sharp({ create: { width: 600, height: 800, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .jpeg()
+      .toBuffer();
     const body = (await (await predict(server.url, SERVER_ENTRIES(0.7), { image: black })).json()) as Record<string, unknown>;
     expect(body).toEqual({ "facial-recognition": [], imageHeight: 800, imageWidth: 600 });
   });
@@ -58,10 +64,19 @@ describeWithFixtures("face detection + recognition over HTTP", () => {
   test("three faces with a recognizer fixed to batch 1: one run per face, the copies embed alike", async () => {
     // A 2x2 grid with three copies: faces stay large enough once letterboxed to 640.
     const collage = await sharp({ create: { width: 548 * 2, height: 342 * 2, channels: 3, background: { r: 0, g: 0, b: 0 } } })
-      .composite([[0, 0], [548, 0], [0, 342]].map(([left, top]) => ({ input: Buffer.from(messi), left: left!, top: top! })))
+      .composite(
+        [
+          [0, 0],
+          [548, 0],
+          [0, 342],
+        ].map(([left, top]) => ({ input: Buffer.from(messi), left: left!, top: top! })),
+      )
       .jpeg({ quality: 100 })
       .toBuffer();
-    const body = (await (await predict(server.url, SERVER_ENTRIES(0.5), { image: collage })).json()) as Record<string, Array<{ embedding: string; boundingBox: { x1: number } }>>;
+    const body = (await (await predict(server.url, SERVER_ENTRIES(0.5), { image: collage })).json()) as Record<
+      string,
+      Array<{ embedding: string; boundingBox: { x1: number } }>
+    >;
     const faces = body["facial-recognition"]!;
     expect(faces).toHaveLength(3);
     const vectors = faces.map((face) => JSON.parse(face.embedding) as number[]);

@@ -30,14 +30,13 @@ function outputs(inputSize: number, detections: Synthetic[], batched = false): R
     const [cx, cy] = [col * d.stride, row * d.stride];
     level.scores[a] = d.score;
     level.boxes.set([(cx - d.box[0]) / d.stride, (cy - d.box[1]) / d.stride, (d.box[2] - cx) / d.stride, (d.box[3] - cy) / d.stride], 4 * a);
-    level.kps.set(d.landmarks.map((v, k) => (v - (k % 2 === 0 ? cx : cy)) / d.stride), 10 * a);
+    level.kps.set(
+      d.landmarks.map((v, k) => (v - (k % 2 === 0 ? cx : cy)) / d.stride),
+      10 * a,
+    );
   }
   const tensor = (data: Float32Array, rows: number, k: number): RawOutput => ({ dims: batched ? [1, rows, k] : [rows, k], data });
-  return [
-    ...levels.map((l) => tensor(l.scores, l.rows, 1)),
-    ...levels.map((l) => tensor(l.boxes, l.rows, 4)),
-    ...levels.map((l) => tensor(l.kps, l.rows, 10)),
-  ];
+  return [...levels.map((l) => tensor(l.scores, l.rows, 1)), ...levels.map((l) => tensor(l.boxes, l.rows, 4)), ...levels.map((l) => tensor(l.kps, l.rows, 10))];
 }
 
 const faceA: Synthetic = {
@@ -250,7 +249,7 @@ describe("greedyNms", () => {
 
   test("keeps exactly what insightface's loop keeps on 300 overlapping random boxes", () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const boxes = new Float32Array(300 * 4);
     for (let i = 0; i < 300; i++) {
       const [x, y] = [random() * 200, random() * 200];

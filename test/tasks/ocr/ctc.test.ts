@@ -97,7 +97,12 @@ function modelWithMetadata(entries: [string, string][]): Uint8Array {
 describe("ONNX metadata", () => {
   test("reads metadata_props entries and skips other fields", () => {
     const long = "字".repeat(300); // multi-byte length prefixes
-    const meta = readOnnxMetadata(modelWithMetadata([["character", `x\ny\n${long}`], ["other", "1"]]));
+    const meta = readOnnxMetadata(
+      modelWithMetadata([
+        ["character", `x\ny\n${long}`],
+        ["other", "1"],
+      ]),
+    );
     expect(meta.get("character")).toBe(`x\ny\n${long}`);
     expect(meta.get("other")).toBe("1");
   });

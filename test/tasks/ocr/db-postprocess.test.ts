@@ -97,18 +97,49 @@ describe("readingOrder (upstream sorted_boxes)", () => {
   };
 
   test("boxes already in y order: lines by 10 px gaps, then x within a line", () => {
-    expect(readingOrder(boxesAt([[50, 0], [10, 3], [30, 20], [5, 25]]))).toEqual([1, 0, 3, 2]);
+    expect(
+      readingOrder(
+        boxesAt([
+          [50, 0],
+          [10, 3],
+          [30, 20],
+          [5, 25],
+        ]),
+      ),
+    ).toEqual([1, 0, 3, 2]);
   });
 
   test("a gap of exactly 10 px starts a new line", () => {
-    expect(readingOrder(boxesAt([[50, 0], [10, 10]]))).toEqual([0, 1]);
-    expect(readingOrder(boxesAt([[50, 0], [10, 9]]))).toEqual([1, 0]);
+    expect(
+      readingOrder(
+        boxesAt([
+          [50, 0],
+          [10, 10],
+        ]),
+      ),
+    ).toEqual([0, 1]);
+    expect(
+      readingOrder(
+        boxesAt([
+          [50, 0],
+          [10, 9],
+        ]),
+      ),
+    ).toEqual([1, 0]);
   });
 
   test("boxes out of y order reproduce upstream's line_ids[y_order] lookup", () => {
     // numpy: y_order = [2, 1, 0]; line_ids = [0, 1, 2]; key = line_ids[y_order] * 1e6 + x
     //        = [2e6 + 5, 1e6 + 7, 0 + 9] → final order [2, 1, 0] → boxes [0, 1, 2].
-    expect(readingOrder(boxesAt([[9, 40], [7, 20], [5, 0]]))).toEqual([0, 1, 2]);
+    expect(
+      readingOrder(
+        boxesAt([
+          [9, 40],
+          [7, 20],
+          [5, 0],
+        ]),
+      ),
+    ).toEqual([0, 1, 2]);
   });
 
   test("no boxes", () => {

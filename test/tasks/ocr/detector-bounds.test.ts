@@ -20,7 +20,12 @@ test("an image too small to hold text is not refused, whatever maxResolution (up
 
 test("a 50000x1000 panorama is refused before the detector; any preview-sized image is not", () => {
   expect(() => checkDetectorInput(image(50_000, 1_000), 736)).toThrow("its detector input would be 36800x736");
-  for (const [width, height] of [[1440, 1080], [7680, 4320], [4000, 200], [5000, 736]]) {
+  for (const [width, height] of [
+    [1440, 1080],
+    [7680, 4320],
+    [4000, 200],
+    [5000, 736],
+  ]) {
     expect(() => checkDetectorInput(image(width!, height!), 736)).not.toThrow();
   }
   expect(MAX_DETECTOR_PIXELS).toBeGreaterThanOrEqual(5000 * 736);

@@ -32,7 +32,11 @@ describeWithFixtures("OCR over HTTP", () => {
   test("scenetext01.jpg reads the parking sign, in upstream's response shape", async () => {
     const res = await predict(server.url, SERVER_ENTRIES, { image: readFileSync(fixturePath("images", "scenetext01.jpg")) });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { ocr: { text: string[]; box: number[]; boxScore: number[]; textScore: number[] }; imageWidth: number; imageHeight: number };
+    const body = (await res.json()) as {
+      ocr: { text: string[]; box: number[]; boxScore: number[]; textScore: number[] };
+      imageWidth: number;
+      imageHeight: number;
+    };
     expect([body.imageWidth, body.imageHeight]).toEqual([800, 600]);
     const { text, box, boxScore, textScore } = body.ocr;
     const upper = text.map((t) => t.toUpperCase());
@@ -45,10 +49,15 @@ describeWithFixtures("OCR over HTTP", () => {
   });
 
   test("scenetext03.jpg reads copy centre; robin.jpg has no text", async () => {
-    const sign = (await (await predict(server.url, SERVER_ENTRIES, { image: readFileSync(fixturePath("images", "scenetext03.jpg")) })).json()) as { ocr: { text: string[] } };
+    const sign = (await (await predict(server.url, SERVER_ENTRIES, { image: readFileSync(fixturePath("images", "scenetext03.jpg")) })).json()) as {
+      ocr: { text: string[] };
+    };
     expect(sign.ocr.text.join(" ").toLowerCase()).toContain("copy");
     expect(sign.ocr.text.join(" ").toLowerCase()).toContain("centre");
-    const bird = (await (await predict(server.url, SERVER_ENTRIES, { image: readFileSync(fixturePath("images", "robin.jpg")) })).json()) as Record<string, unknown>;
+    const bird = (await (await predict(server.url, SERVER_ENTRIES, { image: readFileSync(fixturePath("images", "robin.jpg")) })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(bird.ocr).toEqual({ text: [], box: [], boxScore: [], textScore: [] });
   });
 
@@ -63,7 +72,9 @@ describeWithFixtures("OCR over HTTP", () => {
 
   test("an image under 32 px has no text", async () => {
     const sharp: typeof import("sharp").default = require("sharp");
-    const tiny = await sharp({ create: { width: 20, height: 200, channels: 3, background: { r: 255, g: 255, b: 255 } } }).png().toBuffer();
+    const tiny = await sharp({ create: { width: 20, height: 200, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+      .png()
+      .toBuffer();
     const body = (await (await predict(server.url, SERVER_ENTRIES, { image: tiny })).json()) as Record<string, unknown>;
     expect(body.ocr).toEqual({ text: [], box: [], boxScore: [], textScore: [] });
   });
@@ -89,7 +100,9 @@ describeWithFixtures("OCR refusals over HTTP", () => {
 
   test("a 30000x800 panorama is refused before the detector runs", async () => {
     const sharp: typeof import("sharp").default = require("sharp");
-    const png = await sharp({ create: { width: 30_000, height: 800, channels: 3, background: "#fff" } }).png({ compressionLevel: 1 }).toBuffer();
+    const png = await sharp({ create: { width: 30_000, height: 800, channels: 3, background: "#fff" } })
+      .png({ compressionLevel: 1 })
+      .toBuffer();
     const res = await predict(server.url, detectOnly(736), { image: png });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { detail: string }).detail).toContain("too elongated for OCR");

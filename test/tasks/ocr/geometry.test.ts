@@ -18,7 +18,12 @@ function referenceMask(probs: Float32Array, width: number, height: number): Uint
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let v = 0;
-      for (const [dx, dy] of [[0, 0], [-1, 0], [0, -1], [-1, -1]] as const) {
+      for (const [dx, dy] of [
+        [0, 0],
+        [-1, 0],
+        [0, -1],
+        [-1, -1],
+      ] as const) {
         const sx = x + dx;
         const sy = y + dy;
         if (sx >= 0 && sy >= 0) v |= above[sy * width + sx]!;
@@ -55,12 +60,7 @@ describe("findContoursSimple vs cv2.findContours(RETR_LIST, CHAIN_APPROX_SIMPLE)
     // Outer border found first, hole border second → hole listed first. The hole border runs
     // through the ring's inner pixels, cutting the corners (8-connectivity). Values from cv2.
     const mask = Uint8Array.from([
-      0, 0, 0, 0, 0, 0, 0,
-      0, 1, 1, 1, 1, 1, 0,
-      0, 1, 0, 0, 0, 1, 0,
-      0, 1, 0, 0, 0, 1, 0,
-      0, 1, 1, 1, 1, 1, 0,
-      0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,
     ]);
     const got = findContoursSimple(mask, 7, 6).map((c) => Array.from(c));
     expect(got).toEqual([
@@ -71,7 +71,10 @@ describe("findContoursSimple vs cv2.findContours(RETR_LIST, CHAIN_APPROX_SIMPLE)
 
   test("an isolated pixel is a one-point contour; pixels on the image edge are ordinary", () => {
     const mask = Uint8Array.from([1, 0, 0, 0, 0, 1]);
-    expect(findContoursSimple(mask, 3, 2).map((c) => Array.from(c))).toEqual([[2, 1], [0, 0]]);
+    expect(findContoursSimple(mask, 3, 2).map((c) => Array.from(c))).toEqual([
+      [2, 1],
+      [0, 0],
+    ]);
   });
 });
 
@@ -111,14 +114,7 @@ describe("fillPolygon (cv2.fillPoly semantics)", () => {
     const mask = new Uint8Array(8 * 6);
     fillPolygon(mask, 8, 6, [1, 0, 6, 2, 2, 5]);
     // Checked against cv2.fillPoly (OpenCV 4.6 and 5.0 agree for in-bounds polygons).
-    expect(maskToText(mask, 8)).toEqual([
-      ".##.....",
-      ".####...",
-      ".######.",
-      "..####..",
-      "..###...",
-      "..#.....",
-    ]);
+    expect(maskToText(mask, 8)).toEqual([".##.....", ".####...", ".######.", "..####..", "..###...", "..#....."]);
   });
 
   test("a polygon reaching outside the mask is clipped, not wrapped", () => {
@@ -139,8 +135,6 @@ describe("meanUnderPolygon", () => {
 
   test("float corners are truncated toward zero like numpy astype(int32)", () => {
     const probs = Float32Array.from({ length: 16 }, (_, i) => i); // 4×4
-    expect(meanUnderPolygon(probs, 4, 4, [0.9, 0.9, 1.9, 0.9, 1.9, 1.9, 0.9, 1.9])).toBe(
-      meanUnderPolygon(probs, 4, 4, [0, 0, 1, 0, 1, 1, 0, 1]),
-    );
+    expect(meanUnderPolygon(probs, 4, 4, [0.9, 0.9, 1.9, 0.9, 1.9, 1.9, 0.9, 1.9])).toBe(meanUnderPolygon(probs, 4, 4, [0, 0, 1, 0, 1, 1, 0, 1]));
   });
 });

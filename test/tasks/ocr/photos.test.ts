@@ -44,9 +44,16 @@ async function detect(session: ort.InferenceSession, image: RgbImage, opts: Dete
 }
 
 /** The service's own OCR model pair, loaded from a cache folder holding the fixture detector and `recognizer`. */
-async function ocrModels(detector: string, recognizer: string, dictionary: string): Promise<{ detection: OcrDetectionModel; recognition: OcrRecognitionModel; close(): Promise<void> }> {
+async function ocrModels(
+  detector: string,
+  recognizer: string,
+  dictionary: string,
+): Promise<{ detection: OcrDetectionModel; recognition: OcrRecognitionModel; close(): Promise<void> }> {
   const cacheFolder = tempDir();
-  for (const [name, type, file] of [["fixture-det", "detection", detector], ["fixture-rec", "recognition", recognizer]] as const) {
+  for (const [name, type, file] of [
+    ["fixture-det", "detection", detector],
+    ["fixture-rec", "recognition", recognizer],
+  ] as const) {
     mkdirSync(join(cacheFolder, "ocr", name, type), { recursive: true });
     copyFileSync(file, join(cacheFolder, "ocr", name, type, "model.onnx"));
   }
@@ -76,8 +83,7 @@ const golden = await photosGolden();
 // The body only declares tests: describe.skip still runs it, and fixtures may be absent.
 describeWithFixtures("OCR on the fixture photos", () => {
   let detector: Promise<ort.InferenceSession> | undefined;
-  const detSession = (): Promise<ort.InferenceSession> =>
-    (detector ??= ort.InferenceSession.create(fixturePath("models", golden.detector)));
+  const detSession = (): Promise<ort.InferenceSession> => (detector ??= ort.InferenceSession.create(fixturePath("models", golden.detector)));
   const images = new Map<string, Promise<RgbImage>>();
   const photo = (name: string): Promise<RgbImage> => {
     if (!images.has(name)) images.set(name, readRgb(fixturePath("images", name)));

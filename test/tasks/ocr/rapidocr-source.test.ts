@@ -65,7 +65,9 @@ afterEach(() => mirror?.stop());
 
 describe("RapidOCR model registry", () => {
   test("every registered PP-OCR name has a detector and a recogniser with a published SHA-256", () => {
-    const names = registeredModels().filter((model) => model.family === "paddle").map((model) => model.name);
+    const names = registeredModels()
+      .filter((model) => model.family === "paddle")
+      .map((model) => model.name);
     expect(names).toHaveLength(10);
     for (const name of names) {
       for (const type of ["detection", "recognition"] as const) {

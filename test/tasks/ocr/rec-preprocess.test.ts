@@ -62,7 +62,12 @@ describe("perspectiveCropPil", () => {
   test("solveHomography maps the rectangle's corners onto the box", () => {
     const to = [10, 10, 90, 14, 88, 34, 8, 30];
     const [a0, a1, a2, a3, a4, a5, a6, a7] = solveHomography([0, 0, 80, 0, 80, 20, 0, 20], to);
-    [[0, 0], [80, 0], [80, 20], [0, 20]].forEach(([x, y], i) => {
+    [
+      [0, 0],
+      [80, 0],
+      [80, 20],
+      [0, 20],
+    ].forEach(([x, y], i) => {
       const den = a6 * x! + a7 * y! + 1;
       expect((a0 * x! + a1 * y! + a2) / den).toBeCloseTo(to[2 * i]!, 9);
       expect((a3 * x! + a4 * y! + a5) / den).toBeCloseTo(to[2 * i + 1]!, 9);

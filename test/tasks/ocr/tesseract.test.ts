@@ -27,7 +27,9 @@ const EMPTY = { text: [], box: [], boxScore: [], textScore: [] };
 
 let blank: Uint8Array;
 beforeAll(async () => {
-  blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: "#fff" } }).png().toBuffer();
+  blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: "#fff" } })
+    .png()
+    .toBuffer();
 });
 
 describe("tesseract names and settings", () => {
@@ -35,7 +37,17 @@ describe("tesseract names and settings", () => {
     for (const name of ["tesseract", "tesseract__deu", "tesseract__chi_sim", "tesseract__srp_latn"]) {
       expect(lookupModel(name)).toEqual({ name, family: "tesseract", dimensions: undefined });
     }
-    for (const name of ["tesseract__", "tesseract__de", "tesseract__DEU", "tesseract_deu", "tesseract__deu__x", "tesseract__xyz", "tesseract__bad", `tesseract__${"a".repeat(5000)}`]) expect(lookupModel(name)).toBeUndefined();
+    for (const name of [
+      "tesseract__",
+      "tesseract__de",
+      "tesseract__DEU",
+      "tesseract_deu",
+      "tesseract__deu__x",
+      "tesseract__xyz",
+      "tesseract__bad",
+      `tesseract__${"a".repeat(5000)}`,
+    ])
+      expect(lookupModel(name)).toBeUndefined();
   });
 
   test("MACHINE_LEARNING_OCR_FALLBACK accepts tesseract or nothing, and names itself otherwise", () => {
@@ -61,7 +73,16 @@ describe("tesseract page → OCR response lines", () => {
   const line = (text: string, confidence: number, bbox = { x0: 10, y0: 20, x1: 110, y1: 40 }): TesseractLine => ({ text, confidence, bbox });
 
   test("keeps lines strictly above minScore, trimmed, boxes as normalised TL TR BR BL corners", () => {
-    const page = { blocks: [{ paragraphs: [{ lines: [line("DOUBLE\n", 96), line("noise", 80), line("  \n", 99)] }, { lines: [line("PARKING", 81, { x0: 0, y0: 50, x1: 200, y1: 100 })] }] }] };
+    const page = {
+      blocks: [
+        {
+          paragraphs: [
+            { lines: [line("DOUBLE\n", 96), line("noise", 80), line("  \n", 99)] },
+            { lines: [line("PARKING", 81, { x0: 0, y0: 50, x1: 200, y1: 100 })] },
+          ],
+        },
+      ],
+    };
     const out = pageLines(page, 200, 100, 0.8);
     expect(out.text).toEqual(["DOUBLE", "PARKING"]);
     expect(Array.from(out.box)).toEqual(Array.from(Float32Array.of(0.05, 0.2, 0.55, 0.2, 0.55, 0.4, 0.05, 0.4, 0, 0.5, 1, 0.5, 1, 1, 0, 1)));
@@ -70,7 +91,12 @@ describe("tesseract page → OCR response lines", () => {
   });
 
   test("a page with no blocks has no lines", () => {
-    expect(pageLines({ blocks: null }, 10, 10, 0.8)).toEqual({ text: [], box: new Float32Array(0), boxScore: new Float32Array(0), textScore: new Float32Array(0) });
+    expect(pageLines({ blocks: null }, 10, 10, 0.8)).toEqual({
+      text: [],
+      box: new Float32Array(0),
+      boxScore: new Float32Array(0),
+      textScore: new Float32Array(0),
+    });
   });
 
   test("the PPM header reaches past byte 500, where tesseract.js looks for an EXIF orientation", () => {
@@ -101,7 +127,21 @@ describe("tesseract over HTTP, offline", () => {
     const server = await startTestServer();
     try {
       const res = await predict(server.url, { ocr: { detection: { modelName: "tesseract" } } }, { image: blank });
-      expect(await res.json()).toEqual({ ocr: { boxes: [[[0, 0], [319, 0], [319, 239], [0, 239]]], scores: [1] }, imageHeight: 240, imageWidth: 320 });
+      expect(await res.json()).toEqual({
+        ocr: {
+          boxes: [
+            [
+              [0, 0],
+              [319, 0],
+              [319, 239],
+              [0, 239],
+            ],
+          ],
+          scores: [1],
+        },
+        imageHeight: 240,
+        imageWidth: 320,
+      });
     } finally {
       await server.stop();
     }
@@ -128,7 +168,12 @@ describe("tesseract over HTTP, offline", () => {
         const res = await predict(server.url, ocrEntries("PP-OCRv5_mobile"), { image: blank });
         expect(res.status).toBe(200);
         expect(await res.json()).toEqual({ ocr: EMPTY, imageHeight: 240, imageWidth: 320 });
-        expect(server.service.cache.loaded().map((m) => `${m.type} ${m.name}`).sort()).toEqual(["detection tesseract", "recognition tesseract"]);
+        expect(
+          server.service.cache
+            .loaded()
+            .map((m) => `${m.type} ${m.name}`)
+            .sort(),
+        ).toEqual(["detection tesseract", "recognition tesseract"]);
       } finally {
         await server.stop();
       }
@@ -210,8 +255,15 @@ describe("tesseract languages loaded at once", () => {
     }
     const res = await predict(server.url, ocrEntries("tesseract__fin"), { image: blank });
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { detail: string }).detail).toContain(`${MAX_TESSERACT_LANGUAGES} Tesseract languages are loaded already (deu, nld, dan, swe)`);
-    const recognisers = () => server.service.cache.loaded().filter((m) => m.type === "recognition").map((m) => m.name).sort();
+    expect(((await res.json()) as { detail: string }).detail).toContain(
+      `${MAX_TESSERACT_LANGUAGES} Tesseract languages are loaded already (deu, nld, dan, swe)`,
+    );
+    const recognisers = () =>
+      server.service.cache
+        .loaded()
+        .filter((m) => m.type === "recognition")
+        .map((m) => m.name)
+        .sort();
     expect(recognisers()).toEqual(["tesseract__dan", "tesseract__deu", "tesseract__nld", "tesseract__swe"]);
     // A loaded language is still served.
     expect((await predict(server.url, ocrEntries("tesseract__deu"), { image: blank })).status).toBe(200);
