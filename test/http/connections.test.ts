@@ -10,7 +10,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { handBuiltMultipart, predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
-import { heavyVisualModel } from "../support/onnx-builder.ts";
 import { slowVisualModel } from "../support/slow-model.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
@@ -140,8 +139,10 @@ describe("a prediction slower than the keep-alive timeout", () => {
 describe("a client that hangs up", () => {
   let server: TestServer;
   beforeAll(async () => {
+    // Sized on this machine: the first run must still be running when the others hang up (300 ms).
+    const slow = await slowVisualModel(1500);
     server = await startTestServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL }, (cache) =>
-      writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), heavyVisualModel({ layers: 48 })),
+      writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), slow.model),
     );
   });
   afterAll(() => server.stop());
