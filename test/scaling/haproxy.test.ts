@@ -12,6 +12,7 @@ import { repoRoot } from "../support/fixtures.ts";
 import type { ServeProcess } from "../support/server-process.ts";
 import { tempDir } from "../support/temp.ts";
 import { predict } from "../support/test-server.ts";
+import { waitUntil } from "../support/wait-until.ts";
 import { runLoad } from "./load.ts";
 import { answeredCount, closedPortUrl, startPeers, TEXT_ENTRIES } from "./peers.ts";
 
@@ -153,15 +154,15 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     for (let i = 0; i < 40 && (await serverStates())[1] !== "DOWN"; i++) await Bun.sleep(50);
     expect((await serverStates())[1]).toBe("DOWN");
     // The drained instance closes once its delay is over.
-    let exited = false;
-    for (let i = 0; i < 60 && !exited; i++) {
-      exited = await fetch(`${draining.url}/ping`).then(
-        () => false,
-        () => true,
-      );
-      if (!exited) await Bun.sleep(50);
-    }
-    expect(exited).toBe(true);
+    await waitUntil(
+      () =>
+        fetch(`${draining.url}/ping`).then(
+          () => false,
+          () => true,
+        ),
+      "the drained instance to close its listener",
+      3_000,
+    );
   });
 
   test("kill -9 of another instance under load: requests it held are replayed elsewhere; the last one answers everything", async () => {

@@ -6,6 +6,7 @@ import { createApp } from "../../src/http/app.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 import { startServeProcess } from "../support/server-process.ts";
 import { tempDir } from "../support/temp.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 const CLIP = "ViT-B-32__openai";
 
@@ -64,15 +65,15 @@ describe("readiness of the process", () => {
       expect(draining!.status).toBe(503);
       // Still listening: the answers above came from the draining process.
       expect((await fetch(`${server.url}/ping`)).status).toBe(200);
-      let closed = false;
-      for (let i = 0; i < 60 && !closed; i++) {
-        closed = await fetch(`${server.url}/ping`).then(
-          () => false,
-          () => true,
-        );
-        if (!closed) await Bun.sleep(100);
-      }
-      expect(closed).toBe(true);
+      await waitUntil(
+        () =>
+          fetch(`${server.url}/ping`).then(
+            () => false,
+            () => true,
+          ),
+        "the listener to close after the drain delay",
+        6_000,
+      );
       expect(performance.now() - signalled).toBeGreaterThanOrEqual(1400);
     } finally {
       await server.stop();
