@@ -1,7 +1,8 @@
 /**
  * The physical floor of each benchmark request: the onnxruntime runs the service makes for it —
- * same model files, same input tensors (made by the service's own kernels), same session options
- * (created by the service's own session-host) — as a list of steps to run back to back on one
+ * same model files, same input tensors (made by the service's own kernels), the session options
+ * the service used before its runtime moved to onnxruntime's C API (onnxruntime-node, its thread
+ * counts and arena setting, no spinning) — as a list of steps to run back to back on one
  * thread, with nothing else: no HTTP, no decoding, no pre/post-processing, no thread hops.
  */
 import * as ort from "onnxruntime-node";
@@ -9,7 +10,6 @@ import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { decodeImage } from "../src/pipeline/decode-image.ts";
 import { kernels } from "../src/runtime/kernel-table.ts";
-import { createHostedSession, type HostedSession } from "../src/runtime/session-host.ts";
 import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import { parseClipPreprocessConfig } from "../src/tasks/clip/visual-preprocess.ts";
 import { ClipTokenizer } from "../src/tasks/clip/tokenizer.ts";
@@ -34,22 +34,30 @@ export interface FloorPlan {
 
 /** Sessions opened once per model file, with the service's options. */
 export class RawSessions {
-  private readonly sessions = new Map<string, Promise<HostedSession>>();
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
 
   constructor(private readonly settings: SessionSettings) {}
 
-  get(model: string, interactive = false): Promise<HostedSession> {
+  get(model: string, interactive = false): Promise<ort.InferenceSession> {
     const key = `${model}:${interactive}`;
     let session = this.sessions.get(key);
     if (!session) {
-      session = createHostedSession(model, sessionSettingsFor(this.settings, { interactive }));
+      const settings = sessionSettingsFor(this.settings, { interactive });
+      session = ort.InferenceSession.create(model, {
+        intraOpNumThreads: settings.intraOpThreads,
+        interOpNumThreads: settings.interOpThreads,
+        executionMode: settings.interOpThreads > 1 ? "parallel" : "sequential",
+        enableCpuMemArena: settings.arena,
+        graphOptimizationLevel: "all",
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
+      });
       this.sessions.set(key, session);
     }
     return session;
   }
 
   async run(step: RunStep): Promise<ort.InferenceSession.OnnxValueMapType> {
-    return (await this.get(step.model, step.interactive)).session.run(step.feeds);
+    return (await this.get(step.model, step.interactive)).run(step.feeds);
   }
 
   async runPlan(plan: FloorPlan): Promise<void> {
@@ -57,7 +65,7 @@ export class RawSessions {
   }
 
   async close(): Promise<void> {
-    for (const session of this.sessions.values()) await (await session).session.release();
+    for (const session of this.sessions.values()) await (await session).release();
     this.sessions.clear();
   }
 }
@@ -103,8 +111,8 @@ export async function facesPlan(
   const image = await decode(jpeg);
   const det = await sessions.get(detector);
   const { tensor, scale } = kernels["faces.detectionInput"]({ image, inputSize: 640 });
-  const detFeeds = { [det.inputs[0]!.name]: f32(tensor, [1, 3, 640, 640]) };
-  const outputs = await det.session.run(detFeeds);
+  const detFeeds = { [det.inputNames[0]!]: f32(tensor, [1, 3, 640, 640]) };
+  const outputs = await det.run(detFeeds);
   const raw = det.outputNames.map((name) => ({ dims: [...outputs[name]!.dims], data: outputs[name]!.data as Float32Array }));
   const faces = kernels["faces.decode"]({ outputs: raw, inputSize: 640, scale, minScore });
   const crops = kernels["faces.recognitionInput"]({ image, landmarks: faces.landmarks });
@@ -130,8 +138,8 @@ export async function ocrPlan(
   const input = kernels["ocr.detectionInput"]({ image, maxResolution: options.maxResolution });
   if (!input) throw new Error("the OCR benchmark image is too small for text");
   const det = await sessions.get(detector);
-  const detFeeds = { [det.inputs[0]!.name]: f32(input.tensor, [1, 3, input.height, input.width]) };
-  const outputs = await det.session.run(detFeeds);
+  const detFeeds = { [det.inputNames[0]!]: f32(input.tensor, [1, 3, input.height, input.width]) };
+  const outputs = await det.run(detFeeds);
   const pred = outputs[det.outputNames[0]!]!.data as Float32Array;
   const boxes = kernels["ocr.postprocess"]({
     pred,
@@ -145,7 +153,7 @@ export async function ocrPlan(
   const rec = await sessions.get(recognizer);
   const steps: RunStep[] = [{ model: detector, feeds: detFeeds }];
   for (const batch of batches) {
-    steps.push({ model: recognizer, feeds: { [rec.inputs[0]!.name]: f32(batch.tensor, [batch.indices.length, 3, 48, batch.width]) } });
+    steps.push({ model: recognizer, feeds: { [rec.inputNames[0]!]: f32(batch.tensor, [batch.indices.length, 3, 48, batch.width]) } });
   }
   return { steps, units: boxes.scores.length, images: [jpeg] };
 }

@@ -1,18 +1,20 @@
 /**
- * ONNX sessions as the rest of the service sees them. The sessions themselves live on dedicated
- * inference threads (workers running `worker.ts`), because under Bun onnxruntime-node's
- * `session.run` keeps the calling JS thread busy for the whole run (measured: a 55 ms run stalls
- * the event loop ~40-115 ms), which on the main thread would stall /ping and every other request.
- * On their own thread, runs are queued there while the event loop stays free; onnxruntime's
- * intra-op threads give each run its share of the cores.
+ * ONNX sessions as the rest of the service sees them. Runs happen on dedicated inference threads
+ * (workers running `worker.ts`), because a run keeps its calling JS thread busy for the whole run
+ * (measured under onnxruntime-node: a 55 ms run stalls the event loop ~40-115 ms), which on the
+ * main thread would stall /ping and every other request.
  *
- * `inferenceThreads` (thread-layout.ts) of them may exist for library-scan models; a new session
- * goes to a thread hosting no session yet, else to the one hosting fewest, so different models run
- * side by side. Interactive sessions (search queries: the CLIP text tower) go to one more thread,
- * the search thread, which runs at normal priority (thread-priority.ts): a query never waits
- * behind a scan run and keeps its speed when other processes load the machine. Threads start when
- * a session first needs them and stop when their last session is released (each holds a JS heap
- * and onnxruntime's per-thread state), so an idle or fully evicted process stays small.
+ * A CPU session is one native onnxruntime session that every inference thread can run
+ * (ort-capi.ts): runs wait in one queue here and go to the first thread that is free, so one
+ * model's load (a smart-search re-index) uses every inference thread with one copy of its
+ * weights, and a mix of models shares them as it comes. Up to `inferenceThreads` (thread-layout.ts)
+ * scan threads start as the queue needs them. Interactive sessions (search queries: the CLIP text
+ * tower) are run first, on one more thread, the search thread, which runs at normal priority
+ * (thread-priority.ts) and never takes scan runs: a query never waits behind a scan run and keeps
+ * its speed when other processes load the machine; when it is busy a query takes a free scan
+ * thread. An accelerator's session (CUDA, CoreML: session-host.ts) stays on the thread that
+ * created it. Threads stop when the last session is released (each holds a JS heap and
+ * onnxruntime's per-thread state), so an idle or fully evicted process stays small.
  */
 import { basename, dirname } from "node:path";
 import { log } from "../log.ts";
@@ -52,8 +54,8 @@ export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigI
 export type SessionRequest =
   | { op: "create"; path: string; settings: SessionSettings }
   /** `abandon[0]` becomes 1 when the request gave up on this run; checked before it starts. */
-  | { op: "run"; session: number; feeds: Record<string, Feed>; abandon?: Int32Array }
-  | { op: "release"; session: number };
+  | { op: "run"; session: number; shared: boolean; outputNames: readonly string[]; feeds: Record<string, Feed>; abandon?: Int32Array }
+  | { op: "release"; session: number; shared: boolean };
 
 /** What a model tells the runtime about its runs. */
 export interface SessionUsage {
@@ -80,20 +82,24 @@ export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsag
   return usage.varyingShape ? { ...settings, arena: false } : settings;
 }
 
-/** A created session as its thread describes it, with the execution providers usable here. */
-export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number; providers: string[] };
+/**
+ * A created session as its thread describes it, with the execution providers usable here:
+ * `shared` sessions are native handles any thread runs, the others belong to their thread.
+ */
+export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number; shared: boolean; providers: string[] };
 
 class InferenceThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, ReplyWaiter>();
   private nextId = 1;
-  /** Sessions hosted here, for placement. */
-  sessions = 0;
+  /** Accelerator sessions living here, and creations under way (they keep the thread). */
+  hosted = 0;
+  creating = 0;
 
   /** Why the thread died, once it has: every call then fails at once instead of waiting forever. */
   private failure: Error | undefined;
 
-  /** @param search the search thread: hosts interactive sessions only, at normal priority */
+  /** @param search the search thread: runs interactive sessions only, at normal priority */
   constructor(
     readonly search: boolean,
     private readonly owner: InferenceThreads,
@@ -107,11 +113,11 @@ class InferenceThread {
       this.pending.delete(reply.id);
       if (reply.ok) waiter.resolve(reply);
       else waiter.reject(reply.abandoned ? new AbandonedError() : new Error(reply.error));
-      // The last call of a thread without sessions (a garbage collection) lets it stop.
-      this.owner.stopIfIdle(this);
+      this.owner.threadFree(this);
     });
     this.worker.addEventListener("error", (event) => {
-      // Its sessions are gone with it: their models fail their requests (500) until unloaded.
+      // Its accelerator sessions are gone with it: their models fail their requests (500) until
+      // unloaded. Shared sessions live on: their later runs go to the other threads or a new one.
       this.failure = new Error(`inference thread failed: ${(event as ErrorEvent).message ?? "unknown error"}`);
       log.error(this.failure.message);
       for (const waiter of this.pending.values()) waiter.reject(this.failure);
@@ -122,9 +128,9 @@ class InferenceThread {
     this.worker.unref();
   }
 
-  /** Nothing hosted and nothing awaited: the thread can stop. */
-  get idle(): boolean {
-    return this.sessions === 0 && this.pending.size === 0;
+  /** Nothing awaited from it: free for the next run. */
+  get free(): boolean {
+    return this.pending.size === 0 && this.failure === undefined;
   }
 
   stop(): void {
@@ -149,13 +155,29 @@ class InferenceThread {
   }
 }
 
+/** A shared session's call waiting for a free thread. */
+interface QueuedCall {
+  request: SessionRequest;
+  transfer: ArrayBuffer[];
+  abandon: Int32Array | undefined;
+  resolve: (reply: WorkerReply) => void;
+  reject: (error: Error) => void;
+}
+
 /**
- * The inference threads of one service: where sessions are placed, how many run, and what
- * execution providers they reported. State of the service (service.ts builds one), not of the module.
+ * The inference threads of one service: which thread runs what, how many run, and what execution
+ * providers they reported. State of the service (service.ts builds one), not of the module.
  */
 export class InferenceThreads {
-  readonly #threads: InferenceThread[] = [];
+  private readonly threads: InferenceThread[] = [];
   #providers: string[] | undefined;
+  /** Live shared sessions, interactive and not: threads are kept while there are any. */
+  #sharedSearch = 0;
+  #sharedScan = 0;
+  /** Scan threads the layout allows (the largest `inferenceThreads` a session was created with). */
+  #scanThreads = 1;
+  readonly #searchQueue: QueuedCall[] = [];
+  readonly #scanQueue: QueuedCall[] = [];
 
   /**
    * Execution providers this onnxruntime build can use here, best first, as the first inference
@@ -168,41 +190,127 @@ export class InferenceThreads {
 
   /** Inference threads running now (for /health). */
   get count(): number {
-    return this.#threads.length;
+    return this.threads.length;
   }
 
   /** Has every inference thread collect its garbage (when the process is idle). */
   async collectGarbage(): Promise<void> {
-    await Promise.all(this.#threads.map((thread) => thread.collectGarbage()));
+    await Promise.all(this.threads.map((thread) => thread.collectGarbage()));
   }
 
-  place(wanted: number, interactive: boolean): InferenceThread {
-    const candidates = this.#threads.filter((thread) => thread.search === interactive);
-    const free = candidates.find((thread) => thread.sessions === 0);
-    if (free) return free;
-    if (candidates.length < (interactive ? 1 : Math.max(1, wanted))) {
-      const thread = new InferenceThread(interactive, this);
-      this.#threads.push(thread);
-      return thread;
+  /** Creates a session on a thread of its kind; `wanted` is the layout's number of scan threads. */
+  async create(path: string, settings: SessionSettings, interactive: boolean): Promise<SessionDescription & { thread: InferenceThread }> {
+    this.#scanThreads = Math.max(this.#scanThreads, settings.inferenceThreads);
+    const thread = interactive ? (this.#thread(true) ?? this.#start(true)) : (this.#freeThread(false) ?? this.#startScan() ?? this.#leastBusy());
+    thread.creating++;
+    try {
+      const description = (await thread.call({ op: "create", path, settings })).value as SessionDescription;
+      this.#providers ??= description.providers;
+      if (!description.shared) thread.hosted++;
+      else if (interactive) this.#sharedSearch++;
+      else this.#sharedScan++;
+      return { ...description, thread };
+    } finally {
+      thread.creating--;
+      this.#stopUnneeded();
     }
-    return candidates.reduce((best, thread) => (thread.sessions < best.sessions ? thread : best));
   }
 
-  noteProviders(providers: string[]): void {
-    this.#providers ??= providers;
+  /** Runs (or releases) a shared session on the first free thread that may take it. */
+  callShared(request: SessionRequest, interactive: boolean, transfer: ArrayBuffer[] = [], abandon?: Int32Array): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      (interactive ? this.#searchQueue : this.#scanQueue).push({ request, transfer, abandon, resolve, reject });
+      this.#dispatch();
+    });
   }
 
-  /** Stops `thread` if it hosts nothing any more. */
-  stopIfIdle(thread: InferenceThread): void {
-    if (thread.idle && this.forget(thread)) thread.stop();
+  /** A shared session was released: one fewer reason to keep the threads. */
+  sharedReleased(interactive: boolean): void {
+    if (interactive) this.#sharedSearch--;
+    else this.#sharedScan--;
+    this.#stopUnneeded();
   }
 
-  /** Takes `thread` out of placement; false if it was already out. */
-  forget(thread: InferenceThread): boolean {
-    const index = this.#threads.indexOf(thread);
-    if (index === -1) return false;
-    this.#threads.splice(index, 1);
-    return true;
+  /** A hosted session was released from `thread`. */
+  hostedReleased(thread: InferenceThread): void {
+    thread.hosted--;
+    this.#stopUnneeded();
+  }
+
+  /** A thread answered a call: it may take the next queued one, or stop. */
+  threadFree(thread: InferenceThread): void {
+    this.#dispatch();
+    if (thread.free) this.#stopUnneeded();
+  }
+
+  /** Takes `thread` out of use (it died); queued calls go to the others. */
+  forget(thread: InferenceThread): void {
+    const index = this.threads.indexOf(thread);
+    if (index !== -1) this.threads.splice(index, 1);
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    for (;;) {
+      const query = this.#searchQueue[0];
+      // A query takes the search thread, else a free scan thread, else may start one.
+      const forQuery =
+        query && (this.#freeThread(true) ?? this.#freeThread(false) ?? this.#startScan() ?? (this.#thread(true) ? undefined : this.#start(true)));
+      if (query && forQuery) {
+        this.#send(this.#searchQueue.shift()!, forQuery);
+        continue;
+      }
+      const scan = this.#scanQueue[0];
+      const forScan = scan && (this.#freeThread(false) ?? this.#startScan());
+      if (scan && forScan) {
+        this.#send(this.#scanQueue.shift()!, forScan);
+        continue;
+      }
+      return;
+    }
+  }
+
+  #send(call: QueuedCall, thread: InferenceThread): void {
+    // A request that gave up while its run waited here is answered now, without a thread.
+    if (call.abandon && Atomics.load(call.abandon, 0) === 1) {
+      call.reject(new AbandonedError());
+      return;
+    }
+    thread.call(call.request, call.transfer).then(call.resolve, call.reject);
+  }
+
+  #thread(search: boolean): InferenceThread | undefined {
+    return this.threads.find((thread) => thread.search === search);
+  }
+
+  #freeThread(search: boolean): InferenceThread | undefined {
+    return this.threads.find((thread) => thread.search === search && thread.free);
+  }
+
+  #leastBusy(): InferenceThread {
+    const scans = this.threads.filter((thread) => !thread.search);
+    return scans.reduce((best, thread) => (thread.hosted < best.hosted ? thread : best));
+  }
+
+  #startScan(): InferenceThread | undefined {
+    const scans = this.threads.filter((thread) => !thread.search).length;
+    return scans < this.#scanThreads ? this.#start(false) : undefined;
+  }
+
+  #start(search: boolean): InferenceThread {
+    const thread = new InferenceThread(search, this);
+    this.threads.push(thread);
+    return thread;
+  }
+
+  /** Stops the free threads nothing needs any more: no session they could run, none being created. */
+  #stopUnneeded(): void {
+    for (const thread of [...this.threads]) {
+      const needed = thread.hosted > 0 || thread.creating > 0 || (thread.search ? this.#sharedSearch > 0 : this.#sharedSearch + this.#sharedScan > 0);
+      if (needed || !thread.free) continue;
+      this.threads.splice(this.threads.indexOf(thread), 1);
+      thread.stop();
+    }
   }
 }
 
@@ -219,9 +327,15 @@ function stageLabel(modelPath: string): string {
 }
 
 export class OnnxSession {
+  /** Runs in flight, so that a release waits for them (a shared session is freed natively). */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #released = false;
+
   private constructor(
     private readonly threads: InferenceThreads,
-    private readonly thread: InferenceThread,
+    /** The thread hosting an accelerator's session; undefined for a shared one. */
+    private readonly thread: InferenceThread | undefined,
+    private readonly interactive: boolean,
     private readonly id: number,
     private readonly stage: string,
     readonly inputs: readonly InputSpec[],
@@ -230,17 +344,19 @@ export class OnnxSession {
   ) {}
 
   static async create(threads: InferenceThreads, modelPath: string, settings: SessionSettings, usage: SessionUsage = {}): Promise<OnnxSession> {
-    const thread = threads.place(settings.inferenceThreads, usage.interactive === true);
-    thread.sessions++;
-    try {
-      const description = (await thread.call({ op: "create", path: modelPath, settings: sessionSettingsFor(settings, usage) })).value as SessionDescription;
-      threads.noteProviders(description.providers);
-      return new OnnxSession(threads, thread, description.session, stageLabel(modelPath), description.inputs, description.outputNames, description.provider);
-    } catch (error) {
-      thread.sessions--;
-      threads.stopIfIdle(thread);
-      throw error;
-    }
+    const interactive = usage.interactive === true;
+    const description = await threads.create(modelPath, sessionSettingsFor(settings, usage), interactive);
+    const thread = description.shared ? undefined : description.thread;
+    return new OnnxSession(
+      threads,
+      thread,
+      interactive,
+      description.session,
+      stageLabel(modelPath),
+      description.inputs,
+      description.outputNames,
+      description.provider,
+    );
   }
 
   input(name: string): InputSpec | undefined {
@@ -249,9 +365,10 @@ export class OnnxSession {
 
   /**
    * Runs the model; the feeds' buffers are handed to the inference thread and must not be reused.
-   * Within a request that gets abandoned (timed out), a run still queued on its thread is skipped.
+   * Within a request that gets abandoned (timed out), a run still queued is skipped.
    */
   async run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+    if (this.#released) throw new Error("session was released");
     const signal = requestSignal();
     throwIfAbandoned(signal);
     const owned = Object.fromEntries(Object.entries(feeds).map(([name, feed]) => [name, ownedFeed(feed)]));
@@ -260,8 +377,12 @@ export class OnnxSession {
     const onAbandon = () => Atomics.store(abandon!, 0, 1);
     signal?.addEventListener("abort", onAbandon, { once: true });
     const posted = processClockMs();
+    const request: SessionRequest = { op: "run", session: this.id, shared: this.thread === undefined, outputNames: this.outputNames, feeds: owned, abandon };
+    const transfer = collectTransferables(owned);
+    const call = this.thread ? this.thread.call(request, transfer) : this.threads.callShared(request, this.interactive, transfer, abandon);
+    this.#inFlight.add(call);
     try {
-      const reply = await this.thread.call({ op: "run", session: this.id, feeds: owned, abandon }, collectTransferables(owned));
+      const reply = await call;
       recordStage(this.stage, "wait", Math.max(0, reply.startedMs - posted) / 1000);
       recordStage(this.stage, "run", reply.runMs / 1000);
       return reply.value as OutputTensor[];
@@ -269,16 +390,26 @@ export class OnnxSession {
       if (error instanceof AbandonedError) recordStage(this.stage, "abandoned", (processClockMs() - posted) / 1000);
       throw error;
     } finally {
+      this.#inFlight.delete(call);
       signal?.removeEventListener("abort", onAbandon);
     }
   }
 
   async release(): Promise<void> {
+    this.#released = true;
+    await Promise.allSettled([...this.#inFlight]);
+    if (this.thread) {
+      try {
+        await this.thread.call({ op: "release", session: this.id, shared: false });
+      } finally {
+        this.threads.hostedReleased(this.thread);
+      }
+      return;
+    }
     try {
-      await this.thread.call({ op: "release", session: this.id });
+      await this.threads.callShared({ op: "release", session: this.id, shared: true }, this.interactive);
     } finally {
-      this.thread.sessions--;
-      this.threads.stopIfIdle(this.thread);
+      this.threads.sharedReleased(this.interactive);
     }
   }
 }

@@ -1,9 +1,13 @@
 /**
- * The onnxruntime sessions themselves, living on the inference thread (see onnx-session.ts for
+ * The onnxruntime sessions themselves, created on an inference thread (see onnx-session.ts for
  * why not on the main thread). Upstream's session policy (spec §2.8): provider preference
  * CUDA > CoreML > CPU filtered by what this onnxruntime-node build can use, CPU arena per
  * `MODEL_ARENA`, inter/intra-op threads, parallel execution when inter-op threads > 1; plus
  * non-spinning intra-op threads.
+ *
+ * A CPU session is created through onnxruntime's C API (ort-capi.ts) so that every inference
+ * thread can run it; an accelerator's session (CUDA, CoreML) goes through onnxruntime-node and
+ * stays on the thread that created it: one device runs one model's runs one after the other anyway.
  */
 import * as ort from "onnxruntime-node";
 import { existsSync } from "node:fs";
@@ -11,6 +15,7 @@ import { dirname, join } from "node:path";
 import { log } from "../log.ts";
 
 import type { Feed, InputSpec, OutputTensor, SessionSettings } from "./onnx-session.ts";
+import { createNativeSession, type NativeSession } from "./ort-capi.ts";
 
 const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
 
@@ -40,7 +45,7 @@ function providerConfig(name: string, settings: SessionSettings): ort.InferenceS
   return name;
 }
 
-/** A loaded session as the inference thread holds it. */
+/** An accelerator's session, held by the inference thread that created it. */
 export interface HostedSession {
   readonly session: ort.InferenceSession;
   readonly inputs: InputSpec[];
@@ -48,10 +53,14 @@ export interface HostedSession {
   readonly provider: string;
 }
 
-/** Loads a model file; falls back to CPU (with a warning) when an accelerator provider fails. */
-export async function createHostedSession(modelPath: string, settings: SessionSettings): Promise<HostedSession> {
+/**
+ * Loads a model file: on the best provider available, falling back to CPU (with a warning) when an
+ * accelerator's fails. A CPU session is shared (any thread runs it), an accelerator's hosted.
+ */
+export async function createSession(modelPath: string, settings: SessionSettings): Promise<{ shared: NativeSession } | { hosted: HostedSession }> {
   let lastError: unknown;
   for (const provider of availableProviders()) {
+    if (provider === "cpu") return { shared: createNativeSession(modelPath, settings) };
     try {
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: [providerConfig(provider, settings)],
@@ -65,10 +74,10 @@ export async function createHostedSession(modelPath: string, settings: SessionSe
         // thread-priority.ts) and the other processes of an Immich host should run.
         extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
-      return { session, inputs: describeInputs(session), outputNames: session.outputNames, provider };
+      return { hosted: { session, inputs: describeInputs(session), outputNames: session.outputNames, provider } };
     } catch (error) {
       lastError = error;
-      if (provider !== "cpu") log.warn(`${provider} provider failed for ${modelPath}, falling back: ${String(error)}`);
+      log.warn(`${provider} provider failed for ${modelPath}, falling back: ${String(error)}`);
     }
   }
   throw lastError;

@@ -11,33 +11,57 @@ import { processClockMs } from "./stage-timing.ts";
 import { collectGarbage } from "./allocator.ts";
 import { INFERENCE_NICE, isSearchThread, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
 import type { SessionRequest } from "./onnx-session.ts";
+import type { HostedSession } from "./session-host.ts";
 import { AbandonedError } from "./request-scope.ts";
 
 declare const self: Worker;
 
-/** Sessions hosted by this thread (only inference threads ever create any). */
-const sessions = new Map<number, import("./session-host.ts").HostedSession>();
-let nextSession = 1;
+/** Accelerator sessions hosted by this thread; shared (CPU) sessions are native handles any thread runs. */
+const hostedSessions = new Map<number, HostedSession>();
+let nextHosted = 1;
 
 async function handleSession(request: SessionRequest): Promise<unknown> {
   // Loaded on first use so kernel workers never load onnxruntime.
   const host = await import("./session-host.ts");
+  const native = await import("./ort-capi.ts");
   switch (request.op) {
     case "create": {
-      const hosted = await host.createHostedSession(request.path, request.settings);
-      const id = nextSession++;
-      sessions.set(id, hosted);
-      return { session: id, inputs: hosted.inputs, outputNames: hosted.outputNames, provider: hosted.provider, providers: host.availableProviders() };
+      const created = await host.createSession(request.path, request.settings);
+      const providers = host.availableProviders();
+      if ("shared" in created)
+        return {
+          session: created.shared.handle,
+          shared: true,
+          inputs: created.shared.inputs,
+          outputNames: created.shared.outputNames,
+          provider: "cpu",
+          providers,
+        };
+      const id = nextHosted++;
+      hostedSessions.set(id, created.hosted);
+      return {
+        session: id,
+        shared: false,
+        inputs: created.hosted.inputs,
+        outputNames: created.hosted.outputNames,
+        provider: created.hosted.provider,
+        providers,
+      };
     }
     case "run": {
-      const hosted = sessions.get(request.session);
-      if (!hosted) throw new Error("session was released");
       if (request.abandon && Atomics.load(request.abandon, 0) === 1) throw new AbandonedError();
+      if (request.shared) return native.runNativeSession(request.session, request.outputNames, request.feeds);
+      const hosted = hostedSessions.get(request.session);
+      if (!hosted) throw new Error("session was released");
       return host.runHostedSession(hosted, request.feeds);
     }
     case "release": {
-      const hosted = sessions.get(request.session);
-      sessions.delete(request.session);
+      if (request.shared) {
+        native.releaseNativeSession(request.session);
+        return null;
+      }
+      const hosted = hostedSessions.get(request.session);
+      hostedSessions.delete(request.session);
       await hosted?.session.release();
       return null;
     }

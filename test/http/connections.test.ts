@@ -141,8 +141,10 @@ describe("a client that hangs up", () => {
   beforeAll(async () => {
     // Sized on this machine: the first run must still be running when the others hang up (300 ms).
     const slow = await slowVisualModel(1500);
-    server = await startTestServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL }, (cache) =>
-      writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), slow.model),
+    // One inference thread: the other runs wait behind the first (with more, as many run at once).
+    server = await startTestServer(
+      { MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL, MACHINE_LEARNING_INFERENCE_THREADS: "1" },
+      (cache) => writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), slow.model),
     );
   });
   afterAll(() => server.stop());

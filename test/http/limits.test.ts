@@ -101,12 +101,16 @@ describe("request timeout", () => {
 describe("abandoned work", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startSlowServer({ MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4" }, slow.model);
+    // One inference thread: runs of one model wait for each other (with more, as many run at once).
+    server = await startSlowServer(
+      { MACHINE_LEARNING_REQUEST_TIMEOUT_S: String(DEADLINE_S), MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4", MACHINE_LEARNING_INFERENCE_THREADS: "1" },
+      slow.model,
+    );
   });
   afterAll(() => server.stop());
 
   test("runs still queued on the inference thread when their requests time out are skipped", async () => {
-    // Four at once: the first run occupies the visual session's thread past every deadline; the
+    // Four at once: the first run occupies the inference thread past every deadline; the
     // three queued behind it belong to requests answered 504 by the time the thread is free.
     const responses = await Promise.all(Array.from({ length: 4 }, () => predict(server.url, VISUAL, { image: jpeg })));
     expect(responses.map((r) => r.status)).toEqual([504, 504, 504, 504]);

@@ -1,8 +1,9 @@
 /**
  * The inference thread's queue, driven through its real message protocol (runtime/worker.ts): runs
  * are handled one at a time in arrival order; a run whose request was abandoned before it started
- * is skipped. Interactive sessions (search queries) live on the search thread (onnx-session.ts):
- * they never queue behind scan runs, and that thread keeps normal priority.
+ * is skipped. Through the service's dispatcher (onnx-session.ts): interactive sessions (search
+ * queries) run on the search thread, never behind scan runs, at normal priority; one model's runs
+ * spread over every scan thread the layout allows.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,7 +39,9 @@ const imageFeed = (): Record<string, Feed> => ({ image: { type: "float32", data:
 const textFeed = (): Record<string, Feed> => ({ text: { type: "int32", data: new Int32Array(77).fill(7), dims: [1, 77] } });
 
 let slow: number;
+let outputNames: string[];
 let dir: string;
+const run = (abandon?: Int32Array): SessionRequest => ({ op: "run", session: slow, shared: true, outputNames, feeds: imageFeed(), abandon });
 
 beforeAll(async () => {
   dir = tempDir();
@@ -46,7 +49,12 @@ beforeAll(async () => {
   writeFileSync(join(dir, "textual.onnx"), clipTextualModel());
   worker = new Worker(new URL("../../src/runtime/worker.ts", import.meta.url).href);
   worker.addEventListener("message", (event: MessageEvent) => replies.get((event.data as WorkerReply).id)?.(event.data as WorkerReply));
-  slow = ((await post({ op: "create", path: join(dir, "visual.onnx"), settings: SETTINGS }, "create")).value as { session: number }).session;
+  const created = (await post({ op: "create", path: join(dir, "visual.onnx"), settings: SETTINGS }, "create")).value as {
+    session: number;
+    outputNames: string[];
+  };
+  slow = created.session;
+  outputNames = created.outputNames;
 });
 
 afterAll(() => worker.terminate());
@@ -72,16 +80,16 @@ async function untilPremise<T extends { premise: boolean }>(scenario: (waitMs: n
 describe("inference thread queue", () => {
   test("batch runs keep their arrival order", async () => {
     order = [];
-    await Promise.all([1, 2, 3, 4].map((n) => post({ op: "run", session: slow, feeds: imageFeed() }, `image${n}`)));
+    await Promise.all([1, 2, 3, 4].map((n) => post(run(), `image${n}`)));
     expect(order).toEqual(["image1", "image2", "image3", "image4"]);
   });
 
   test("a queued run whose request gave up is skipped and reported as abandoned", async () => {
     const attempt = async (waitMs: number) => {
       order = [];
-      const running = post({ op: "run", session: slow, feeds: imageFeed() }, "running");
+      const running = post(run(), "running");
       const abandon = new Int32Array(new SharedArrayBuffer(4));
-      const skipped = post({ op: "run", session: slow, feeds: imageFeed(), abandon }, "skipped");
+      const skipped = post(run(abandon), "skipped");
       await Bun.sleep(waitMs);
       const abandonedAt = processClockMs();
       Atomics.store(abandon, 0, 1);
@@ -127,6 +135,19 @@ describe("interactive sessions", () => {
       await visual.release();
       await text.release();
     }
+  });
+
+  test("one model's runs go to every scan thread the layout allows, and no more; the threads stop with its release", async () => {
+    const threads = new InferenceThreads();
+    const visual = await OnnxSession.create(threads, join(dir, "visual.onnx"), { ...SETTINGS, inferenceThreads: 2 });
+    try {
+      const outputs = await Promise.all([1, 2, 3, 4].map(() => visual.run(imageFeed())));
+      expect(threads.count).toBe(2);
+      for (const [output] of outputs) expect(Array.from(output!.data)).toEqual(Array.from(outputs[0]![0]!.data));
+    } finally {
+      await visual.release();
+    }
+    expect(threads.count).toBe(0);
   });
 
   test("keep onnxruntime's arena whatever MODEL_ARENA says; varying shapes go without; other sessions follow it", () => {

@@ -1,12 +1,12 @@
 /**
  * A thread that dies with work queued on it: both crash paths (a pre-processing worker of the
- * pool, an inference thread hosting sessions) fail the callers waiting on it at once instead of
+ * pool, an inference thread running a session) fail the callers waiting on it at once instead of
  * leaving them hanging, and later work goes to a fresh thread.
  *
  * The crash is real: the thread's own message port receives a message its handler cannot read
  * (`null`), so the handler throws outside any job and the thread dies of an uncaught error, as it
  * would from a bug. Nothing else can reach a thread from outside, hence the look inside the pool
- * and the session for their Worker handle.
+ * and the inference threads for their Worker handles.
  */
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
@@ -27,8 +27,8 @@ function poolWorker(pool: WorkerPool): Worker {
   return (pool as unknown as { slots: Array<{ worker: Worker }> }).slots[0]!.worker;
 }
 
-function sessionThread(session: OnnxSession): Worker {
-  return (session as unknown as { thread: { worker: Worker } }).thread.worker;
+function inferenceWorkers(threads: InferenceThreads): Worker[] {
+  return (threads as unknown as { threads: Array<{ worker: Worker }> }).threads.map((thread) => thread.worker);
 }
 
 describe("a pre-processing worker that dies", () => {
@@ -58,32 +58,32 @@ describe("a pre-processing worker that dies", () => {
 });
 
 describe("an inference thread that dies", () => {
-  test("fails its queued runs and every later call at once; a new session gets a fresh thread", async () => {
+  test("fails the run it had at once; the session lives on and its later runs go to a fresh thread", async () => {
     const path = join(tempDir(), "model.onnx");
     writeFileSync(path, heavyVisualModel({ layers: 4 }));
     const feeds = (): Record<string, Feed> => ({ image: { type: "float32", data: new Float32Array(3 * 224 * 224).fill(0.5), dims: [1, 3, 224, 224] } });
     const threads = new InferenceThreads();
     const session = await OnnxSession.create(threads, path, SETTINGS);
+    const [crashed] = inferenceWorkers(threads);
     expect(threads.count).toBe(1);
 
+    // One scan thread allowed: the first run goes to it, the second waits for it in the queue.
     const runs = [session.run(feeds()), session.run(feeds())];
-    crash(sessionThread(session));
+    crash(crashed!);
     const results = await Promise.allSettled(runs);
-    // However far the runs got before the thread died, none is left waiting, and the last one
-    // (queued behind the bad message) fails naming the thread.
-    expect(results.at(-1)!.status).toBe("rejected");
-    expect(String((results.at(-1) as PromiseRejectedResult).reason)).toContain("inference thread failed");
-    expect(threads.count).toBe(0);
-    // Its sessions are gone with it: their calls fail at once rather than waiting for a reply.
-    await expect(session.run(feeds())).rejects.toThrow("inference thread failed");
-    await expect(session.release()).rejects.toThrow("inference thread failed");
+    // However far the runs got before the thread died, none is left waiting: the one it had when
+    // it died fails naming it (which one depends on how far the first got).
+    const failures = results.filter((result) => result.status === "rejected");
+    expect(failures.length).toBeGreaterThanOrEqual(1);
+    for (const failure of failures) expect(String(failure.reason)).toContain("inference thread failed");
+    expect(inferenceWorkers(threads)).not.toContain(crashed);
 
-    const fresh = await OnnxSession.create(threads, path, SETTINGS);
-    try {
-      const [output] = await fresh.run(feeds());
-      expect(output!.dims).toEqual([1, 512]);
-    } finally {
-      await fresh.release();
-    }
+    // The session is onnxruntime's, not the thread's: it lives on, and runs on a fresh thread.
+    const [output] = await session.run(feeds());
+    expect(output!.dims).toEqual([1, 512]);
+    expect(inferenceWorkers(threads)).toHaveLength(1);
+    expect(inferenceWorkers(threads)[0]).not.toBe(crashed);
+    await session.release();
+    expect(threads.count).toBe(0);
   });
 });

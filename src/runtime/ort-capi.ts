@@ -1,0 +1,323 @@
+/**
+ * onnxruntime's C API, called through bun:ffi, for CPU sessions that every inference thread can
+ * run. onnxruntime-node keeps a session inside one JS thread's wrapper object and runs it on that
+ * thread, so one model could only ever use one inference thread: a library scan of one kind (a
+ * smart-search re-index, a face scan) ran on one core of two, half what two plain processes get
+ * (bench/RESULTS.md). onnxruntime itself allows concurrent `Run` calls on one session from any
+ * number of threads, sharing the weights and the arena; a session created here is a native
+ * pointer that any inference thread can pass to `Run`, so one copy of a model serves all of them.
+ *
+ * Same library as onnxruntime-node's (the one it ships, loaded from the same place), same session
+ * options as session-host.ts sets through it. Only the functions below are bound; their places in
+ * the `OrtApi` function table come from onnxruntime_c_api.h, where entries are only ever
+ * appended, so the table of API version 13 (onnxruntime 1.13) holds them at these places in every
+ * later release.
+ */
+import { CFunction, CString, dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
+import { dirname, join } from "node:path";
+import { nativeDir } from "../native/loader.ts";
+import type { Feed, InputSpec, OutputTensor, TensorElement } from "./onnx-session.ts";
+
+const API_VERSION = 13;
+
+/** Places in the OrtApi function table (onnxruntime_c_api.h, `struct OrtApi`, counted from 0). */
+const FN = {
+  GetErrorMessage: 2,
+  CreateEnv: 3,
+  CreateSession: 7,
+  Run: 9,
+  CreateSessionOptions: 10,
+  SetSessionExecutionMode: 13,
+  EnableCpuMemArena: 18,
+  DisableCpuMemArena: 19,
+  SetSessionGraphOptimizationLevel: 23,
+  SetIntraOpNumThreads: 24,
+  SetInterOpNumThreads: 25,
+  SessionGetInputCount: 30,
+  SessionGetOutputCount: 31,
+  SessionGetInputTypeInfo: 33,
+  SessionGetInputName: 36,
+  SessionGetOutputName: 37,
+  CreateTensorWithDataAsOrtValue: 49,
+  GetTensorMutableData: 51,
+  CastTypeInfoToTensorInfo: 55,
+  GetTensorElementType: 60,
+  GetDimensionsCount: 61,
+  GetDimensions: 62,
+  GetTensorTypeAndShape: 65,
+  CreateCpuMemoryInfo: 69,
+  AllocatorFree: 76,
+  GetAllocatorWithDefaultOptions: 78,
+  ReleaseStatus: 93,
+  ReleaseSession: 95,
+  ReleaseValue: 96,
+  ReleaseTypeInfo: 98,
+  ReleaseTensorTypeAndShapeInfo: 99,
+  ReleaseSessionOptions: 100,
+  AddSessionConfigEntry: 130,
+} as const;
+
+/** ONNXTensorElementDataType values, and the bytes per element of those we feed. */
+const ELEMENT_TYPES: Record<TensorElement, { code: number; bytes: number }> = {
+  float32: { code: 1, bytes: 4 },
+  uint8: { code: 2, bytes: 1 },
+  int32: { code: 6, bytes: 4 },
+  int64: { code: 7, bytes: 8 },
+};
+const ELEMENT_NAMES = new Map<number, TensorElement>(Object.entries(ELEMENT_TYPES).map(([name, { code }]) => [code, name as TensorElement]));
+
+const LOG_WARNING = 2;
+const GRAPH_OPTIMIZE_ALL = 99;
+const ALLOCATOR_DEVICE = 0;
+const MEM_TYPE_DEFAULT = 0;
+
+export interface NativeSessionOptions {
+  intraOpThreads: number;
+  interOpThreads: number;
+  arena: boolean;
+}
+
+/** A created session: its native pointer (valid in every thread of the process) and signature. */
+export interface NativeSession {
+  readonly handle: number;
+  readonly inputs: InputSpec[];
+  readonly outputNames: string[];
+}
+
+/** Where the onnxruntime library onnxruntime-node loads lives: extracted (executable) or in node_modules. */
+function libraryPath(): string {
+  const file = process.platform === "darwin" ? "libonnxruntime.1.dylib" : "libonnxruntime.so.1";
+  if (nativeDir) return join(nativeDir, "onnxruntime", file);
+  const packageDir = dirname(require.resolve("onnxruntime-node/package.json"));
+  return join(packageDir, "bin", "napi-v6", process.platform, process.arch, file);
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** The bound API of this thread (bun:ffi functions are per JS thread; the pointers they take are not). */
+class OrtApi {
+  readonly #fns = new Map<keyof typeof FN, Fn>();
+  readonly #api: Pointer;
+  readonly env: number;
+  readonly cpuMemory: number;
+  readonly allocator: number;
+
+  constructor() {
+    const lib = dlopen(libraryPath(), { OrtGetApiBase: { args: [], returns: FFIType.ptr } });
+    const base = lib.symbols.OrtGetApiBase();
+    if (!base) throw new Error("onnxruntime: OrtGetApiBase returned nothing");
+    const getApi = CFunction({ ptr: read.ptr(base, 0) as Pointer, args: [FFIType.u32], returns: FFIType.ptr });
+    const api = getApi(API_VERSION);
+    if (!api) throw new Error(`onnxruntime: API version ${API_VERSION} unsupported`);
+    this.#api = api;
+    // One environment per process: onnxruntime hands every later CreateEnv the same one.
+    this.env = this.#out((out) => this.#call("CreateEnv", [FFIType.i32, FFIType.ptr, FFIType.ptr], LOG_WARNING, cString("immich-ml"), out));
+    this.cpuMemory = this.#out((out) => this.#call("CreateCpuMemoryInfo", [FFIType.i32, FFIType.i32, FFIType.ptr], ALLOCATOR_DEVICE, MEM_TYPE_DEFAULT, out));
+    this.allocator = this.#out((out) => this.#call("GetAllocatorWithDefaultOptions", [FFIType.ptr], out));
+  }
+
+  /** Binds the table entry `name` on first use. */
+  fn(name: keyof typeof FN, args: FFIType[], returns: FFIType = FFIType.ptr): Fn {
+    let bound = this.#fns.get(name);
+    if (!bound) {
+      const address = read.ptr(this.#api, FN[name] * 8) as Pointer;
+      bound = CFunction({ ptr: address, args, returns }) as unknown as Fn;
+      this.#fns.set(name, bound);
+    }
+    return bound;
+  }
+
+  /** Calls an entry that returns an OrtStatus*, turning a status into an Error. */
+  #call(name: keyof typeof FN, args: FFIType[], ...values: unknown[]): void {
+    const status = this.fn(name, args)(...values) as Pointer | null;
+    if (!status) return;
+    const message = String(this.fn("GetErrorMessage", [FFIType.ptr], FFIType.cstring)(status));
+    this.fn("ReleaseStatus", [FFIType.ptr], FFIType.void)(status);
+    throw new Error(message);
+  }
+
+  call(name: keyof typeof FN, args: FFIType[], ...values: unknown[]): void {
+    this.#call(name, args, ...values);
+  }
+
+  /** Runs `fill` with a pointer-sized out-parameter and returns what it wrote. */
+  #out(fill: (out: Pointer) => void): number {
+    const slot = new BigUint64Array(1);
+    fill(ptr(slot));
+    return Number(slot[0]);
+  }
+
+  out(fill: (out: Pointer) => void): number {
+    return this.#out(fill);
+  }
+
+  release(name: "ReleaseSession" | "ReleaseValue" | "ReleaseTypeInfo" | "ReleaseTensorTypeAndShapeInfo" | "ReleaseSessionOptions", handle: number): void {
+    this.fn(name, [FFIType.ptr], FFIType.void)(handle);
+  }
+}
+
+function cString(text: string): Pointer {
+  return ptr(Buffer.from(`${text}\0`, "utf8"));
+}
+
+let thisThread: OrtApi | undefined;
+const api = (): OrtApi => (thisThread ??= new OrtApi());
+
+const P = FFIType.ptr;
+const U64 = FFIType.u64;
+
+function takeString(ort: OrtApi, pointer: number): string {
+  const text = new CString(pointer as Pointer).toString();
+  ort.call("AllocatorFree", [P, P], ort.allocator, pointer);
+  return text;
+}
+
+function readShape(ort: OrtApi, info: number): number[] {
+  const count = ort.out((out) => ort.call("GetDimensionsCount", [P, P], info, out));
+  const dims = new BigInt64Array(Math.max(1, count));
+  ort.call("GetDimensions", [P, P, U64], info, ptr(dims), count);
+  return Array.from(dims.subarray(0, count), Number);
+}
+
+function elementOf(ort: OrtApi, info: number): number {
+  const code = new Int32Array(1);
+  ort.call("GetTensorElementType", [P, P], info, ptr(code));
+  return code[0]!;
+}
+
+function describeInput(ort: OrtApi, session: number, index: number): InputSpec {
+  const name = takeString(
+    ort,
+    ort.out((out) => ort.call("SessionGetInputName", [P, U64, P, P], session, index, ort.allocator, out)),
+  );
+  const typeInfo = ort.out((out) => ort.call("SessionGetInputTypeInfo", [P, U64, P], session, index, out));
+  try {
+    const tensorInfo = ort.out((out) => ort.call("CastTypeInfoToTensorInfo", [P, P], typeInfo, out));
+    if (tensorInfo === 0) return { name, type: "unknown", shape: [] };
+    const type = ELEMENT_NAMES.get(elementOf(ort, tensorInfo)) ?? "unknown";
+    // Symbolic and unknown sizes read as -1: the caller fills those from its own input.
+    const shape = readShape(ort, tensorInfo).map((dim) => (dim >= 0 ? dim : undefined));
+    return { name, type, shape };
+  } finally {
+    ort.release("ReleaseTypeInfo", typeInfo);
+  }
+}
+
+/** Loads a model for the CPU provider with the given thread counts and arena setting. */
+export function createNativeSession(modelPath: string, options: NativeSessionOptions): NativeSession {
+  const ort = api();
+  const sessionOptions = ort.out((out) => ort.call("CreateSessionOptions", [P], out));
+  let session: number;
+  try {
+    ort.call("SetIntraOpNumThreads", [P, FFIType.i32], sessionOptions, options.intraOpThreads);
+    ort.call("SetInterOpNumThreads", [P, FFIType.i32], sessionOptions, options.interOpThreads);
+    ort.call("SetSessionExecutionMode", [P, FFIType.i32], sessionOptions, options.interOpThreads > 1 ? 1 : 0);
+    ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
+    ort.call(options.arena ? "EnableCpuMemArena" : "DisableCpuMemArena", [P], sessionOptions);
+    // As session-host.ts: idle intra-op threads sleep rather than hold a core.
+    ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.intra_op.allow_spinning"), cString("0"));
+    session = ort.out((out) => ort.call("CreateSession", [P, P, P, P], ort.env, cString(modelPath), sessionOptions, out));
+  } finally {
+    ort.release("ReleaseSessionOptions", sessionOptions);
+  }
+  try {
+    const inputCount = ort.out((out) => ort.call("SessionGetInputCount", [P, P], session, out));
+    const outputCount = ort.out((out) => ort.call("SessionGetOutputCount", [P, P], session, out));
+    const inputs = Array.from({ length: inputCount }, (_, index) => describeInput(ort, session, index));
+    const outputNames = Array.from({ length: outputCount }, (_, index) =>
+      takeString(
+        ort,
+        ort.out((out) => ort.call("SessionGetOutputName", [P, U64, P, P], session, index, ort.allocator, out)),
+      ),
+    );
+    return { handle: session, inputs, outputNames };
+  } catch (error) {
+    ort.release("ReleaseSession", session);
+    throw error;
+  }
+}
+
+/** Pointers to NUL-terminated copies of `names`, kept alive by the returned buffers. */
+function nameArray(names: readonly string[]): { array: BigUint64Array; keep: Buffer[] } {
+  const keep = names.map((name) => Buffer.from(`${name}\0`, "utf8"));
+  return { array: BigUint64Array.from(keep, (buffer) => BigInt(ptr(buffer))), keep };
+}
+
+function outputTensor(ort: OrtApi, value: number): OutputTensor {
+  const info = ort.out((out) => ort.call("GetTensorTypeAndShape", [P, P], value, out));
+  let dims: number[];
+  let element: TensorElement | undefined;
+  try {
+    dims = readShape(ort, info);
+    element = ELEMENT_NAMES.get(elementOf(ort, info));
+  } finally {
+    ort.release("ReleaseTensorTypeAndShapeInfo", info);
+  }
+  if (!element) throw new Error("onnxruntime: output of an unsupported element type");
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (count === 0) return { dims, data: new Float32Array(0) };
+  const data = ort.out((out) => ort.call("GetTensorMutableData", [P, P], value, out));
+  // A copy: the tensor's memory belongs to the session's allocator and goes with ReleaseValue.
+  const bytes = toArrayBuffer(data as Pointer, 0, count * ELEMENT_TYPES[element].bytes).slice(0);
+  if (element === "float32") return { dims, data: new Float32Array(bytes) };
+  const typed = element === "int64" ? new BigInt64Array(bytes) : element === "int32" ? new Int32Array(bytes) : new Uint8Array(bytes);
+  return { dims, data: Float32Array.from(typed as ArrayLike<number | bigint>, Number) };
+}
+
+/**
+ * One run on this thread. The feeds' memory is read in place (onnxruntime takes no copy), so the
+ * arrays stay referenced here until `Run` returns.
+ */
+export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[] {
+  const ort = api();
+  const inputNames = Object.keys(feeds);
+  const values = new BigUint64Array(inputNames.length);
+  const shapes: BigInt64Array[] = [];
+  const outputs = new BigUint64Array(outputNames.length);
+  const empty = new Uint8Array(1);
+  try {
+    inputNames.forEach((name, index) => {
+      const feed = feeds[name]!;
+      const shape = BigInt64Array.from(feed.dims, BigInt);
+      shapes.push(shape);
+      const data = feed.data.byteLength > 0 ? feed.data : empty;
+      const value = ort.out((out) =>
+        ort.call(
+          "CreateTensorWithDataAsOrtValue",
+          [P, P, U64, P, U64, FFIType.i32, P],
+          ort.cpuMemory,
+          ptr(data),
+          feed.data.byteLength,
+          ptr(shape.length > 0 ? shape : new BigInt64Array(1)),
+          shape.length,
+          ELEMENT_TYPES[feed.type].code,
+          out,
+        ),
+      );
+      values[index] = BigInt(value);
+    });
+    const inNames = nameArray(inputNames);
+    const outNames = nameArray(outputNames);
+    ort.call(
+      "Run",
+      [P, P, P, P, U64, P, U64, P],
+      handle,
+      null,
+      ptr(inNames.array),
+      ptr(values),
+      inputNames.length,
+      ptr(outNames.array),
+      outputNames.length,
+      ptr(outputs),
+    );
+    return Array.from(outputs, (value) => outputTensor(ort, Number(value)));
+  } finally {
+    for (const value of values) if (value !== 0n) ort.release("ReleaseValue", Number(value));
+    for (const value of outputs) if (value !== 0n) ort.release("ReleaseValue", Number(value));
+  }
+}
+
+/** Frees a session; no run of it may be in flight on any thread. */
+export function releaseNativeSession(handle: number): void {
+  api().release("ReleaseSession", handle);
+}
