@@ -1,18 +1,16 @@
 /**
  * How the process spreads its work over the machine's cores when the environment does not say:
  *
- * - inference threads: JS threads hosting onnxruntime sessions. Under Bun a run blocks its JS
- *   thread, so runs on one inference thread go one after the other; each session lives on one
- *   thread (search queries have one more of their own, onnx-session.ts). At least two, so that a
- *   face detector and recogniser, or CLIP and OCR, run side by side; one per 4 cores on bigger
- *   machines, up to 4, so that the models
- *   Immich runs side by side (CLIP, faces and OCR jobs) each run on cores of their own.
+ * - inference threads: JS threads running onnxruntime sessions. A run blocks its JS thread, so
+ *   runs on one thread go one after the other; any CPU session runs on any of them (onnx-session.ts),
+ *   search queries on one more of their own. At least two, so that two runs (of one model or of
+ *   two) go side by side; one per 4 cores on bigger machines, up to 4.
  * - intra-op threads per session: the inference thread's share of the cores, so concurrent runs
  *   never oversubscribe them. A batch-1 run parallelises poorly (on 2 cores, ViT-B/32 runs 1.3×
- *   faster on 2 threads for 2× the CPU time), so the cores are better spent on runs of different
- *   models side by side: on 2 cores two single-threaded inference threads served the mixed Immich
- *   load 1.4× faster than one inference thread per core pair, faces 1.24× and CLIP images 1.06×,
- *   for single requests 20–30 % slower (bench/RESULTS.md).
+ *   faster on 2 threads for 2× the CPU time), so the cores are better spent on runs side by side:
+ *   on 2 cores two plain single-threaded processes made 1.3× (CLIP image) and 2.3× (faces) the
+ *   requests per second of one process running on both cores, spinning allowed, for single
+ *   requests 20–30 % slower (bench/RESULTS.md).
  * - pool workers: pre/post-processing (resizes, alignment, decoding of outputs). They run below
  *   inference (thread-priority.ts) and need about a quarter of a run's CPU time: one per 4 cores.
  *
