@@ -8,7 +8,7 @@ import * as ort from "onnxruntime-node";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { decodeImage } from "../src/pipeline/decode-image.ts";
-import { kernels } from "../src/runtime/kernel-table.ts";
+import { kernels } from "../src/tasks/kernel-table.ts";
 import { createHostedSession, type HostedSession } from "../src/runtime/session-host.ts";
 import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import { parseClipPreprocessConfig } from "../src/tasks/clip/visual-preprocess.ts";

@@ -1,5 +1,5 @@
 /**
- * The inference thread's queue, driven through its real message protocol (runtime/worker.ts): runs
+ * The inference thread's queue, driven through its real message protocol (runtime/thread-jobs.ts): runs
  * are handled one at a time in arrival order; a run whose request was abandoned before it started
  * is skipped. Interactive sessions (search queries) live on the search thread (onnx-session.ts):
  * they never queue behind scan runs, and that thread keeps normal priority.
@@ -44,7 +44,7 @@ beforeAll(async () => {
   dir = tempDir();
   writeFileSync(join(dir, "visual.onnx"), heavyVisualModel({ layers: 24 }));
   writeFileSync(join(dir, "textual.onnx"), clipTextualModel());
-  worker = new Worker(new URL("../../src/runtime/worker.ts", import.meta.url).href);
+  worker = new Worker(new URL("../../src/runtime/inference-thread.ts", import.meta.url).href);
   worker.addEventListener("message", (event: MessageEvent) => replies.get((event.data as WorkerReply).id)?.(event.data as WorkerReply));
   slow = ((await post({ op: "create", path: join(dir, "visual.onnx"), settings: SETTINGS }, "create")).value as { session: number }).session;
 });
