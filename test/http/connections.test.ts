@@ -103,6 +103,12 @@ describe("request bytes in flight", () => {
   });
 });
 
+/**
+ * Sizing a slow model and preloading it (seconds of onnxruntime work by design) took 2 to 12 s on a
+ * busy 2-core machine, past the 5 s a hook gets by default.
+ */
+const SLOW_SETUP_MS = 60_000;
+
 describe("a prediction slower than the keep-alive timeout", () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -117,7 +123,7 @@ describe("a prediction slower than the keep-alive timeout", () => {
       },
       (cache) => writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), slow.model),
     );
-  });
+  }, SLOW_SETUP_MS);
   afterAll(() => server.stop());
 
   test("is answered: the connection timers stop once the body is read", async () => {
@@ -144,7 +150,7 @@ describe("a client that hangs up", () => {
     server = await startTestServer({ MACHINE_LEARNING_MAX_CONCURRENT_REQUESTS: "4", MACHINE_LEARNING_PRELOAD__CLIP__VISUAL: MODEL }, (cache) =>
       writeFileSync(join(writeClipModel(cache, MODEL), "visual", "model.onnx"), slow.model),
     );
-  });
+  }, SLOW_SETUP_MS);
   afterAll(() => server.stop());
 
   const abandonedRuns = async () => {
