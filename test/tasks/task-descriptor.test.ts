@@ -29,9 +29,10 @@ describe("responseOf", () => {
   });
 
   test("/predict's schemas carry each task's embedding as a string in JSON and numbers in MessagePack", () => {
+    // The task's value is the recognition output (first) or the detector's raw output.
     const face = (schema: TSchema) =>
-      (schema as unknown as { properties: Record<string, { items: { properties: Record<string, TSchema> } }> }).properties["facial-recognition"]!.items
-        .properties.embedding!;
+      (schema as unknown as { properties: Record<string, { anyOf: [{ items: { properties: Record<string, TSchema> } }] }> }).properties["facial-recognition"]!
+        .anyOf[0].items.properties.embedding!;
     expect(face(PredictResponse).type).toBe("string");
     expect(face(PredictResponseMsgpack).type).toBe("array");
     expect(Object.keys((PredictResponse as unknown as { properties: object }).properties)).toEqual([
