@@ -104,7 +104,11 @@ describe("scaling settings", () => {
     });
     expect(() => loadSettings({ MACHINE_LEARNING_ROUTE__OCR: "gpu:3003" })).toThrow("MACHINE_LEARNING_ROUTE__OCR");
     expect(() => loadSettings({ MACHINE_LEARNING_ROUTE_FALLBACK: "peer" })).toThrow("local or none");
-    expect(() => loadSettings({ MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" })).toThrow("a number > 0");
-    expect(() => loadSettings({ MACHINE_LEARNING_DRAIN_DELAY_S: "-1" })).toThrow("a number >= 0");
+    expect(() => loadSettings({ MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" })).toThrow(
+      'Invalid value for MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" (expected a number of seconds > 0)',
+    );
+    expect(() => loadSettings({ MACHINE_LEARNING_DRAIN_DELAY_S: "-1" })).toThrow(
+      'Invalid value for MACHINE_LEARNING_DRAIN_DELAY_S: "-1" (expected a number of seconds >= 0)',
+    );
   });
 });
