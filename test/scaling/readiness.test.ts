@@ -57,12 +57,7 @@ describe("readiness of the process", () => {
       expect((await fetch(`${server.url}/ready`)).status).toBe(200);
       const signalled = performance.now();
       process.kill(server.pid, "SIGTERM");
-      let draining: Response | undefined;
-      for (let i = 0; i < 40 && draining?.status !== 503; i++) {
-        draining = await fetch(`${server.url}/ready`);
-        if (draining.status !== 503) await Bun.sleep(10);
-      }
-      expect(draining!.status).toBe(503);
+      await waitUntil(async () => (await fetch(`${server.url}/ready`)).status === 503, "/ready to say 503", 1_000);
       // Still listening: the answers above came from the draining process.
       expect((await fetch(`${server.url}/ping`)).status).toBe(200);
       await waitUntil(
