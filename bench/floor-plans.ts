@@ -9,7 +9,7 @@ import * as ort from "onnxruntime-node";
 import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { decodeImage } from "../src/pipeline/decode-image.ts";
-import { kernels } from "../src/runtime/kernel-table.ts";
+import { kernels } from "../src/tasks/kernel-table.ts";
 import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import { parseClipPreprocessConfig } from "../src/tasks/clip/visual-preprocess.ts";
 import { ClipTokenizer } from "../src/tasks/clip/tokenizer.ts";

@@ -20,13 +20,12 @@ const VENDOR = join(ROOT, "vendor", "npm");
 const LOADER = join(ROOT, "src", "native", "loader.ts");
 
 /**
- * Every module started as a thread must be an entry point of the executable: the pool's worker and
- * any file under src/ named `<name>-thread.ts` (started with
- * `new Worker(new URL("./<name>-thread.ts", import.meta.url))`).
+ * Every module started as a thread must be an entry point of the executable: any file under src/
+ * named `<name>-thread.ts` (started with `new Worker(new URL("./<name>-thread.ts", import.meta.url))`).
  */
 function entryPoints(): string[] {
   const threads = [...new Bun.Glob("**/*-thread.ts").scanSync(join(ROOT, "src"))].map((path) => join(ROOT, "src", path));
-  const entries = [join(ROOT, "src", "main.ts"), join(ROOT, "src", "runtime", "worker.ts"), ...threads];
+  const entries = [join(ROOT, "src", "main.ts"), ...threads];
   const names = entries.map((path) => basename(path));
   const clash = names.find((name, i) => names.indexOf(name) !== i);
   // The executable's file system is flat (see `naming` below).

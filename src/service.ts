@@ -8,6 +8,7 @@ import { ModelStore } from "./models/model-store.ts";
 import { ModelCache } from "./models/model-cache.ts";
 import type { ModelContext } from "./models/inference-model.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
+import { TASK_KERNELS, type TaskPool } from "./tasks/kernels.ts";
 import { InferenceThreads, type SessionSettings } from "./runtime/onnx-session.ts";
 import { releaseFreedMemory } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
@@ -25,7 +26,7 @@ import { withoutCachePath } from "./http/error-status.ts";
 export interface Service {
   readonly settings: Settings;
   readonly store: ModelStore;
-  readonly pool: WorkerPool;
+  readonly pool: TaskPool;
   readonly inference: InferenceThreads;
   readonly cache: ModelCache;
   readonly metrics: Metrics;
@@ -49,7 +50,7 @@ const IDLE_RELEASE_SECONDS = 1;
  * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
  * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
  */
-async function releaseMemory(pool: WorkerPool, inference: InferenceThreads): Promise<void> {
+async function releaseMemory(pool: TaskPool, inference: InferenceThreads): Promise<void> {
   try {
     await Promise.all([pool.collectGarbage(), inference.collectGarbage()]);
   } catch (error) {
@@ -66,7 +67,7 @@ export function createService(settings: Settings): Service {
     offline: settings.hf.offline,
     onDownload: (model, outcome) => metrics.downloads.inc({ model, outcome }),
   });
-  const pool = new WorkerPool(settings.requestThreads);
+  const pool = new WorkerPool(settings.requestThreads, TASK_KERNELS);
   const session: SessionSettings = {
     inferenceThreads: settings.inferenceThreads,
     intraOpThreads: settings.intraOpThreads,

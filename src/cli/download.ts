@@ -12,6 +12,7 @@ import { isModelTask, TASK_TYPES } from "../tasks/catalog.ts";
 import { ModelStore, type ModelSource } from "../models/model-store.ts";
 import type { InferenceModel, ModelContext } from "../models/inference-model.ts";
 import { WorkerPool } from "../runtime/worker-pool.ts";
+import { TASK_KERNELS } from "../tasks/kernels.ts";
 import { InferenceThreads } from "../runtime/onnx-session.ts";
 import { createModel } from "../tasks/model-factory.ts";
 import { UnknownModelError } from "../models/registry.ts";
@@ -32,7 +33,7 @@ function modelContext(settings: Settings, store: ModelStore): ModelContext {
     arena: settings.modelArena,
     deviceId: settings.deviceId,
   };
-  return { settings, store, pool: new WorkerPool(0), session, inference: new InferenceThreads() };
+  return { settings, store, pool: new WorkerPool(0, TASK_KERNELS), session, inference: new InferenceThreads() };
 }
 
 /**

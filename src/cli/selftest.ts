@@ -6,6 +6,7 @@
 import * as ort from "onnxruntime-node";
 import { decodeImage } from "../pipeline/decode-image.ts";
 import { WorkerPool } from "../runtime/worker-pool.ts";
+import { TASK_KERNELS } from "../tasks/kernels.ts";
 import type { RgbImage } from "../imaging/rgb-image.ts";
 import { nativeDir } from "../native/loader.ts";
 import { addModel } from "./tiny-onnx.ts";
@@ -43,7 +44,7 @@ async function imageDecode(): Promise<{ line: string; image: RgbImage }> {
 
 async function workerThread(image: RgbImage): Promise<string> {
   const started = performance.now();
-  const pool = new WorkerPool(1);
+  const pool = new WorkerPool(1, TASK_KERNELS);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {

@@ -106,6 +106,8 @@ export interface ScalingSettings {
 
 const PREFIX = "machine_learning_";
 
+type EnvEntry = { name: string; value: string } | undefined;
+
 /** Variables upstream reads for hardware we do not drive (ARM NN, RKNN, OpenVINO, ROCm) or for gunicorn. */
 const IGNORED = [
   "ann",
@@ -126,6 +128,41 @@ export class SettingsError extends Error {
     super(`Invalid value for ${variable}: ${JSON.stringify(value)} (expected ${expected})`);
     this.name = "SettingsError";
   }
+}
+
+/** What a numeric variable may hold. */
+interface NumberRule {
+  readonly integer?: boolean;
+  /** The smallest value allowed, or with `exclusiveMin` the value it must exceed. */
+  readonly min?: number;
+  readonly exclusiveMin?: boolean;
+  readonly max?: number;
+  /** What the number counts ("seconds"), for the message. */
+  readonly unit?: string;
+}
+
+const INTEGER: NumberRule = { integer: true };
+const POSITIVE_INTEGER: NumberRule = { integer: true, min: 1 };
+const NON_NEGATIVE_INTEGER: NumberRule = { integer: true, min: 0 };
+const PORT: NumberRule = { integer: true, min: 0, max: 65535 };
+const POSITIVE_SECONDS: NumberRule = { unit: "seconds", min: 0, exclusiveMin: true };
+const NON_NEGATIVE_SECONDS: NumberRule = { unit: "seconds", min: 0 };
+/** Connection timers: above 255 s Bun refuses them. */
+const TIMER_SECONDS: NumberRule = { ...POSITIVE_SECONDS, max: 255 };
+
+function obeys(value: number, rule: NumberRule): boolean {
+  if (!Number.isFinite(value) || (rule.integer && !Number.isInteger(value))) return false;
+  if (rule.min !== undefined && (rule.exclusiveMin ? value <= rule.min : value < rule.min)) return false;
+  return rule.max === undefined || value <= rule.max;
+}
+
+/** The rule in words, the same whether the value is not a number or out of bounds: "a number of seconds > 0 and <= 255". */
+function describeRule(rule: NumberRule): string {
+  const words = [rule.integer ? "an integer" : "a number"];
+  if (rule.unit) words.push(`of ${rule.unit}`);
+  if (rule.min !== undefined) words.push(`${rule.exclusiveMin ? ">" : ">="} ${rule.min}`);
+  if (rule.max !== undefined) words.push(`${rule.min !== undefined ? "and " : ""}<= ${rule.max}`);
+  return words.join(" ");
 }
 
 /** Case-insensitive view of the environment, keyed by lower-case name. */
@@ -167,22 +204,20 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
   };
   const ml = (key: string) => raw(PREFIX + key);
 
-  const num = (entry: { name: string; value: string } | undefined, fallback: number, integer = false): number => {
+  const num = (entry: EnvEntry, fallback: number, rule: NumberRule = {}): number => {
     if (!entry || entry.value.trim() === "") return fallback;
     const value = Number(entry.value.trim());
-    if (!Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-      throw new SettingsError(entry.name, entry.value, integer ? "an integer" : "a number");
-    }
+    if (!obeys(value, rule)) throw new SettingsError(entry.name, entry.value, describeRule(rule));
     return value;
   };
-  const bool = (entry: { name: string; value: string } | undefined, fallback: boolean): boolean => {
+  const bool = (entry: EnvEntry, fallback: boolean): boolean => {
     if (!entry || entry.value.trim() === "") return fallback;
     const value = entry.value.trim().toLowerCase();
     if (["1", "true", "yes", "on"].includes(value)) return true;
     if (["0", "false", "no", "off"].includes(value)) return false;
     throw new SettingsError(entry.name, entry.value, "true or false");
   };
-  const names = (entry: { name: string; value: string } | undefined): string[] | undefined => {
+  const names = (entry: EnvEntry): string[] | undefined => {
     if (!entry) return undefined;
     const list = entry.value
       .split(",")
@@ -197,17 +232,16 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     throw new SettingsError(logEntry!.name, logEntry!.value, "verbose, debug, log, info, warn, error or critical");
   }
 
-  const port = num(raw("immich_port"), 3003, true);
-  if (port < 0 || port > 65535) throw new SettingsError(raw("immich_port")!.name, String(port), "a port 0-65535");
+  const port = num(raw("immich_port"), 3003, PORT);
 
   const cpus = Math.max(1, availableParallelism());
   // Unset thread counts follow the layout chosen from the core count (runtime/thread-layout.ts);
   // upstream's fixed intra 2 / inter 1 leaves most of a big machine idle.
   const layout = defaultThreadLayout(cpus);
-  const requestThreads = num(ml("request_threads"), layout.workers, true);
-  const inferenceThreads = num(ml("inference_threads"), 0, true);
-  const interOp = num(ml("model_inter_op_threads"), 0, true);
-  const intraOp = num(ml("model_intra_op_threads"), 0, true);
+  const requestThreads = num(ml("request_threads"), layout.workers, INTEGER);
+  const inferenceThreads = num(ml("inference_threads"), 0, INTEGER);
+  const interOp = num(ml("model_inter_op_threads"), 0, INTEGER);
+  const intraOp = num(ml("model_intra_op_threads"), 0, INTEGER);
 
   const preload: PreloadSettings = {};
   for (const { task, type } of PRELOAD_ORDER) {
@@ -219,37 +253,13 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
 
   const faceBatch = ml("max_batch_size__facial_recognition");
   const ocrBatch = ml("max_batch_size__ocr") ?? ml("max_batch_size__text_recognition");
-  const positive = (entry: { name: string; value: string } | undefined, fallback: number) => {
-    const value = num(entry, fallback, true);
-    if (value < 1) throw new SettingsError(entry!.name, entry!.value, "an integer >= 1");
-    return value;
-  };
-
-  // Connection timers take whole seconds (Bun's granularity); above 255 s Bun refuses them.
-  const positiveSeconds = (entry: { name: string; value: string } | undefined, fallback: number) => {
-    const value = num(entry, fallback);
-    if (value <= 0 || value > 255) throw new SettingsError(entry!.name, entry!.value, "seconds, > 0 and <= 255");
-    return value;
-  };
-  const maxBodyBytes = positive(ml("max_body_bytes"), 64 * 1024 * 1024);
+  const maxBodyBytes = num(ml("max_body_bytes"), 64 * 1024 * 1024, POSITIVE_INTEGER);
 
   const fallbackEntry = ml("ocr_fallback");
   const ocrFallback = fallbackEntry?.value.trim().toLowerCase() || undefined;
   if (ocrFallback !== undefined && ocrFallback !== "tesseract") {
     throw new SettingsError(fallbackEntry!.name, fallbackEntry!.value, "tesseract or unset");
   }
-
-  const timeout = (entry: { name: string; value: string } | undefined, fallback: number) => {
-    const value = num(entry, fallback);
-    if (value <= 0) throw new SettingsError(entry!.name, entry!.value, "a number of seconds > 0");
-    return value;
-  };
-
-  const atLeastZero = (entry: { name: string; value: string } | undefined, fallback: number) => {
-    const value = num(entry, fallback, true);
-    if (value < 0) throw new SettingsError(entry!.name, entry!.value, "an integer >= 0");
-    return value;
-  };
 
   const scaling = loadScalingSettings(ml, num, names);
 
@@ -271,7 +281,7 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     // without it either way (runtime/onnx-session.ts `sessionSettingsFor`).
     modelArena: bool(ml("model_arena"), true),
     preload,
-    maxBatchSize: { facialRecognition: faceBatch ? positive(faceBatch, 1) : undefined, ocr: positive(ocrBatch, 6) },
+    maxBatchSize: { facialRecognition: faceBatch ? num(faceBatch, 1, POSITIVE_INTEGER) : undefined, ocr: num(ocrBatch, 6, POSITIVE_INTEGER) },
     deviceId: ml("device_id")?.value.trim() || "0",
     modelOrganization: ml("model_organization")?.value.trim() || "immich-app",
     modelRevision: ml("model_revision")?.value.trim() || "main",
@@ -284,46 +294,34 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     ocrFallback,
     tessdataUrl: ml("ocr_tessdata_url")?.value.trim().replace(/\/+$/, "") || undefined,
     maxBodyBytes,
-    maxImagePixels: positive(ml("max_image_pixels"), 100_000_000),
+    maxImagePixels: num(ml("max_image_pixels"), 100_000_000, POSITIVE_INTEGER),
     requestTimeoutS: num(ml("request_timeout_s"), 600),
-    maxConcurrentRequests: positive(ml("max_concurrent_requests"), Math.max(2, cpus * 2)),
-    maxQueuedRequests: num(ml("max_queued_requests"), 256, true),
+    maxConcurrentRequests: num(ml("max_concurrent_requests"), Math.max(2, cpus * 2), POSITIVE_INTEGER),
+    maxQueuedRequests: num(ml("max_queued_requests"), 256, INTEGER),
     network: {
-      connectTimeoutS: timeout(ml("download_connect_timeout_s"), 10),
-      readTimeoutS: timeout(ml("download_read_timeout_s"), 30),
-      retries: atLeastZero(ml("download_retries"), 2),
+      connectTimeoutS: num(ml("download_connect_timeout_s"), 10, POSITIVE_SECONDS),
+      readTimeoutS: num(ml("download_read_timeout_s"), 30, POSITIVE_SECONDS),
+      retries: num(ml("download_retries"), 2, NON_NEGATIVE_INTEGER),
     },
     // gunicorn's --graceful-timeout in upstream's image.
     shutdownTimeoutS: num(ml("shutdown_timeout_s"), 10),
     // Connection hygiene.
-    httpKeepaliveTimeoutS: positiveSeconds(ml("http_keepalive_timeout_s"), 2),
-    bodyTimeoutS: positiveSeconds(ml("body_timeout_s"), 60),
-    maxBodyBytesInFlight: Math.max(positive(ml("max_body_bytes_in_flight"), 256 * 1024 * 1024), maxBodyBytes),
+    httpKeepaliveTimeoutS: num(ml("http_keepalive_timeout_s"), 2, TIMER_SECONDS),
+    bodyTimeoutS: num(ml("body_timeout_s"), 60, TIMER_SECONDS),
+    maxBodyBytesInFlight: Math.max(num(ml("max_body_bytes_in_flight"), 256 * 1024 * 1024, POSITIVE_INTEGER), maxBodyBytes),
     connectionGuard: bool(ml("connection_guard"), true),
-    maxConnections: ml("max_connections") ? positive(ml("max_connections"), 1) : undefined,
-    headerTimeoutS: timeout(ml("header_timeout_s"), 10),
+    maxConnections: ml("max_connections") ? num(ml("max_connections"), 1, POSITIVE_INTEGER) : undefined,
+    headerTimeoutS: num(ml("header_timeout_s"), 10, POSITIVE_SECONDS),
     ignored: IGNORED.filter((key) => ml(key) !== undefined).map((key) => ml(key)!.name),
     scaling,
   };
 }
 
-type EnvEntry = { name: string; value: string } | undefined;
-
 function loadScalingSettings(
   ml: (key: string) => EnvEntry,
-  num: (entry: EnvEntry, fallback: number) => number,
+  num: (entry: EnvEntry, fallback: number, rule: NumberRule) => number,
   names: (entry: EnvEntry) => string[] | undefined,
 ): ScalingSettings {
-  const nonNegative = (key: string, fallback: number) => {
-    const value = num(ml(key), fallback);
-    if (value < 0) throw new SettingsError(ml(key)!.name, ml(key)!.value, "a number >= 0");
-    return value;
-  };
-  const positiveSeconds = (key: string, fallback: number) => {
-    const value = num(ml(key), fallback);
-    if (value <= 0) throw new SettingsError(ml(key)!.name, ml(key)!.value, "a number > 0");
-    return value;
-  };
   const routes: Partial<Record<ModelTask, string[]>> = {};
   for (const task of MODEL_TASKS) {
     const key = `route__${settingsKey(task)}`;
@@ -338,11 +336,11 @@ function loadScalingSettings(
   const routeFallback = fallbackEntry?.value.trim().toLowerCase() || "local";
   if (routeFallback !== "local" && routeFallback !== "none") throw new SettingsError(fallbackEntry!.name, fallbackEntry!.value, "local or none");
   return {
-    drainDelayS: nonNegative("drain_delay_s", 0),
+    drainDelayS: num(ml("drain_delay_s"), 0, NON_NEGATIVE_SECONDS),
     routes,
     routeFallback,
-    peerTimeoutS: positiveSeconds("peer_timeout_s", 60),
-    peerPingTimeoutS: positiveSeconds("peer_ping_timeout_s", 2),
-    peerPingIntervalS: positiveSeconds("peer_ping_interval_s", 10),
+    peerTimeoutS: num(ml("peer_timeout_s"), 60, POSITIVE_SECONDS),
+    peerPingTimeoutS: num(ml("peer_ping_timeout_s"), 2, POSITIVE_SECONDS),
+    peerPingIntervalS: num(ml("peer_ping_interval_s"), 10, POSITIVE_SECONDS),
   };
 }

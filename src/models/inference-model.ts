@@ -8,13 +8,13 @@
  */
 import { log } from "../log.ts";
 import type { Settings } from "../config/settings.ts";
-import type { WorkerPool } from "../runtime/worker-pool.ts";
 import type { InferenceThreads, SessionSettings } from "../runtime/onnx-session.ts";
 import { hubSource } from "./hub-source.ts";
 import type { ModelIdentity, ModelType } from "./identity.ts";
 import { isModelFileError } from "./file-error.ts";
 import { errorMessage, type ModelSource, type ModelStore } from "./model-store.ts";
 import type { RgbImage } from "../imaging/rgb-image.ts";
+import type { TaskPool } from "../tasks/kernels.ts";
 
 /** What a request carries to its models: the decoded image, or the query text. */
 export type Payload = { readonly kind: "image"; readonly image: RgbImage } | { readonly kind: "text"; readonly text: string };
@@ -33,7 +33,7 @@ export type ModelOptions = Readonly<Record<string, unknown>>;
 export interface ModelContext {
   readonly settings: Settings;
   readonly store: ModelStore;
-  readonly pool: WorkerPool;
+  readonly pool: TaskPool;
   readonly session: SessionSettings;
   /** The service's inference threads, where OnnxModel opens its sessions. */
   readonly inference: InferenceThreads;

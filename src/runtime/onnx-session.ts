@@ -1,6 +1,6 @@
 /**
  * ONNX sessions as the rest of the service sees them. Runs happen on dedicated inference threads
- * (workers running `worker.ts`), because a run keeps its calling JS thread busy for the whole run
+ * (workers running `inference-thread.ts`), because a run keeps its calling JS thread busy for the whole run
  * (measured under onnxruntime-node: a 55 ms run stalls the event loop ~40-115 ms), which on the
  * main thread would stall /ping and every other request.
  *
@@ -50,7 +50,7 @@ export interface OutputTensor {
 
 export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigInt64Array | Uint8Array; dims: number[] };
 
-/** Messages the inference thread understands (handled in worker.ts). */
+/** Messages the inference thread understands (handled in thread-jobs.ts). */
 export type SessionRequest =
   | { op: "create"; path: string; settings: SessionSettings }
   /** `abandon[0]` becomes 1 when the request gave up on this run; checked before it starts. */
@@ -105,7 +105,7 @@ class InferenceThread {
     private readonly owner: InferenceThreads,
   ) {
     // The name becomes the OS thread's: thread-priority.ts tells the search thread by it.
-    this.worker = new Worker(new URL("./worker.ts", import.meta.url).href, { name: search ? SEARCH_THREAD_NAME : "ml-inference" });
+    this.worker = new Worker(new URL("./inference-thread.ts", import.meta.url).href, { name: search ? SEARCH_THREAD_NAME : "ml-inference" });
     this.worker.addEventListener("message", (event: MessageEvent) => {
       const reply = event.data as WorkerReply;
       const waiter = this.pending.get(reply.id);

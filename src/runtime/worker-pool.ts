@@ -1,14 +1,15 @@
 /**
  * A pool of up to `size` worker threads running pure "kernels" (pre/post-processing functions of
  * the tasks), so that CPU-heavy JavaScript never stalls the HTTP event loop. Kernels are looked up
- * by name in a table shared by the pool and `worker.ts`; arguments are structured-cloned (decoded
- * pixels travel in a SharedArrayBuffer, so they are not copied), typed-array results are transferred.
+ * by name in the table of the pool's `KernelSource`, which the composition root hands it (this
+ * layer knows no task); arguments are structured-cloned (decoded pixels travel in a
+ * SharedArrayBuffer, so they are not copied), typed-array results are transferred.
  * Workers start when a job finds every started one busy (an idle process holds none: each costs
  * ~5 MB) and can be stopped again once the service has nothing loaded. With size 0 the kernels
  * run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
  */
 import { log } from "../log.ts";
-import type { KernelTable } from "./kernel-table.ts";
+import type { KernelTable } from "./thread-jobs.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 
@@ -17,9 +18,19 @@ interface Slot {
   pending: Map<number, ReplyWaiter>;
 }
 
-type KernelName = keyof KernelTable;
-type KernelArgs<K extends KernelName> = Parameters<KernelTable[K]>[0];
-type KernelResult<K extends KernelName> = Awaited<ReturnType<KernelTable[K]>>;
+type KernelArgs<Table extends KernelTable, K extends keyof Table> = Parameters<Table[K]>[0];
+type KernelResult<Table extends KernelTable, K extends keyof Table> = Awaited<ReturnType<Table[K]>>;
+
+/** Where a pool's kernels come from. */
+export interface KernelSource<Table extends KernelTable> {
+  /** The module each worker thread starts from: it hands `Table` to `serveJobs` (thread-jobs.ts). */
+  readonly thread: URL;
+  /**
+   * The table itself, for inline runs (size 0); loaded on first use, so that a pool with workers
+   * never pulls the task code into the main thread.
+   */
+  load(): Promise<Table>;
+}
 
 export class KernelError extends Error {
   constructor(kernel: string, message: string) {
@@ -28,16 +39,19 @@ export class KernelError extends Error {
   }
 }
 
-export class WorkerPool {
+export class WorkerPool<Table extends KernelTable> {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
-  private inlineTable: KernelTable | undefined;
+  private inlineTable: Table | undefined;
 
-  constructor(readonly size: number) {}
+  constructor(
+    readonly size: number,
+    private readonly kernels: KernelSource<Table>,
+  ) {}
 
   private spawn(): Slot {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+    const worker = new Worker(this.kernels.thread.href);
     const slot: Slot = { worker, pending: new Map() };
     worker.addEventListener("message", (event: MessageEvent) => {
       const reply = event.data as WorkerReply;
@@ -65,7 +79,7 @@ export class WorkerPool {
    * Runs a kernel on an idle (or the least-loaded) worker. Arguments are copied (or shared, for
    * SharedArrayBuffer pixels) unless their buffers are listed in `transfer`, which hands them over.
    */
-  async run<K extends KernelName>(kernel: K, args: KernelArgs<K>, transfer: ArrayBuffer[] = []): Promise<KernelResult<K>> {
+  async run<K extends keyof Table & string>(kernel: K, args: KernelArgs<Table, K>, transfer: ArrayBuffer[] = []): Promise<KernelResult<Table, K>> {
     if (this.closed) throw new Error("worker pool is closed");
     if (this.size === 0) return this.runInline(kernel, args);
     const posted = processClockMs();
@@ -73,11 +87,11 @@ export class WorkerPool {
     try {
       reply = await this.post(this.pickSlot(), { kernel, args }, transfer);
     } catch (error) {
-      throw new KernelError(String(kernel), (error as Error).message);
+      throw new KernelError(kernel, (error as Error).message);
     }
-    recordStage(`kernel:${String(kernel)}`, "wait", Math.max(0, reply.startedMs - posted) / 1000);
-    recordStage(`kernel:${String(kernel)}`, "run", reply.runMs / 1000);
-    return reply.value as KernelResult<K>;
+    recordStage(`kernel:${kernel}`, "wait", Math.max(0, reply.startedMs - posted) / 1000);
+    recordStage(`kernel:${kernel}`, "run", reply.runMs / 1000);
+    return reply.value as KernelResult<Table, K>;
   }
 
   private post(slot: Slot, message: object, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
@@ -105,14 +119,13 @@ export class WorkerPool {
     return this.slots.reduce((best, candidate) => (candidate.pending.size < best.pending.size ? candidate : best));
   }
 
-  private async runInline<K extends KernelName>(kernel: K, args: KernelArgs<K>): Promise<KernelResult<K>> {
-    // Loaded lazily so that a pool with workers never pulls the task code into the main thread.
-    this.inlineTable ??= (await import("./kernel-table.ts")).kernels;
-    const fn = this.inlineTable[kernel] as (a: KernelArgs<K>) => KernelResult<K>;
+  private async runInline<K extends keyof Table & string>(kernel: K, args: KernelArgs<Table, K>): Promise<KernelResult<Table, K>> {
+    this.inlineTable ??= await this.kernels.load();
+    const fn = this.inlineTable[kernel] as (a: KernelArgs<Table, K>) => KernelResult<Table, K>;
     try {
       return await fn(args);
     } catch (error) {
-      throw new KernelError(String(kernel), error instanceof Error ? error.message : String(error));
+      throw new KernelError(kernel, error instanceof Error ? error.message : String(error));
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * The reply every worker thread (kernel worker or inference thread, see worker.ts) posts back, and
+ * The reply every worker thread (kernel worker or inference thread, see thread-jobs.ts) posts back, and
  * the waiter the main thread keeps for it until it arrives.
  */
 export interface WorkerReply {

@@ -19,10 +19,10 @@ export class Float32Value {
 /**
  * An output printed differently from how it is held (face and text detections, when detection is
  * the task's last model). Declared by the classes that have it, so that the encoder's duck test and
- * the classes cannot drift apart unnoticed.
+ * the classes cannot drift apart unnoticed; `Response` is what the task's descriptor describes.
  */
-export interface ResponseShape {
-  toResponse(): unknown;
+export interface ResponseShape<Response = unknown> {
+  toResponse(): Response;
 }
 
 export function hasResponseShape(value: unknown): value is ResponseShape {

@@ -4,7 +4,7 @@
  * `tasks/<task>/index.ts` exports one; `tasks/catalog.ts` lists them and everything that used to
  * restate the task list (identity, settings keys, preload order, model factory, OpenAPI) is derived.
  */
-import type { Static, TArray, TNumber, TSchema } from "@sinclair/typebox";
+import { type Static, type TArray, type TNumber, type TSchema, Type } from "@sinclair/typebox";
 import type { InferenceModel, ModelContext, ModelInputs } from "../models/inference-model.ts";
 import type { ModelType } from "../models/identity.ts";
 import type { ModelFamily } from "../models/registry.ts";
@@ -27,8 +27,11 @@ export interface TaskDescriptor<Task extends string = string, Type extends strin
   /** The classes serving each model family of the task, by type. */
   readonly families: Partial<Record<ModelFamily, Partial<Record<Type, ModelClass>>>>;
   /** The task's value in /predict's response; `embedding` differs between JSON and MessagePack. */
-  response(embedding: TSchema): TSchema;
+  response: ResponseSchema;
 }
+
+/** A response schema for a given embedding schema (a `responseOf` builder). */
+export type ResponseSchema = (embedding: TSchema) => TSchema;
 
 /**
  * The classes of a task whose recogniser consumes its detector's output (`Handed`), by family.
@@ -40,12 +43,19 @@ export type DetectorRecognizerClasses<Handed> = Partial<
   Record<ModelFamily, { detection: ModelClass<Handed>; recognition: ModelClass<unknown, { readonly detection: Handed }> }>
 >;
 
-/** A detector-then-recogniser task (faces, OCR): both types, detector preloaded first. */
+/**
+ * A detector-then-recogniser task (faces, OCR): both types, detector preloaded first. Its response
+ * is the recogniser's output, or the detector's own (`toResponse`) when detection is requested alone.
+ */
 export function detectorRecognizerTask<Task extends string, Handed>(
   task: Task,
   families: DetectorRecognizerClasses<Handed>,
-  response: (embedding: TSchema) => TSchema,
+  responses: { recognition: ResponseSchema; detection: ResponseSchema },
 ): TaskDescriptor<Task, "detection" | "recognition"> {
+  const response = (embedding: TSchema) =>
+    Type.Union([responses.recognition(embedding), responses.detection(embedding)], {
+      description: "The recognition output; the detector's raw output when detection is requested alone.",
+    });
   return { task, types: ["detection", "recognition"], preloadOrder: ["detection", "recognition"], families, response };
 }
 
@@ -71,7 +81,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export function responseOf<Output>() {
   return <S extends TSchema>(
     build: (embedding: TArray<TNumber>) => S,
-  ): Same<Static<S>, Plain<Output>> extends true ? (embedding: TSchema) => TSchema : "the response schema does not describe the task's output" =>
+  ): Same<Static<S>, Plain<Output>> extends true ? ResponseSchema : "the response schema does not describe the task's output" =>
     // The check is on the types above; at run time the builder is the schema function as it is.
     build as never;
 }

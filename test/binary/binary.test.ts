@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fixturePath, haveFixtures, repoRoot } from "../support/fixtures.ts";
 import { tempDir } from "../support/temp.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 // The executable's first start extracts its native libraries and OCR reads a photo: seconds on
 // 2 cores, as waitForPong allows.
@@ -71,19 +72,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPong(url: string, child: { exitCode: number | null }, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`${url}/ping`);
-      if ((await response.text()) === "pong") return;
-    } catch {
-      // not listening yet
-    }
-    await Bun.sleep(50);
-  }
-  throw new Error("no pong within 30 s");
+async function waitForPong(url: string, child: { exitCode: number | null }): Promise<void> {
+  await waitUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+      // Refused until it listens.
+      return fetch(`${url}/ping`).then(
+        async (response) => (await response.text()) === "pong",
+        () => false,
+      );
+    },
+    "the executable to answer /ping",
+    30_000,
+  );
 }
 
 (enabled ? describe : describe.skip)("single executable (linux-x64)", () => {

@@ -93,21 +93,23 @@ describe("settings from the environment", () => {
     expect([s.connectionGuard, s.maxConnections, s.headerTimeoutS]).toEqual([false, 50, 2.5]);
   });
 
-  for (const [name, value] of [
-    ["MACHINE_LEARNING_MAX_CONNECTIONS", "0"],
-    ["MACHINE_LEARNING_HEADER_TIMEOUT_S", "0"],
-    ["MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S", "0"],
-    ["MACHINE_LEARNING_BODY_TIMEOUT_S", "300"],
-    ["MACHINE_LEARNING_MODEL_TTL", "soon"],
-    ["IMMICH_PORT", "70000"],
-    ["IMMICH_PORT", "12.5"],
-    ["MACHINE_LEARNING_MODEL_ARENA", "maybe"],
-    ["MACHINE_LEARNING_MAX_BATCH_SIZE__OCR", "0"],
-    ["IMMICH_LOG_LEVEL", "loud"],
+  for (const [name, value, expected] of [
+    ["MACHINE_LEARNING_MAX_CONNECTIONS", "0", "an integer >= 1"],
+    ["MACHINE_LEARNING_HEADER_TIMEOUT_S", "0", "a number of seconds > 0"],
+    ["MACHINE_LEARNING_HTTP_KEEPALIVE_TIMEOUT_S", "0", "a number of seconds > 0 and <= 255"],
+    ["MACHINE_LEARNING_BODY_TIMEOUT_S", "300", "a number of seconds > 0 and <= 255"],
+    ["MACHINE_LEARNING_BODY_TIMEOUT_S", "a minute", "a number of seconds > 0 and <= 255"],
+    ["MACHINE_LEARNING_MODEL_TTL", "soon", "a number"],
+    ["IMMICH_PORT", "70000", "an integer >= 0 and <= 65535"],
+    ["IMMICH_PORT", "12.5", "an integer >= 0 and <= 65535"],
+    ["MACHINE_LEARNING_MODEL_ARENA", "maybe", "true or false"],
+    ["MACHINE_LEARNING_MAX_BATCH_SIZE__OCR", "0", "an integer >= 1"],
+    ["MACHINE_LEARNING_DOWNLOAD_RETRIES", "-1", "an integer >= 0"],
+    ["IMMICH_LOG_LEVEL", "loud", "verbose, debug, log, info, warn, error or critical"],
   ] as const) {
-    test(`invalid ${name}=${value} fails naming the variable`, () => {
+    test(`invalid ${name}=${value} fails naming the variable, the value and what it must be`, () => {
       expect(() => loadSettings({ [name]: value })).toThrow(SettingsError);
-      expect(() => loadSettings({ [name]: value })).toThrow(name);
+      expect(() => loadSettings({ [name]: value })).toThrow(`Invalid value for ${name}: ${JSON.stringify(value)} (expected ${expected})`);
     });
   }
 });

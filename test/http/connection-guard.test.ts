@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 import { tempDir } from "../support/temp.ts";
+import { waitUntil } from "../support/wait-until.ts";
 import { defaultMaxConnections } from "../../src/http/connection-guard.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
@@ -47,11 +48,36 @@ async function waitFor(client: RawClient, pattern: RegExp, ms = 3_000): Promise<
   return client.received();
 }
 
+/** The status line of a /health asked on a new connection, which is then closed. */
+async function healthStatus(url: string): Promise<string> {
+  const client = await open(url);
+  client.socket.write("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  await client.closed;
+  return client.received().split("\r\n")[0]!;
+}
+
+/** Connections the front has counted: each is answered a /health (a refused one would get 503). */
+async function hold(url: string, count: number): Promise<RawClient[]> {
+  const holders: RawClient[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = await open(url);
+    client.socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect((await waitFor(client, /\r\n\r\n\{.*\}$/)).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+    holders.push(client);
+  }
+  return holders;
+}
+
+/** Waits until the front admits a new connection again (it has seen a hang-up). */
+async function admitsAgain(url: string): Promise<void> {
+  await waitUntil(async () => (await healthStatus(url)) === "HTTP/1.1 200 OK", "the front to admit a connection");
+}
+
 /** Hangs up and waits until the front has seen it, so the next test starts below the cap. */
-async function release(clients: RawClient[]): Promise<void> {
+async function release(url: string, clients: RawClient[]): Promise<void> {
   for (const client of clients) client.socket.destroy();
   await Promise.all(clients.map((client) => client.closed));
-  await Bun.sleep(50);
+  await admitsAgain(url);
 }
 
 describe("the connection cap", () => {
@@ -62,8 +88,7 @@ describe("the connection cap", () => {
   afterAll(() => server.stop());
 
   test("refuses one connection beyond it with 503 at once, still answers /ping, and admits again once one closes", async () => {
-    const holders = [await open(server.url), await open(server.url), await open(server.url)];
-    await Bun.sleep(50);
+    const holders = await hold(server.url, 3);
 
     const extra = await open(server.url);
     const started = performance.now();
@@ -78,40 +103,35 @@ describe("the connection cap", () => {
     // A liveness probe at the limit: split across packets, as a slow client may send it.
     const probe = await open(server.url);
     probe.socket.write("GET /pi");
-    await Bun.sleep(20);
+    await Bun.sleep(20); // the second half in a later packet, as a slow client sends it
     probe.socket.write("ng HTTP/1.1\r\nHost: x\r\n\r\n");
     const pong = await waitFor(probe, /pong$/);
     expect(pong.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
 
     holders[0]!.socket.destroy();
     await holders[0]!.closed;
-    await Bun.sleep(50);
-    const admitted = await open(server.url);
-    admitted.socket.write("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    expect((await waitFor(admitted, /\r\n\r\n.+$/)).split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
-    await admitted.closed;
-    await release(holders);
+    await admitsAgain(server.url);
+    await release(server.url, holders);
   });
 
   test("a refused client that sends nothing is answered and let go within about a second", async () => {
-    const holders = [await open(server.url), await open(server.url), await open(server.url)];
-    await Bun.sleep(50);
+    const holders = await hold(server.url, 3);
     const silent = await open(server.url);
     expect(await silent.closed).toBeLessThan(3_000);
     expect(silent.received().split("\r\n")[0]).toBe("HTTP/1.1 503 Service Unavailable");
-    await release(holders);
+    await release(server.url, holders);
   });
 
   test("beyond 32 refused clients waiting for their first line, the next is refused without waiting (descriptors stay for /ping)", async () => {
-    const holders = [await open(server.url), await open(server.url), await open(server.url)];
-    await Bun.sleep(50);
+    const holders = await hold(server.url, 3);
     const waiting = await Promise.all(Array.from({ length: 32 }, () => open(server.url)));
+    // For the front to accept the 32: they send nothing, so nothing from outside tells when it has.
     await Bun.sleep(50);
     const extra = await open(server.url);
     expect(await extra.closed).toBeLessThan(500);
     expect(extra.received().split("\r\n")[0]).toBe("HTTP/1.1 503 Service Unavailable");
     expect(Math.min(...(await Promise.all(waiting.map((client) => client.closed))))).toBeGreaterThan(800);
-    await release(holders);
+    await release(server.url, holders);
   });
 });
 

@@ -18,6 +18,7 @@ import { startFakeHub, type FakeHub } from "../support/fake-hub.ts";
 import { heavyVisualModel, runtimeFailingTextualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
 import { startServerProcess } from "../../bench/lib.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 // Spawned servers are shut down and killed here; the SIGTERM test waits up to 15 s for its exit.
 setDefaultTimeout(20_000);
@@ -165,18 +166,12 @@ test("SIGTERM: stops accepting, finishes in-flight predictions, exits 0", async 
           () => (settled[i] = -1),
         ),
     );
-    for (let i = 0; i < 400; i++) {
+    await waitUntil(async () => {
       const health = (await (await fetch(`${server.url}/health`)).json()) as { inFlight: number; queued: number };
-      if (health.inFlight + health.queued === 3) break;
-      await Bun.sleep(10);
-    }
+      return health.inFlight + health.queued === 3;
+    }, "the three predictions to be admitted");
     process.kill(server.pid, "SIGTERM");
-    let refusedNow = false;
-    for (let i = 0; i < 200 && !refusedNow; i++) {
-      refusedNow = await refused(port);
-      if (!refusedNow) await Bun.sleep(10);
-    }
-    expect(refusedNow).toBe(true);
+    await waitUntil(() => refused(port), "the listener to close");
     // Refused while predictions were still running…
     expect(settled.filter((status) => status === undefined).length).toBeGreaterThan(0);
     // …which then complete normally.

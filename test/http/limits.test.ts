@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 import { slowVisualModel, type SlowModel } from "../support/slow-model.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 // Each run lasts at least 2.5 s by design, several times that on a busy 2-core machine, and the
 // hooks time and open the slow model.
@@ -64,9 +65,7 @@ async function visualInFlight(server: TestServer): Promise<number> {
 
 /** Waits until the abandoned run inside onnxruntime has ended (it cannot be stopped). */
 async function runsEnded(server: TestServer): Promise<void> {
-  const giveUp = performance.now() + 4 * slow.expectedRunMs + 5000;
-  while ((await visualInFlight(server)) > 0 && performance.now() < giveUp) await Bun.sleep(25);
-  expect(await visualInFlight(server)).toBe(0);
+  await waitUntil(async () => (await visualInFlight(server)) === 0, "the abandoned run to end", 4 * slow.expectedRunMs + 5000);
 }
 
 describe("request timeout", () => {

@@ -102,7 +102,10 @@ describe("model lifecycle over HTTP", () => {
         MACHINE_LEARNING_MODEL_TTL: "0.1",
         MACHINE_LEARNING_MODEL_TTL_POLL_S: "0.05",
       },
-      (cache) => writeClipModel(cache, "ViT-B-32__openai"),
+      (cache) => {
+        writeClipModel(cache, "ViT-B-32__openai");
+        writeClipModel(cache, "ViT-B-16__openai");
+      },
     );
     try {
       const health = (await (await fetch(`${server.url}/health`)).json()) as { loadedModels: Array<{ type: string; pinned: boolean }> };
@@ -110,8 +113,18 @@ describe("model lifecycle over HTTP", () => {
         ["textual", true],
         ["visual", true],
       ]);
-      await Bun.sleep(300);
-      expect(server.service.cache.loaded()).toHaveLength(2);
+      // A model loaded by a request is evicted after the TTL; by then the preloaded ones had idled as long.
+      expect((await predict(server.url, { clip: { textual: { modelName: "ViT-B-16__openai" } } }, { text: "x" })).status).toBe(200);
+      await waitUntil(() => !server.service.cache.loaded().some((m) => m.name === "ViT-B-16__openai"), "the unpinned model's eviction");
+      expect(
+        server.service.cache
+          .loaded()
+          .map((m) => [m.name, m.type])
+          .sort(),
+      ).toEqual([
+        ["ViT-B-32__openai", "textual"],
+        ["ViT-B-32__openai", "visual"],
+      ]);
     } finally {
       await server.stop();
     }

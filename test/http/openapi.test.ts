@@ -86,15 +86,29 @@ describe("what the service answers matches the document", () => {
     expect(packed.headers.get("content-type")).toBe("application/msgpack");
   });
 
+  /** A plain 64×48 JPEG. */
+  const photo = async () =>
+    new Blob([
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366aa" } })
+        .jpeg()
+        .toBuffer(),
+    ]);
+
   test("200 for an uploaded image carries the image size", async () => {
-    const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366aa" } })
-      .jpeg()
-      .toBuffer();
-    const response = await postForm({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image: new Blob([jpeg]) });
+    const response = await postForm({ entries: '{"clip":{"visual":{"modelName":"ViT-B-32__openai"}}}', image: await photo() });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
     expect(Value.Check(PredictResponse, body)).toBe(true);
     expect([body.imageWidth, body.imageHeight]).toEqual([64, 48]);
+  });
+
+  test("200 for text detection alone: the detector's raw boxes and scores", async () => {
+    // Tesseract's detection needs no model files: the whole image is its one region.
+    const response = await postForm({ entries: '{"ocr":{"detection":{"modelName":"tesseract"}}}', image: await photo() });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { ocr: { boxes: number[][][] } };
+    expect(body.ocr.boxes).toHaveLength(1);
+    expect(Value.Check(PredictResponse, body)).toBe(true);
   });
 
   test("400, 415, 422 and 503 bodies have the documented shape; 413 is documented as bodiless", async () => {

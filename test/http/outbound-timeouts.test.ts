@@ -8,6 +8,7 @@ import { UpstreamUnavailableError } from "../../src/net/fetch-with-timeouts.ts";
 import { startServeProcess } from "../support/server-process.ts";
 import { startSilentServer, type SilentServer } from "../support/silent-server.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 let silentHub: SilentServer;
 let server: TestServer;
@@ -62,7 +63,7 @@ test("SIGTERM while a request waits on a silent Hub: the process exits after the
   form.set("text", "a cat");
   const pending = fetch(`${serving.url}/predict`, { method: "POST", body: form }).catch(() => undefined);
   const before = silentHub.connections();
-  while (silentHub.connections() === before) await Bun.sleep(20); // the download has started and hangs
+  await waitUntil(() => silentHub.connections() !== before, "the download to start (and hang)");
   const started = performance.now();
   await serving.stop();
   const seconds = (performance.now() - started) / 1000;

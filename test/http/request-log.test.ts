@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import { writeClipModel } from "../support/clip-cache.ts";
 import { setLogLevel, setLogSink } from "../../src/log.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 const MODEL = "ViT-B-32__openai";
 let server: TestServer;
@@ -22,16 +23,18 @@ afterEach(() => {
   lines = [];
 });
 
-/** The line is written after the response is sent: wait for it briefly. */
-async function requestLines(): Promise<string[]> {
-  for (let i = 0; i < 100 && !lines.some((line) => line.includes("request method=")); i++) await Bun.sleep(5);
-  return lines.filter((line) => line.includes("request method="));
+const requestLines = () => lines.filter((line) => line.includes("request method="));
+
+/** The line is written after the response is sent: wait for it. */
+async function loggedRequests(): Promise<string[]> {
+  await waitUntil(() => requestLines().length > 0, "a request's log line");
+  return requestLines();
 }
 
 test("debug: method, path, status, ms and tasks, one line per request", async () => {
   setLogLevel("debug");
   await predict(server.url, { clip: { textual: { modelName: MODEL } } }, { text: "a photo of a cat" });
-  const [line, ...rest] = await requestLines();
+  const [line, ...rest] = await loggedRequests();
   expect(rest).toEqual([]);
   expect(line).toContain("DEBUG");
   expect(line).toMatch(/request method=POST path=\/predict status=200 ms=\d+\.\d tasks="clip\/textual\/ViT-B-32__openai"$/);
@@ -53,7 +56,7 @@ test("debug: refusals are logged with the status that was sent", async () => {
     lines = [];
     const res = await send();
     await res.arrayBuffer();
-    const logged = await requestLines();
+    const logged = await loggedRequests();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain(expected);
     expect(logged[0]).toContain(`status=${res.status}`);
@@ -71,6 +74,9 @@ test("info (the default): no per-request lines", async () => {
   setLogLevel("info");
   await predict(server.url, { clip: { textual: { modelName: MODEL } } }, { text: "a photo of a cat" });
   await (await fetch(`${server.url}/ping`)).text();
-  await Bun.sleep(50);
-  expect(lines.filter((line) => line.includes("request method="))).toEqual([]);
+  // A request begun at debug level logs after those before it: once its line is written, any line
+  // of the requests above would have been too.
+  setLogLevel("debug");
+  await (await fetch(`${server.url}/ready`)).text();
+  expect((await loggedRequests()).map((line) => line.replace(/.*request /, ""))).toEqual([expect.stringMatching(/^method=GET path=\/ready status=200 /)]);
 });

@@ -14,7 +14,7 @@ import { type ModelContext, ModelLoadError, type ModelInputs } from "../../src/m
 import { ModelStore, type ModelSource } from "../../src/models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../src/models/onnx-model.ts";
 import { InferenceThreads } from "../../src/runtime/onnx-session.ts";
-import type { WorkerPool } from "../../src/runtime/worker-pool.ts";
+import type { TaskPool } from "../../src/tasks/kernels.ts";
 import { clipTextualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -78,7 +78,7 @@ function modelWith(deliveries: Delivery[]): { model: ConfiguredModel; store: Mod
   const context: ModelContext = {
     settings,
     store,
-    pool: undefined as unknown as WorkerPool, // this model runs no kernels
+    pool: undefined as unknown as TaskPool, // this model runs no kernels
     session: { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" },
     inference: new InferenceThreads(),
   };

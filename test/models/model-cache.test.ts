@@ -19,7 +19,7 @@ class CountingModel extends InferenceModel<string> {
   }
   override async load(): Promise<void> {
     this.loads++;
-    await Bun.sleep(this.loadDelayMs);
+    await Bun.sleep(this.loadDelayMs); // a load that takes time, so that requests arrive during it
     if (this.failFirst && this.loads === 1) throw new Error("boom");
   }
   protected async loadFrom(): Promise<void> {}
@@ -165,12 +165,12 @@ describe("model cache", () => {
     const first = cache.with(identity, "m", () => new Promise<void>((resolve) => (finishFirst = resolve)));
     const second = cache.with(identity, "m", async () => {});
     await second;
-    await Bun.sleep(30);
+    await Bun.sleep(30); // three idle delays: the callback would have run by now if the running request did not hold it off
     expect([loads, idles]).toEqual([1, 0]);
     finishFirst();
     await first;
     await waitUntil(() => idles > 0, "the idle callback");
-    await Bun.sleep(30);
+    await Bun.sleep(30); // three idle delays more: a second callback would have run by now
     expect([loads, idles]).toEqual([1, 1]);
     await cache.close();
   });

@@ -1,5 +1,5 @@
 /**
- * The inference thread's queue, driven through its real message protocol (runtime/worker.ts): runs
+ * The inference thread's queue, driven through its real message protocol (runtime/thread-jobs.ts): runs
  * are handled one at a time in arrival order; a run whose request was abandoned before it started
  * is skipped. Through the service's dispatcher (onnx-session.ts): interactive sessions (search
  * queries) run on the search thread, never behind scan runs, at normal priority; one model's runs
@@ -47,7 +47,7 @@ beforeAll(async () => {
   dir = tempDir();
   writeFileSync(join(dir, "visual.onnx"), heavyVisualModel({ layers: 24 }));
   writeFileSync(join(dir, "textual.onnx"), clipTextualModel());
-  worker = new Worker(new URL("../../src/runtime/worker.ts", import.meta.url).href);
+  worker = new Worker(new URL("../../src/runtime/inference-thread.ts", import.meta.url).href);
   worker.addEventListener("message", (event: MessageEvent) => replies.get((event.data as WorkerReply).id)?.(event.data as WorkerReply));
   const created = (await post({ op: "create", path: join(dir, "visual.onnx"), settings: SETTINGS }, "create")).value as {
     session: number;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MicroBatcher } from "../../src/runtime/micro-batcher.ts";
 import { AbandonedError, requestSignal, withinRequest } from "../../src/runtime/request-scope.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 /** A batch runner that records each batch and finishes only when the test releases it. */
 function controlledRunner() {
@@ -73,7 +74,7 @@ describe("MicroBatcher", () => {
     const first = batcher.submit([1]);
     const second = batcher.submit([2]);
     expect(runner.batches).toEqual([]);
-    while (runner.batches.length === 0) await Bun.sleep(1);
+    await waitUntil(() => runner.batches.length > 0, "the gathered run");
     expect(runner.batches).toEqual([[1, 2]]);
     await runner.releaseNext();
     expect([await first, await second]).toEqual([["out1"], ["out2"]]);

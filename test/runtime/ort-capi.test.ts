@@ -96,7 +96,7 @@ describe("one session, two inference threads", () => {
   });
 
   function inferenceThread(): (request: SessionRequest) => Promise<WorkerReply> {
-    const worker = new Worker(new URL("../../src/runtime/worker.ts", import.meta.url).href);
+    const worker = new Worker(new URL("../../src/runtime/inference-thread.ts", import.meta.url).href);
     workers.push(worker);
     let nextId = 1;
     const waiting = new Map<number, (reply: WorkerReply) => void>();

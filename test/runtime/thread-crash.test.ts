@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { RgbImage } from "../../src/imaging/rgb-image.ts";
 import { InferenceThreads, OnnxSession, type Feed, type SessionSettings } from "../../src/runtime/onnx-session.ts";
 import { WorkerPool } from "../../src/runtime/worker-pool.ts";
+import { TASK_KERNELS, type TaskPool } from "../../src/tasks/kernels.ts";
 import { heavyVisualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -23,7 +24,7 @@ function crash(worker: Worker): void {
   worker.postMessage(null);
 }
 
-function poolWorker(pool: WorkerPool): Worker {
+function poolWorker(pool: TaskPool): Worker {
   return (pool as unknown as { slots: Array<{ worker: Worker }> }).slots[0]!.worker;
 }
 
@@ -33,7 +34,7 @@ function inferenceWorkers(threads: InferenceThreads): Worker[] {
 
 describe("a pre-processing worker that dies", () => {
   test("fails the jobs queued on it at once; the next job starts a fresh worker", async () => {
-    const pool = new WorkerPool(1);
+    const pool = new WorkerPool(1, TASK_KERNELS);
     const image: RgbImage = { width: 320, height: 240, data: new Uint8Array(new SharedArrayBuffer(320 * 240 * 3)) };
     const letterbox = () => pool.run("faces.detectionInput", { image, inputSize: 640 });
     try {

@@ -79,12 +79,7 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
       ),
     );
     haproxy = Bun.spawn([haproxyBinary!, "-db", "-f", join(folder, "haproxy.cfg")], { stdout: "ignore", stderr: "pipe" });
-    for (let i = 0; i < 300; i++) {
-      const states = await serverStates().catch(() => []);
-      if (states.length === 3 && states.every((state) => state === "UP")) break;
-      await Bun.sleep(50);
-    }
-    expect(await serverStates()).toEqual(["UP", "UP", "UP"]);
+    await waitUntil(async () => (await serverStates().catch(() => [])).join() === "UP,UP,UP", "HAProxy to see the three instances up", 15_000);
     // A small thumbnail: an image request that fits HAProxy's buffer and can be replayed.
     jpeg = new Uint8Array(
       await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 90, g: 160, b: 40 } } })
@@ -151,8 +146,7 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     // HAProxy took the instance out on /ready before its listener closed: nothing needed a replay.
     expect(replayed).toBe(0);
     expect(pings.every((status) => status === 200)).toBe(true);
-    for (let i = 0; i < 40 && (await serverStates())[1] !== "DOWN"; i++) await Bun.sleep(50);
-    expect((await serverStates())[1]).toBe("DOWN");
+    await waitUntil(async () => (await serverStates())[1] === "DOWN", "HAProxy to take the drained instance out", 2_000);
     // The drained instance closes once its delay is over.
     await waitUntil(
       () =>

@@ -57,12 +57,7 @@ describe("readiness of the process", () => {
       expect((await fetch(`${server.url}/ready`)).status).toBe(200);
       const signalled = performance.now();
       process.kill(server.pid, "SIGTERM");
-      let draining: Response | undefined;
-      for (let i = 0; i < 40 && draining?.status !== 503; i++) {
-        draining = await fetch(`${server.url}/ready`);
-        if (draining.status !== 503) await Bun.sleep(10);
-      }
-      expect(draining!.status).toBe(503);
+      await waitUntil(async () => (await fetch(`${server.url}/ready`)).status === 503, "/ready to say 503", 1_000);
       // Still listening: the answers above came from the draining process.
       expect((await fetch(`${server.url}/ping`)).status).toBe(200);
       await waitUntil(
@@ -104,7 +99,11 @@ describe("scaling settings", () => {
     });
     expect(() => loadSettings({ MACHINE_LEARNING_ROUTE__OCR: "gpu:3003" })).toThrow("MACHINE_LEARNING_ROUTE__OCR");
     expect(() => loadSettings({ MACHINE_LEARNING_ROUTE_FALLBACK: "peer" })).toThrow("local or none");
-    expect(() => loadSettings({ MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" })).toThrow("a number > 0");
-    expect(() => loadSettings({ MACHINE_LEARNING_DRAIN_DELAY_S: "-1" })).toThrow("a number >= 0");
+    expect(() => loadSettings({ MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" })).toThrow(
+      'Invalid value for MACHINE_LEARNING_PEER_PING_TIMEOUT_S: "0" (expected a number of seconds > 0)',
+    );
+    expect(() => loadSettings({ MACHINE_LEARNING_DRAIN_DELAY_S: "-1" })).toThrow(
+      'Invalid value for MACHINE_LEARNING_DRAIN_DELAY_S: "-1" (expected a number of seconds >= 0)',
+    );
   });
 });

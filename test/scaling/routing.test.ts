@@ -9,6 +9,7 @@ import { topLevelFields } from "../../src/routing/response-fields.ts";
 import { predict, startTestServer, type TestServer } from "../support/test-server.ts";
 import type { ServeProcess } from "../support/server-process.ts";
 import { answeredCount, CLIP, clipCache, closedPortUrl, startFakePeer, startPeers, startSilentPeer, TEXT_ENTRIES } from "./peers.ts";
+import { waitUntil } from "../support/wait-until.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
 const IMAGE_ENTRIES = { clip: { visual: { modelName: CLIP } } };
@@ -212,8 +213,7 @@ describe("spreading and failing over", () => {
     });
     const answer = predict(front.url, TEXT_ENTRIES, { text: "slow" });
     // Held past three ping timeouts, answering each /ping the watch sends meanwhile.
-    for (let i = 0; i < 100 && pingsWhileHeld < 3; i++) await Bun.sleep(20);
-    expect(pingsWhileHeld).toBeGreaterThanOrEqual(3);
+    await waitUntil(() => pingsWhileHeld >= 3, "three pings while the request is held", 2_000);
     release();
     expect((await answer).status).toBe(200);
     expect(await metricsOf(front.url)).toContain(`immich_ml_peer_requests_total{peer="http://127.0.0.1:${slow.port}",task="clip",outcome="ok"} 1`);
@@ -240,16 +240,13 @@ describe("spreading and failing over", () => {
     const url = `http://127.0.0.1:${flapping.port}`;
     const front = await startFront({ MACHINE_LEARNING_ROUTE__CLIP: url, MACHINE_LEARNING_PEER_PING_INTERVAL_S: "0.05" });
     const healthy = async () => ((await (await fetch(`${front.url}/health`)).json()) as { peers: Array<{ healthy: boolean }> }).peers[0]!.healthy;
-    const waitFor = async (state: boolean) => {
-      for (let i = 0; i < 100 && (await healthy()) !== state; i++) await Bun.sleep(20);
-      return healthy();
-    };
-    expect(await waitFor(true)).toBe(true);
+    const waitFor = (state: boolean) => waitUntil(async () => (await healthy()) === state, `the peer to be healthy=${state}`, 2_000);
+    await waitFor(true);
     up = false;
-    expect(await waitFor(false)).toBe(false);
+    await waitFor(false);
     expect(await metricsOf(front.url)).toContain(`immich_ml_peer_healthy{peer="${url}"} 0`);
     up = true;
-    expect(await waitFor(true)).toBe(true);
+    await waitFor(true);
   });
 });
 

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { repoRoot } from "./fixtures.ts";
 import { tempDir } from "./temp.ts";
+import { waitUntil } from "./wait-until.ts";
 
 const cache = process.argv[2]!;
 let tripwireConnections = 0;
@@ -43,16 +44,15 @@ const server = Bun.spawn(strace ? [strace, "-f", "-qq", "-e", "trace=connect", "
   stderr: "ignore",
 });
 const url = `http://127.0.0.1:${port}`;
-for (
-  let i = 0;
-  i < 600 &&
-  (await fetch(`${url}/ping`).then(
-    (r) => r.text(),
-    () => "",
-  )) !== "pong";
-  i++
-)
-  await Bun.sleep(50);
+await waitUntil(
+  async () =>
+    (await fetch(`${url}/ping`).then(
+      (r) => r.text(),
+      () => "",
+    )) === "pong",
+  "the server to answer /ping",
+  30_000,
+);
 
 async function predict(entries: object, part: { text: string } | { image: Blob }): Promise<number> {
   const form = new FormData();

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { repoRoot } from "./fixtures.ts";
 import { tempDir } from "./temp.ts";
+import { waitUntil } from "./wait-until.ts";
 
 export interface ServeProcess {
   pid: number;
@@ -40,16 +41,16 @@ export async function startServeProcess(env: Record<string, string> = {}): Promi
     child.kill();
     await child.exited;
   };
-  for (let i = 0; i < 200; i++) {
-    if (
-      (await fetch(`${url}/ping`).then(
-        (r) => r.text(),
-        () => "",
-      )) === "pong"
-    )
-      return { pid: child.pid, url, stop, stderr };
-    await Bun.sleep(50);
+  const answers = async () =>
+    (await fetch(`${url}/ping`).then(
+      (r) => r.text(),
+      () => "",
+    )) === "pong";
+  try {
+    await waitUntil(answers, "the server to answer /ping", 10_000);
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  await stop();
-  throw new Error("server did not answer /ping");
+  return { pid: child.pid, url, stop, stderr };
 }

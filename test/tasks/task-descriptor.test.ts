@@ -4,6 +4,7 @@ import { Type, type TArray, type TNumber, type TSchema } from "@sinclair/typebox
 import { responseOf } from "../../src/tasks/task-descriptor.ts";
 import type { Embedding, Float32Value } from "../../src/tasks/response-values.ts";
 import { PredictResponse, PredictResponseMsgpack } from "../../src/http/schemas.ts";
+import { MODEL_TASKS } from "../../src/tasks/catalog.ts";
 
 type Scored = { text: string[]; score: Float32Value; vector: Embedding };
 // Typed as descriptors' builders are: tsc checks them with the MessagePack embedding schema.
@@ -29,17 +30,13 @@ describe("responseOf", () => {
   });
 
   test("/predict's schemas carry each task's embedding as a string in JSON and numbers in MessagePack", () => {
+    // The task's value is the recognition output (first) or the detector's raw output.
     const face = (schema: TSchema) =>
-      (schema as unknown as { properties: Record<string, { items: { properties: Record<string, TSchema> } }> }).properties["facial-recognition"]!.items
-        .properties.embedding!;
+      (schema as unknown as { properties: Record<string, { anyOf: [{ items: { properties: Record<string, TSchema> } }] }> }).properties["facial-recognition"]!
+        .anyOf[0].items.properties.embedding!;
     expect(face(PredictResponse).type).toBe("string");
     expect(face(PredictResponseMsgpack).type).toBe("array");
-    expect(Object.keys((PredictResponse as unknown as { properties: object }).properties)).toEqual([
-      "clip",
-      "facial-recognition",
-      "ocr",
-      "imageHeight",
-      "imageWidth",
-    ]);
+    // One key per task of the catalog, in its order (a new task needs no change here), then the image size.
+    expect(Object.keys((PredictResponse as unknown as { properties: object }).properties)).toEqual([...MODEL_TASKS, "imageHeight", "imageWidth"]);
   });
 });

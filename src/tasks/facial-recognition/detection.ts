@@ -12,15 +12,22 @@ import type { FaceDetections } from "./scrfd.ts";
 const DEFAULT_INPUT_SIZE = 640;
 const DEFAULT_MIN_SCORE = 0.7;
 
+/** Upstream's raw detector dict: per face its box (x1 y1 x2 y2), score and five landmarks (x, y). */
+export interface FaceDetectorResponse {
+  readonly boxes: Float32Array[];
+  readonly scores: Float32Array;
+  readonly landmarks: Float32Array[][];
+}
+
 /** Detections plus how the HTTP layer prints them when detection is the task's last model. */
-export class DetectedFaces implements ResponseShape {
+export class DetectedFaces implements ResponseShape<FaceDetectorResponse> {
   constructor(readonly detections: FaceDetections) {}
 
   get count(): number {
     return this.detections.scores.length;
   }
 
-  toResponse(): unknown {
+  toResponse(): FaceDetectorResponse {
     const { boxes, scores, landmarks } = this.detections;
     return {
       boxes: Array.from({ length: this.count }, (_, i) => boxes.slice(i * 4, i * 4 + 4)),

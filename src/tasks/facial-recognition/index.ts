@@ -1,7 +1,7 @@
 /** Faces: SCRFD detection, then ArcFace embeddings of the aligned crops. */
 import { Type } from "@sinclair/typebox";
 import { detectorRecognizerTask, responseOf, type TaskDescriptor } from "../task-descriptor.ts";
-import { type DetectedFaces, FaceDetectionModel } from "./detection.ts";
+import { type DetectedFaces, FaceDetectionModel, type FaceDetectorResponse } from "./detection.ts";
 import { FaceRecognitionModel, type RecognizedFace } from "./recognition.ts";
 
 // Annotated: the task names are read from this type (models/identity.ts), not inferred from the classes.
@@ -11,13 +11,22 @@ export const facialRecognitionTask: TaskDescriptor<"facial-recognition", "detect
 >(
   "facial-recognition",
   { insightface: { detection: FaceDetectionModel, recognition: FaceRecognitionModel } },
-  responseOf<RecognizedFace[]>()((embedding) =>
-    Type.Array(
+  {
+    recognition: responseOf<RecognizedFace[]>()((embedding) =>
+      Type.Array(
+        Type.Object({
+          boundingBox: Type.Object({ x1: Type.Number(), y1: Type.Number(), x2: Type.Number(), y2: Type.Number() }),
+          embedding,
+          score: Type.Number(),
+        }),
+      ),
+    ),
+    detection: responseOf<FaceDetectorResponse>()(() =>
       Type.Object({
-        boundingBox: Type.Object({ x1: Type.Number(), y1: Type.Number(), x2: Type.Number(), y2: Type.Number() }),
-        embedding,
-        score: Type.Number(),
+        boxes: Type.Array(Type.Array(Type.Number()), { description: "x1 y1 x2 y2 per face" }),
+        scores: Type.Array(Type.Number()),
+        landmarks: Type.Array(Type.Array(Type.Array(Type.Number())), { description: "five (x, y) points per face" }),
       }),
     ),
-  ),
+  },
 );

@@ -13,15 +13,21 @@ import { detectionSize, MIN_SIDE } from "./det-preprocess.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { parseOcrName, rapidOcrSource } from "./rapidocr-source.ts";
 
+/** Upstream's raw detector dict: per text box its four corners (x, y) and its score. */
+export interface TextDetectorResponse {
+  readonly boxes: Float32Array[][];
+  readonly scores: Float32Array;
+}
+
 /** Detected text boxes; printed as upstream's raw detector dict when detection runs alone. */
-export class DetectedText implements ResponseShape {
+export class DetectedText implements ResponseShape<TextDetectorResponse> {
   constructor(readonly result: DbBoxes) {}
 
   get count(): number {
     return this.result.scores.length;
   }
 
-  toResponse(): unknown {
+  toResponse(): TextDetectorResponse {
     const { boxes, scores } = this.result;
     return {
       boxes: Array.from({ length: this.count }, (_, i) => Array.from({ length: 4 }, (_, p) => boxes.slice(i * 8 + p * 2, i * 8 + p * 2 + 2))),

@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Value } from "@sinclair/typebox/value";
+import { PredictResponse } from "../../../src/http/schemas.ts";
 import { describeWithFixtures, fixturePath } from "../../support/fixtures.ts";
 import { predict, startTestServer, type TestServer } from "../../support/test-server.ts";
 
@@ -89,6 +91,7 @@ describeWithFixtures("face detection + recognition over HTTP", () => {
     const body = (await (await predict(server.url, { "facial-recognition": { detection: { modelName: "buffalo_m" } } }, { image: messi })).json()) as {
       "facial-recognition": { boxes: number[][]; scores: number[]; landmarks: number[][][] };
     };
+    expect(Value.Check(PredictResponse, body)).toBe(true);
     const out = body["facial-recognition"];
     expect(out.boxes).toHaveLength(1);
     expect(out.boxes[0]).toHaveLength(4);

@@ -14,6 +14,7 @@ import type { ModelContext } from "../../../src/models/inference-model.ts";
 import { ModelStore } from "../../../src/models/model-store.ts";
 import { InferenceThreads } from "../../../src/runtime/onnx-session.ts";
 import { WorkerPool } from "../../../src/runtime/worker-pool.ts";
+import { TASK_KERNELS } from "../../../src/tasks/kernels.ts";
 import { dbPostprocess, type DbBoxes } from "../../../src/tasks/ocr/db-postprocess.ts";
 import { ocrDetectionInput } from "../../../src/tasks/ocr/det-preprocess.ts";
 import { OcrDetectionModel } from "../../../src/tasks/ocr/detection.ts";
@@ -62,7 +63,7 @@ async function ocrModels(
   const context: ModelContext = {
     settings,
     store: new ModelStore({ cacheFolder, revision: "main", offline: true }),
-    pool: new WorkerPool(0), // kernels inline: one test, no threads to start
+    pool: new WorkerPool(0, TASK_KERNELS), // kernels inline: one test, no threads to start
     session: { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" },
     inference: new InferenceThreads(),
   };

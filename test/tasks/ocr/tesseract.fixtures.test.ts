@@ -71,13 +71,14 @@ describeWithFixtures("tesseract reads the fixture photos", () => {
     const large = await sharp(photo("scenetext01.jpg")).resize(1600).jpeg().toBuffer();
     let done = false;
     const request = read(server.url, "tesseract", large).finally(() => (done = true));
+    // For the recognition to be under way: its thread tells nothing before it answers.
     await Bun.sleep(100);
     const pings: number[] = [];
     while (!done) {
       const started = performance.now();
       expect(await (await fetch(`${server.url}/ping`)).text()).toBe("pong");
       if (!done) pings.push(performance.now() - started);
-      await Bun.sleep(20);
+      await Bun.sleep(20); // a probe's pace, as a balancer's checks come
     }
     await request;
     expect(pings.length).toBeGreaterThan(3);

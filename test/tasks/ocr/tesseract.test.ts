@@ -248,7 +248,7 @@ describe("tesseract languages loaded at once", () => {
     await mirror.stop(true);
   });
 
-  test(`beyond ${MAX_TESSERACT_LANGUAGES}, another language gets 503 and starts no worker`, async () => {
+  test(`beyond ${MAX_TESSERACT_LANGUAGES}, another language gets 503 and starts no worker; another service has its own ${MAX_TESSERACT_LANGUAGES}`, async () => {
     const languages = ["deu", "nld", "dan", "swe", "fin"];
     for (const language of languages.slice(0, MAX_TESSERACT_LANGUAGES)) {
       expect((await predict(server.url, ocrEntries(`tesseract__${language}`), { image: blank })).status).toBe(200);
@@ -267,5 +267,12 @@ describe("tesseract languages loaded at once", () => {
     expect(recognisers()).toEqual(["tesseract__dan", "tesseract__deu", "tesseract__nld", "tesseract__swe"]);
     // A loaded language is still served.
     expect((await predict(server.url, ocrEntries("tesseract__deu"), { image: blank })).status).toBe(200);
+    // The cap is each service's: another one in this process loads a fifth language.
+    const other = await startTestServer({ MACHINE_LEARNING_OCR_TESSDATA_URL: `http://127.0.0.1:${mirror.port}` });
+    try {
+      expect((await predict(other.url, ocrEntries("tesseract__fin"), { image: blank })).status).toBe(200);
+    } finally {
+      await other.stop();
+    }
   }, 60_000);
 });

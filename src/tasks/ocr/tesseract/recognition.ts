@@ -7,7 +7,7 @@
  *
  * Language data: see tessdata-source.ts (English needs no download). Requests for one model queue
  * on its worker (Tesseract is single-threaded). At most MAX_TESSERACT_LANGUAGES languages are
- * loaded at once: each is a thread and tens of MB (20 languages: 33 threads, 957 MiB).
+ * loaded at once by a service: each is a thread and tens of MB (20 languages: 33 threads, 957 MiB).
  */
 import { dirname } from "node:path";
 import { InferenceModel, type ModelContext, type ModelOptions, type Payload } from "../../../models/inference-model.ts";
@@ -22,8 +22,18 @@ import { TesseractWorker } from "./tesseract-worker.ts";
 import { tessdataSource, tesseractLanguage, traineddataPath } from "./tessdata-source.ts";
 
 export const MAX_TESSERACT_LANGUAGES = 4;
-/** Languages whose worker is loaded or loading, across every tesseract model. */
-const loadedLanguages = new Set<string>();
+
+/**
+ * Languages whose worker is loaded or loading, per service: keyed by the context a service hands
+ * every model it creates, so two services in one process never count each other's languages.
+ */
+const languagesByService = new WeakMap<ModelContext, Set<string>>();
+
+function serviceLanguages(context: ModelContext): Set<string> {
+  let languages = languagesByService.get(context);
+  if (!languages) languagesByService.set(context, (languages = new Set()));
+  return languages;
+}
 
 /** Mutable: a worker that failed a read is replaced in place for the requests that follow. */
 interface TesseractLoaded {
@@ -41,12 +51,15 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readon
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
   private readonly language: string;
+  /** The languages of the service this model belongs to. */
+  private readonly loadedLanguages: Set<string>;
   /** While set, `release` is the load's own clean-up between attempts: the language stays counted. */
   private loading = false;
 
   constructor(name: string, context: ModelContext) {
     super(name, context);
     this.language = tesseractLanguage(name);
+    this.loadedLanguages = serviceLanguages(context);
   }
 
   protected override source(): ModelSource {
@@ -55,6 +68,7 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readon
 
   override async load(): Promise<void> {
     // Checked before anything is fetched: a refused language costs nothing.
+    const loadedLanguages = this.loadedLanguages;
     if (!loadedLanguages.has(this.language) && loadedLanguages.size >= MAX_TESSERACT_LANGUAGES) {
       throw new ModelUnavailableError(
         this.name,
@@ -108,6 +122,6 @@ export class TesseractRecognitionModel extends InferenceModel<OcrLines, { readon
   protected async release(loaded: TesseractLoaded): Promise<void> {
     const worker = await loaded.worker.catch(() => undefined);
     await worker?.terminate();
-    if (!this.loading) loadedLanguages.delete(this.language);
+    if (!this.loading) this.loadedLanguages.delete(this.language);
   }
 }

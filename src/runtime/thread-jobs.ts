@@ -1,11 +1,10 @@
 /**
- * Worker-thread entry, for both kinds of worker: pre/post-processing workers run kernels by name;
- * inference threads host onnxruntime sessions (see onnx-session.ts); both collect their garbage
- * when asked. Results go back with their typed arrays transferred, with when the request started
- * (process clock) and how long it ran.
+ * The job loop of both kinds of worker thread: pre/post-processing workers run kernels by name
+ * (from the table their entry hands to `serveJobs`); inference threads host onnxruntime sessions
+ * (see onnx-session.ts); both collect their garbage when asked. Results go back with their typed
+ * arrays transferred, with when the request started (process clock) and how long it ran.
  */
-import "../native/loader.ts"; // first: native set-up before any kernel code loads
-import { kernels } from "./kernel-table.ts";
+import "../native/loader.ts"; // native set-up before session-host.ts loads onnxruntime
 import { collectTransferables } from "./transfer.ts";
 import { processClockMs } from "./stage-timing.ts";
 import { collectGarbage } from "./allocator.ts";
@@ -13,6 +12,12 @@ import { INFERENCE_NICE, isSearchThread, lowerOwnPriority, PREPROCESSING_NICE } 
 import type { SessionRequest } from "./onnx-session.ts";
 import type { HostedSession } from "./session-host.ts";
 import { AbandonedError } from "./request-scope.ts";
+
+/**
+ * Kernels by name: pure functions of one structured-cloneable argument. The tasks own theirs; the
+ * composition root gathers them into the table a thread entry serves (runtime knows no task).
+ */
+export type KernelTable = Readonly<Record<string, (args: never) => unknown>>;
 
 declare const self: Worker;
 
@@ -70,7 +75,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
 
 interface WorkerMessage {
   id: number;
-  kernel?: keyof typeof kernels;
+  kernel?: string;
   args?: unknown;
   session?: SessionRequest;
   /** Collect this thread's garbage now (the process is idle; see allocator.ts). */
@@ -79,7 +84,7 @@ interface WorkerMessage {
 
 let prioritized = false;
 
-async function handle(message: WorkerMessage): Promise<void> {
+async function handle(kernels: KernelTable, message: WorkerMessage): Promise<void> {
   const { id, kernel, args, session } = message;
   const startedMs = processClockMs();
   try {
@@ -107,32 +112,35 @@ async function handle(message: WorkerMessage): Promise<void> {
 }
 
 /**
- * One job at a time, in arrival order. Under Bun a session run occupies this thread anyway (two
- * runs posted together take as long as two in a row), but `session.run` returns before its work
- * starts, so without the queue a second request would be timed from while the first ran. Search
- * queries never wait here behind library-scan work: their sessions have a thread of their own.
+ * Serves this thread's jobs, one at a time, in arrival order. Under Bun a session run occupies
+ * this thread anyway (two runs posted together take as long as two in a row), but `session.run`
+ * returns before its work starts, so without the queue a second request would be timed from while
+ * the first ran. Search queries never wait here behind library-scan work: their sessions have a
+ * thread of their own.
  */
-const queued: WorkerMessage[] = [];
-let draining = false;
+export function serveJobs(kernels: KernelTable): void {
+  const queued: WorkerMessage[] = [];
+  let draining = false;
 
-async function drain(): Promise<void> {
-  draining = true;
-  try {
-    while (queued.length > 0) {
-      await handle(queued.shift()!);
-      await new Promise((resolve) => setImmediate(resolve));
+  async function drain(): Promise<void> {
+    draining = true;
+    try {
+      while (queued.length > 0) {
+        await handle(kernels, queued.shift()!);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      draining = false;
     }
-  } finally {
-    draining = false;
   }
-}
 
-self.addEventListener("message", (event: MessageEvent) => {
-  // Checked here, not in the job loop: a message that is not a job is a bug, and an error thrown
-  // from this listener ends the thread (uncaught), so its callers fail at once (onnx-session.ts,
-  // worker-pool.ts) instead of waiting on a thread in an unknown state.
-  const message = event.data as WorkerMessage | null;
-  if (typeof message?.id !== "number") throw new Error("worker thread received a message that is not a job");
-  queued.push(message);
-  if (!draining) void drain();
-});
+  self.addEventListener("message", (event: MessageEvent) => {
+    // Checked here, not in the job loop: a message that is not a job is a bug, and an error thrown
+    // from this listener ends the thread (uncaught), so its callers fail at once (onnx-session.ts,
+    // worker-pool.ts) instead of waiting on a thread in an unknown state.
+    const message = event.data as WorkerMessage | null;
+    if (typeof message?.id !== "number") throw new Error("worker thread received a message that is not a job");
+    queued.push(message);
+    if (!draining) void drain();
+  });
+}
