@@ -18,6 +18,11 @@ export async function startServerProcess(env: Record<string, string>, port = 300
     stderr: "inherit",
   });
   const url = `http://127.0.0.1:${port}`;
+  let stopping = false;
+  // A server that dies mid-run otherwise shows only as the client's ECONNRESET.
+  void child.exited.then((code) => {
+    if (!stopping) console.error(`server ${child.pid} exited unexpectedly: code ${code}, signal ${child.signalCode ?? "none"}`);
+  });
   for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(`${url}/ready`)).ok) break;
@@ -31,6 +36,7 @@ export async function startServerProcess(env: Record<string, string>, port = 300
     pid: child.pid,
     exited: child.exited,
     async stop() {
+      stopping = true;
       child.kill("SIGTERM");
       await child.exited;
     },

@@ -142,7 +142,7 @@ class OrtApi {
 
   /** Runs `fill` with a pointer-sized out-parameter and returns what it wrote. */
   #out(fill: (out: Pointer) => void): number {
-    const slot = new BigUint64Array(1);
+    const slot = pin(new BigUint64Array(1));
     fill(ptr(slot));
     return Number(slot[0]);
   }
@@ -156,12 +156,35 @@ class OrtApi {
   }
 }
 
+/**
+ * Memory native code is reading during the current call. A pointer taken with `ptr()` does not
+ * keep its array alive: once the array is unreachable from JS (the JIT may consider it dead right
+ * after `ptr()`), a garbage collection triggered by the next allocation can free it under
+ * onnxruntime. Everything handed over by pointer is pinned here until the operation returns
+ * (operations are synchronous on their thread, so one list per thread suffices).
+ */
+const pinned: unknown[] = [];
+
+function pin<T>(value: T): T {
+  pinned.push(value);
+  return value;
+}
+
+/** Runs one operation, then lets go of what it pinned. */
+function pinning<T>(operation: () => T): T {
+  try {
+    return operation();
+  } finally {
+    pinned.length = 0;
+  }
+}
+
 function cString(text: string): Pointer {
-  return ptr(Buffer.from(`${text}\0`, "utf8"));
+  return ptr(pin(Buffer.from(`${text}\0`, "utf8")));
 }
 
 let thisThread: OrtApi | undefined;
-const api = (): OrtApi => (thisThread ??= new OrtApi());
+const api = (): OrtApi => (thisThread ??= pinning(() => new OrtApi()));
 
 const P = FFIType.ptr;
 const U64 = FFIType.u64;
@@ -174,13 +197,13 @@ function takeString(ort: OrtApi, pointer: number): string {
 
 function readShape(ort: OrtApi, info: number): number[] {
   const count = ort.out((out) => ort.call("GetDimensionsCount", [P, P], info, out));
-  const dims = new BigInt64Array(Math.max(1, count));
+  const dims = pin(new BigInt64Array(Math.max(1, count)));
   ort.call("GetDimensions", [P, P, U64], info, ptr(dims), count);
   return Array.from(dims.subarray(0, count), Number);
 }
 
 function elementOf(ort: OrtApi, info: number): number {
-  const code = new Int32Array(1);
+  const code = pin(new Int32Array(1));
   ort.call("GetTensorElementType", [P, P], info, ptr(code));
   return code[0]!;
 }
@@ -205,6 +228,10 @@ function describeInput(ort: OrtApi, session: number, index: number): InputSpec {
 
 /** Loads a model for the CPU provider with the given thread counts and arena setting. */
 export function createNativeSession(modelPath: string, options: NativeSessionOptions): NativeSession {
+  return pinning(() => createPinned(modelPath, options));
+}
+
+function createPinned(modelPath: string, options: NativeSessionOptions): NativeSession {
   const ort = api();
   const sessionOptions = ort.out((out) => ort.call("CreateSessionOptions", [P], out));
   let session: number;
@@ -238,9 +265,9 @@ export function createNativeSession(modelPath: string, options: NativeSessionOpt
 }
 
 /** Pointers to NUL-terminated copies of `names`, kept alive by the returned buffers. */
-function nameArray(names: readonly string[]): { array: BigUint64Array; keep: Buffer[] } {
-  const keep = names.map((name) => Buffer.from(`${name}\0`, "utf8"));
-  return { array: BigUint64Array.from(keep, (buffer) => BigInt(ptr(buffer))), keep };
+function nameArray(names: readonly string[]): BigUint64Array {
+  const strings = names.map((name) => pin(Buffer.from(`${name}\0`, "utf8")));
+  return pin(BigUint64Array.from(strings, (buffer) => BigInt(ptr(buffer))));
 }
 
 function outputTensor(ort: OrtApi, value: number): OutputTensor {
@@ -264,23 +291,21 @@ function outputTensor(ort: OrtApi, value: number): OutputTensor {
   return { dims, data: Float32Array.from(typed as ArrayLike<number | bigint>, Number) };
 }
 
-/**
- * One run on this thread. The feeds' memory is read in place (onnxruntime takes no copy), so the
- * arrays stay referenced here until `Run` returns.
- */
+/** One run on this thread. The feeds' memory is read in place (onnxruntime takes no copy). */
 export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[] {
+  return pinning(() => runPinned(handle, outputNames, feeds));
+}
+
+function runPinned(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[] {
   const ort = api();
   const inputNames = Object.keys(feeds);
-  const values = new BigUint64Array(inputNames.length);
-  const shapes: BigInt64Array[] = [];
-  const outputs = new BigUint64Array(outputNames.length);
-  const empty = new Uint8Array(1);
+  const values = pin(new BigUint64Array(inputNames.length));
+  const outputs = pin(new BigUint64Array(outputNames.length));
   try {
     inputNames.forEach((name, index) => {
       const feed = feeds[name]!;
-      const shape = BigInt64Array.from(feed.dims, BigInt);
-      shapes.push(shape);
-      const data = feed.data.byteLength > 0 ? feed.data : empty;
+      const shape = pin(BigInt64Array.from(feed.dims.length > 0 ? feed.dims : [0], BigInt));
+      const data = pin(feed.data.byteLength > 0 ? feed.data : new Uint8Array(1));
       const value = ort.out((out) =>
         ort.call(
           "CreateTensorWithDataAsOrtValue",
@@ -288,8 +313,8 @@ export function runNativeSession(handle: number, outputNames: readonly string[],
           ort.cpuMemory,
           ptr(data),
           feed.data.byteLength,
-          ptr(shape.length > 0 ? shape : new BigInt64Array(1)),
-          shape.length,
+          ptr(shape),
+          feed.dims.length,
           ELEMENT_TYPES[feed.type].code,
           out,
         ),
@@ -298,18 +323,7 @@ export function runNativeSession(handle: number, outputNames: readonly string[],
     });
     const inNames = nameArray(inputNames);
     const outNames = nameArray(outputNames);
-    ort.call(
-      "Run",
-      [P, P, P, P, U64, P, U64, P],
-      handle,
-      null,
-      ptr(inNames.array),
-      ptr(values),
-      inputNames.length,
-      ptr(outNames.array),
-      outputNames.length,
-      ptr(outputs),
-    );
+    ort.call("Run", [P, P, P, P, U64, P, U64, P], handle, null, ptr(inNames), ptr(values), inputNames.length, ptr(outNames), outputNames.length, ptr(outputs));
     return Array.from(outputs, (value) => outputTensor(ort, Number(value)));
   } finally {
     for (const value of values) if (value !== 0n) ort.release("ReleaseValue", Number(value));
@@ -319,5 +333,5 @@ export function runNativeSession(handle: number, outputNames: readonly string[],
 
 /** Frees a session; no run of it may be in flight on any thread. */
 export function releaseNativeSession(handle: number): void {
-  api().release("ReleaseSession", handle);
+  pinning(() => api().release("ReleaseSession", handle));
 }
