@@ -19,6 +19,7 @@
 import { basename, dirname } from "node:path";
 import { log } from "../log.ts";
 import type { HostedSession } from "./session-host.ts";
+import type { BestClasses } from "./best-class.ts";
 import { AbandonedError, requestSignal, throwIfAbandoned } from "./request-scope.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
@@ -54,7 +55,16 @@ export type Feed = { type: TensorElement; data: Float32Array | Int32Array | BigI
 export type SessionRequest =
   | { op: "create"; path: string; settings: SessionSettings }
   /** `abandon[0]` becomes 1 when the request gave up on this run; checked before it starts. */
-  | { op: "run"; session: number; shared: boolean; outputNames: readonly string[]; feeds: Record<string, Feed>; abandon?: Int32Array }
+  | {
+      op: "run";
+      session: number;
+      shared: boolean;
+      outputNames: readonly string[];
+      feeds: Record<string, Feed>;
+      abandon?: Int32Array;
+      /** Reduce each output to its best class per position on the inference thread (best-class.ts). */
+      reduce?: "best-class";
+    }
   | { op: "release"; session: number; shared: boolean };
 
 /** What a model tells the runtime about its runs. */
@@ -368,6 +378,15 @@ export class OnnxSession {
    * Within a request that gets abandoned (timed out), a run still queued is skipped.
    */
   async run(feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+    return (await this.#call(feeds)) as OutputTensor[];
+  }
+
+  /** As `run`, each output reduced to its best class per position where it ran (best-class.ts). */
+  async runBestClasses(feeds: Record<string, Feed>): Promise<BestClasses[]> {
+    return (await this.#call(feeds, "best-class")) as BestClasses[];
+  }
+
+  async #call(feeds: Record<string, Feed>, reduce?: "best-class"): Promise<unknown> {
     if (this.#released) throw new Error("session was released");
     const signal = requestSignal();
     throwIfAbandoned(signal);
@@ -377,7 +396,15 @@ export class OnnxSession {
     const onAbandon = () => Atomics.store(abandon!, 0, 1);
     signal?.addEventListener("abort", onAbandon, { once: true });
     const posted = processClockMs();
-    const request: SessionRequest = { op: "run", session: this.id, shared: this.thread === undefined, outputNames: this.outputNames, feeds: owned, abandon };
+    const request: SessionRequest = {
+      op: "run",
+      session: this.id,
+      shared: this.thread === undefined,
+      outputNames: this.outputNames,
+      feeds: owned,
+      abandon,
+      reduce,
+    };
     const transfer = collectTransferables(owned);
     const call = this.thread ? this.thread.call(request, transfer) : this.threads.callShared(request, this.interactive, transfer, abandon);
     this.#inFlight.add(call);
@@ -385,7 +412,7 @@ export class OnnxSession {
       const reply = await call;
       recordStage(this.stage, "wait", Math.max(0, reply.startedMs - posted) / 1000);
       recordStage(this.stage, "run", reply.runMs / 1000);
-      return reply.value as OutputTensor[];
+      return reply.value;
     } catch (error) {
       if (error instanceof AbandonedError) recordStage(this.stage, "abandoned", (processClockMs() - posted) / 1000);
       throw error;

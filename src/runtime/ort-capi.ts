@@ -16,6 +16,7 @@
 import { CFunction, CString, dlopen, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi";
 import { dirname, join } from "node:path";
 import { nativeDir } from "../native/loader.ts";
+import { type BestClasses, bestClasses } from "./best-class.ts";
 import type { Feed, InputSpec, OutputTensor, TensorElement } from "./onnx-session.ts";
 
 const API_VERSION = 13;
@@ -270,7 +271,7 @@ function nameArray(names: readonly string[]): BigUint64Array {
   return pin(BigUint64Array.from(strings, (buffer) => BigInt(ptr(buffer))));
 }
 
-function outputTensor(ort: OrtApi, value: number): OutputTensor {
+function outputTensor(ort: OrtApi, value: number, reduce: boolean): OutputTensor | BestClasses {
   const info = ort.out((out) => ort.call("GetTensorTypeAndShape", [P, P], value, out));
   let dims: number[];
   let element: TensorElement | undefined;
@@ -282,21 +283,33 @@ function outputTensor(ort: OrtApi, value: number): OutputTensor {
   }
   if (!element) throw new Error("onnxruntime: output of an unsupported element type");
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count === 0) return { dims, data: new Float32Array(0) };
+  if (count === 0) return reduce ? bestClasses(new Float32Array(0), dims) : { dims, data: new Float32Array(0) };
   const data = ort.out((out) => ort.call("GetTensorMutableData", [P, P], value, out));
-  // A copy: the tensor's memory belongs to the session's allocator and goes with ReleaseValue.
-  const bytes = toArrayBuffer(data as Pointer, 0, count * ELEMENT_TYPES[element].bytes).slice(0);
-  if (element === "float32") return { dims, data: new Float32Array(bytes) };
-  const typed = element === "int64" ? new BigInt64Array(bytes) : element === "int32" ? new Int32Array(bytes) : new Uint8Array(bytes);
-  return { dims, data: Float32Array.from(typed as ArrayLike<number | bigint>, Number) };
+  // A view of the tensor's memory, which belongs to the session's allocator and goes with
+  // ReleaseValue: read in place for a reduction, else copied.
+  const view = toArrayBuffer(data as Pointer, 0, count * ELEMENT_TYPES[element].bytes);
+  if (element === "float32") return reduce ? bestClasses(new Float32Array(view), dims) : { dims, data: new Float32Array(view.slice(0)) };
+  const typed = element === "int64" ? new BigInt64Array(view) : element === "int32" ? new Int32Array(view) : new Uint8Array(view);
+  const floats = Float32Array.from(typed as ArrayLike<number | bigint>, Number);
+  return reduce ? bestClasses(floats, dims) : { dims, data: floats };
 }
 
-/** One run on this thread. The feeds' memory is read in place (onnxruntime takes no copy). */
-export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[] {
-  return pinning(() => runPinned(handle, outputNames, feeds));
+/**
+ * One run on this thread. The feeds' memory is read in place (onnxruntime takes no copy). With
+ * `reduce`, each output comes back as its best class per position (best-class.ts).
+ */
+export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[];
+export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, reduce: true): BestClasses[];
+export function runNativeSession(
+  handle: number,
+  outputNames: readonly string[],
+  feeds: Record<string, Feed>,
+  reduce = false,
+): Array<OutputTensor | BestClasses> {
+  return pinning(() => runPinned(handle, outputNames, feeds, reduce));
 }
 
-function runPinned(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[] {
+function runPinned(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, reduce: boolean): Array<OutputTensor | BestClasses> {
   const ort = api();
   const inputNames = Object.keys(feeds);
   const values = pin(new BigUint64Array(inputNames.length));
@@ -324,7 +337,7 @@ function runPinned(handle: number, outputNames: readonly string[], feeds: Record
     const inNames = nameArray(inputNames);
     const outNames = nameArray(outputNames);
     ort.call("Run", [P, P, P, P, U64, P, U64, P], handle, null, ptr(inNames), ptr(values), inputNames.length, ptr(outNames), outputNames.length, ptr(outputs));
-    return Array.from(outputs, (value) => outputTensor(ort, Number(value)));
+    return Array.from(outputs, (value) => outputTensor(ort, Number(value), reduce));
   } finally {
     for (const value of values) if (value !== 0n) ort.release("ReleaseValue", Number(value));
     for (const value of outputs) if (value !== 0n) ort.release("ReleaseValue", Number(value));

@@ -16,6 +16,7 @@ import { log } from "../log.ts";
 
 import type { Feed, InputSpec, OutputTensor, SessionSettings } from "./onnx-session.ts";
 import { createNativeSession, type NativeSession } from "./ort-capi.ts";
+import { type BestClasses, bestClasses } from "./best-class.ts";
 
 const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
 
@@ -83,14 +84,15 @@ export async function createSession(modelPath: string, settings: SessionSettings
   throw lastError;
 }
 
-export async function runHostedSession(hosted: HostedSession, feeds: Record<string, Feed>): Promise<OutputTensor[]> {
+/** One run; with `reduce`, each output comes back as its best class per position (best-class.ts). */
+export async function runHostedSession(hosted: HostedSession, feeds: Record<string, Feed>, reduce: boolean): Promise<Array<OutputTensor | BestClasses>> {
   const tensors: Record<string, ort.Tensor> = {};
   for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
   const results = await hosted.session.run(tensors);
   return hosted.outputNames.map((name) => {
     const tensor = results[name]!;
     const data = tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>);
-    return { dims: [...tensor.dims], data };
+    return reduce ? bestClasses(data, tensor.dims) : { dims: [...tensor.dims], data };
   });
 }
 

@@ -55,10 +55,15 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
     }
     case "run": {
       if (request.abandon && Atomics.load(request.abandon, 0) === 1) throw new AbandonedError();
-      if (request.shared) return native.runNativeSession(request.session, request.outputNames, request.feeds);
+      const reduce = request.reduce === "best-class";
+      if (request.shared) {
+        return reduce
+          ? native.runNativeSession(request.session, request.outputNames, request.feeds, true)
+          : native.runNativeSession(request.session, request.outputNames, request.feeds);
+      }
       const hosted = hostedSessions.get(request.session);
       if (!hosted) throw new Error("session was released");
-      return host.runHostedSession(hosted, request.feeds);
+      return host.runHostedSession(hosted, request.feeds, reduce);
     }
     case "release": {
       if (request.shared) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as ort from "onnxruntime-node";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bestClasses } from "../../src/runtime/best-class.ts";
 import { createNativeSession, releaseNativeSession, runNativeSession } from "../../src/runtime/ort-capi.ts";
 import type { Feed, SessionRequest } from "../../src/runtime/onnx-session.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
@@ -70,6 +71,19 @@ describe("a C-API session", () => {
         releaseNativeSession(native.handle);
         await reference.release();
       }
+    }
+  });
+
+  test("reduced to the best class per position, reads what the full output holds", () => {
+    const native = createNativeSession(join(dir, "faces.onnx"), OPTIONS);
+    try {
+      const feeds = { input: { type: "float32" as const, data: ramp(4 * 3 * 112 * 112), dims: [4, 3, 112, 112] } };
+      const [full] = runNativeSession(native.handle, native.outputNames, feeds);
+      const [reduced] = runNativeSession(native.handle, native.outputNames, feeds, true);
+      expect(reduced).toEqual(bestClasses(full!.data, full!.dims));
+      expect(reduced!.dims).toEqual([4]);
+    } finally {
+      releaseNativeSession(native.handle);
     }
   });
 

@@ -3,6 +3,7 @@
  * RapidOCR's `CTCLabelDecode` (and Immich's vendored `CtcDecoder`) do it.
  */
 import { readFileSync } from "node:fs";
+import type { BestClasses } from "../../runtime/best-class.ts";
 import { readOnnxMetadata } from "./onnx-metadata.ts";
 
 /** PP-OCR exports embed their dictionary under this ONNX metadata key, one character per line. */
@@ -15,13 +16,14 @@ export interface DecodedLine {
 }
 
 /**
- * Decodes `probs` (`[batch, steps, classes]`, the recogniser's softmax output) with the table
- * `charset` (index 0 = blank). Per step the most probable class wins (first on ties); repeats
- * of the previous step's class are dropped, then blanks.
+ * Decodes the recogniser's output (`[batch, steps, classes]` softmax probabilities), reduced to
+ * the best class per step (first on ties) and its probability (runtime/best-class.ts), with the
+ * table `charset` (index 0 = blank): repeats of the previous step's class are dropped, then blanks.
  */
-export function ctcGreedyDecode(probs: Float32Array, batch: number, steps: number, classes: number, charset: string[]): DecodedLine[] {
-  if (probs.length < batch * steps * classes) {
-    throw new Error(`ctcGreedyDecode: got ${probs.length} values for ${batch}x${steps}x${classes}`);
+export function ctcGreedyDecode(steps: BestClasses, charset: string[]): DecodedLine[] {
+  const [batch = 0, length = 0] = steps.dims;
+  if (steps.dims.length !== 2 || steps.best.length !== batch * length) {
+    throw new Error(`ctcGreedyDecode: expected [batch, steps] best classes, got ${steps.dims.join("x")}`);
   }
   const lines: DecodedLine[] = [];
   for (let b = 0; b < batch; b++) {
@@ -29,17 +31,15 @@ export function ctcGreedyDecode(probs: Float32Array, batch: number, steps: numbe
     let sum = 0;
     let kept = 0;
     let previous = -1;
-    for (let t = 0; t < steps; t++) {
-      const base = (b * steps + t) * classes;
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (probs[base + c]! > probs[base + best]!) best = c;
+    for (let t = 0; t < length; t++) {
+      const best = steps.best[b * length + t]!;
       if (best !== previous && best !== 0) {
         const char = charset[best];
         if (char === undefined) {
           throw new Error(`ctcGreedyDecode: class ${best} is outside a ${charset.length}-entry charset`);
         }
         text += char;
-        sum += probs[base + best]!;
+        sum += steps.score[b * length + t]!;
         kept++;
       }
       previous = best;

@@ -63,11 +63,11 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
     });
     const lines = new Array<{ text: string; score: number }>(count);
     for (const batch of batches) {
-      const [output] = await session.run({
+      // Only each step's best class leaves the inference thread, not the 18k-class probabilities.
+      const [steps] = await session.runBestClasses({
         [session.inputs[0]!.name]: { type: "float32", data: batch.tensor, dims: [batch.indices.length, 3, 48, batch.width] },
       });
-      const [n, steps, classes] = output!.dims as [number, number, number];
-      ctcGreedyDecode(output!.data, n, steps, classes, charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
+      ctcGreedyDecode(steps!, charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
     }
 
     const kept = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.score > minScore);

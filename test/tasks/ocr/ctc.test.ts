@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { charsetFromLines, ctcGreedyDecode, loadCharset } from "../../../src/tasks/ocr/ctc.ts";
+import { bestClasses } from "../../../src/runtime/best-class.ts";
+import { charsetFromLines, ctcGreedyDecode as decodeBest, loadCharset } from "../../../src/tasks/ocr/ctc.ts";
 import { readOnnxMetadata } from "../../../src/tasks/ocr/onnx-metadata.ts";
 import { repoRoot } from "../../support/fixtures.ts";
 
@@ -13,6 +14,11 @@ function steps(winners: number[], p = 0.9, classes = charset.length): Float32Arr
   const out = new Float32Array(winners.length * classes).fill((1 - p) / (classes - 1));
   winners.forEach((c, t) => (out[t * classes + c] = p));
   return out;
+}
+
+/** The recogniser's probabilities as the inference thread hands them over, then decoded. */
+function ctcGreedyDecode(probs: Float32Array, batch: number, steps: number, classes: number, table: string[]) {
+  return decodeBest(bestClasses(probs, [batch, steps, classes]), table);
 }
 
 describe("ctcGreedyDecode", () => {
@@ -50,9 +56,10 @@ describe("ctcGreedyDecode", () => {
     expect(ctcGreedyDecode(probs, 2, 3, 5, charset).map((l) => l.text)).toEqual(["a c", "b"]);
   });
 
-  test("rejects a class the charset does not have and short buffers", () => {
-    expect(() => ctcGreedyDecode(steps([5], 0.9, 6), 1, 1, 6, charset)).toThrow();
-    expect(() => ctcGreedyDecode(new Float32Array(4), 1, 1, 5, charset)).toThrow();
+  test("rejects a class the charset does not have, short buffers and outputs of another rank", () => {
+    expect(() => ctcGreedyDecode(steps([5], 0.9, 6), 1, 1, 6, charset)).toThrow("outside a 5-entry charset");
+    expect(() => ctcGreedyDecode(new Float32Array(4), 1, 1, 5, charset)).toThrow("do not fill a 1x1x5 output");
+    expect(() => decodeBest(bestClasses(steps([1, 2]), [2, 5]), charset)).toThrow("expected [batch, steps]");
   });
 });
 
