@@ -48,6 +48,8 @@ interface Completed {
 }
 let window: Completed[] = [];
 let failures = 0;
+/** Why requests failed (status or error), counted, so a failed soak says what went wrong. */
+const failureReasons = new Map<string, number>();
 const deadline = Date.now() + minutes * 60_000;
 
 async function client(id: number): Promise<void> {
@@ -56,6 +58,7 @@ async function client(id: number): Promise<void> {
     const [kind, request] = cycle[n % cycle.length]!;
     const started = performance.now();
     let ok = false;
+    let reason = "";
     try {
       const res = await fetch(`${server.url}/predict`, {
         method: "POST",
@@ -63,12 +66,17 @@ async function client(id: number): Promise<void> {
         headers: { "content-type": request.contentType },
         signal: AbortSignal.timeout(30_000),
       });
-      await res.arrayBuffer();
+      const body = await res.text();
       ok = res.status === 200;
-    } catch {
+      if (!ok) reason = `${kind}: ${res.status} ${body.slice(0, 120)}`;
+    } catch (error) {
       ok = false;
+      reason = `${kind}: ${error instanceof Error ? `${error.name} ${error.message}` : String(error)}`;
     }
-    if (!ok) failures++;
+    if (!ok) {
+      failures++;
+      failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
+    }
     window.push({ kind, ms: performance.now() - started, ok });
   }
 }
@@ -145,6 +153,7 @@ const report = {
   warmUpSeconds,
   requests: totalRequests,
   failedRequests: failures,
+  failureReasons: Object.fromEntries(failureReasons),
   rssFloorMiB: {
     firstWindow: Number(samples[0]?.rssFloorMiB.toFixed(1)),
     afterWarmUp: Number(startRss.toFixed(1)),

@@ -47,12 +47,19 @@ function validationDetail(errors: ReadonlyArray<{ path: string; value: unknown; 
   });
 }
 
+/** Bun's largest idle timeout, and how often its idle timer ticks (seconds). */
+const MAX_IDLE_SECONDS = 255;
+const IDLE_TICK_SECONDS = 4;
+
 export function createApp(service: Service) {
   const { settings, gate } = service;
   const bodyBudget = new ByteBudget(settings.maxBodyBytesInFlight);
   // Room for one image at the pixel limit, or for many previews.
   const decodedBudget = new ByteBudget(Math.max(DECODED_BYTES_IN_FLIGHT, settings.maxImagePixels * DECODED_BYTES_PER_PIXEL));
-  const keepaliveSeconds = Math.ceil(settings.httpKeepaliveTimeoutS);
+  // Behind the connection front, which closes idle connections itself on a precise timer
+  // (connection-guard.ts), Bun's coarse one (4 s ticks) must never close a kept-alive connection
+  // first: it is set two ticks later.
+  const keepaliveSeconds = Math.min(MAX_IDLE_SECONDS, Math.ceil(settings.httpKeepaliveTimeoutS) + (settings.connectionGuard ? 2 * IDLE_TICK_SECONDS : 0));
 
   const { metrics } = service;
   const requestLog = new RequestLog();
@@ -150,8 +157,9 @@ export function createApp(service: Service) {
 
   const openApiJson = JSON.stringify(openApiDocument());
 
-  // Bun's idle timer (checked every 4 s) closes idle keep-alive connections; it also runs while a
-  // body is read, which admitBody replaces with the body timeout, and stops once the body is read.
+  // Bun's idle timer (checked every 4 s) closes idle keep-alive connections when nothing fronts the
+  // server; it also runs while a body is read, which admitBody replaces with the body timeout, and
+  // stops once the body is read.
   return (
     new Elysia({ serve: { maxRequestBodySize: settings.maxBodyBytes, idleTimeout: keepaliveSeconds } })
       .onRequest(({ request, server }) => {

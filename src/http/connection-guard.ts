@@ -7,8 +7,15 @@
  * - Beyond `maxConnections` a new connection gets one 503 with `Retry-After` and is closed, unless
  *   its first request line is `GET /ping`: liveness probes are answered `pong` by the front itself,
  *   so the Immich server does not mark a busy service dead.
- * - A request's headers must all arrive within `headerTimeoutS` of its first byte; trickling does
- *   not move the deadline. The keep-alive and body timers stay the HTTP server's (app.ts).
+ * - A request's headers must all arrive within `headerTimeoutS` of its first byte, and a body of
+ *   declared length within `bodyTimeoutS` of the headers' end; trickling moves neither deadline.
+ * - A connection idle for `keepaliveTimeoutS` between requests (from the last byte of an answer,
+ *   or from its opening) is closed here, on a precise timer. Bun's own idle timer ticks every 4 s,
+ *   so its 2 s could end a kept-alive connection at any moment of a tick, including the moment a
+ *   client sends its next request on it: that request failed with a reset (about 1 in 2,000 under
+ *   a soak), and a body still arriving at a tick was cut however fast it came. Behind the front,
+ *   Bun's timer is set two ticks past the keep-alive timeout (app.ts) and only reaps what the
+ *   front has let go.
  */
 import type { Socket, TCPSocketListener } from "bun";
 import { readFileSync } from "node:fs";
@@ -20,6 +27,8 @@ export interface ConnectionGuardOptions {
   upstream: string;
   maxConnections: number;
   headerTimeoutS: number;
+  keepaliveTimeoutS: number;
+  bodyTimeoutS: number;
 }
 
 export interface ConnectionGuard {
@@ -28,7 +37,9 @@ export interface ConnectionGuard {
   stop(closeActive: boolean): void;
 }
 
-const HEAD_END = Buffer.from("\r\n\r\n");
+const HEAD_END = "\r\n\r\n";
+/** A head longer than this is not read for its Content-Length (the HTTP server refuses such heads). */
+const HEAD_LIMIT = 64 * 1024;
 const PING_LINE = "GET /ping ";
 /** A refused client that sends nothing is answered 503 after this long, so its descriptor comes back. */
 const REFUSED_WAIT_MS = 1000;
@@ -87,9 +98,15 @@ interface Link {
   toClient: Outbox;
   /** idle: between requests; head: reading a request's headers; rest: body and answer. */
   phase: "idle" | "head" | "rest";
-  /** The last 3 bytes of a head read so far, for a `\r\n\r\n` split across packets. */
-  tail: Uint8Array;
+  /** The head read so far (latin1, one character per byte), until its blank line. */
+  head: string;
+  /** Body bytes still to come after a head with a Content-Length; undefined without one. */
+  bodyLeft?: number;
+  /** Closes the connection when the body has not all arrived within the body timeout. */
+  bodyDeadline?: ReturnType<typeof setTimeout>;
   deadline?: ReturnType<typeof setTimeout>;
+  /** Closes the connection when it has been idle between requests for the keep-alive timeout. */
+  idle?: ReturnType<typeof setTimeout>;
   /** Refused connections: their first bytes, to tell a ping from anything else. */
   firstLine: string;
   /** A refused connection counted among those waiting for their first line. */
@@ -99,11 +116,19 @@ interface Link {
 }
 
 /** True once `\r\n\r\n` has arrived; scans only the new bytes plus the last three before them. */
-function headEnds(link: Link, data: Uint8Array): boolean {
-  const joint = Buffer.concat([link.tail, data.subarray(0, 3)]);
-  if (joint.indexOf(HEAD_END) !== -1 || Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(HEAD_END) !== -1) return true;
-  link.tail = Uint8Array.from(Buffer.concat([link.tail, data.subarray(-3)]).subarray(-3));
-  return false;
+/**
+ * Reads `data` as more of a request's head. Once the head is complete: how many of `data`'s bytes
+ * are body already, and the body's declared length (undefined without Content-Length).
+ */
+function readHead(link: Link, data: Uint8Array): { bodyInChunk: number; contentLength: number | undefined } | undefined {
+  const before = link.head.length;
+  const room = data.subarray(0, Math.max(0, HEAD_LIMIT - before));
+  link.head += Buffer.from(room.buffer, room.byteOffset, room.byteLength).toString("latin1");
+  const end = link.head.indexOf(HEAD_END, Math.max(0, before - 3));
+  if (end === -1) return undefined;
+  const declared = /\r\ncontent-length:[ \t]*(\d+)/i.exec(link.head.slice(0, end))?.[1];
+  link.head = "";
+  return { bodyInChunk: data.byteLength - (end + HEAD_END.length - before), contentLength: declared === undefined ? undefined : Number(declared) };
 }
 
 /**
@@ -130,11 +155,21 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
   let open = 0;
   let refusedWaiting = 0;
   const headerMs = options.headerTimeoutS * 1000;
+  const keepaliveMs = options.keepaliveTimeoutS * 1000;
+  const bodyMs = options.bodyTimeoutS * 1000;
 
   const close = (link: Link, client: Socket<Link>) => {
     clearTimeout(link.deadline);
+    clearTimeout(link.idle);
+    clearTimeout(link.bodyDeadline);
     link.inner?.end();
     client.end();
+  };
+
+  /** (Re)starts the idle timer; an answer still being written to a slow reader is not idleness. */
+  const idleFrom = (link: Link, client: Socket<Link>) => {
+    clearTimeout(link.idle);
+    link.idle = setTimeout(() => (link.toClient.empty ? close(link, client) : idleFrom(link, client)), keepaliveMs);
   };
 
   const refuse = (client: Socket<Link>, answer: string) => {
@@ -165,6 +200,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
         data(inner, data) {
           // The answer has begun: the next bytes from the client start a new request's head.
           if (link.phase === "rest") link.phase = "idle";
+          if (link.phase === "idle") idleFrom(link, client);
           link.toClient.send(client, data, inner);
         },
         drain(inner) {
@@ -185,7 +221,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
     socket: {
       open(client) {
         const refused = open >= options.maxConnections;
-        client.data = { refused, early: [], toInner: new Outbox(), toClient: new Outbox(), phase: "idle", tail: new Uint8Array(0), firstLine: "" };
+        client.data = { refused, early: [], toInner: new Outbox(), toClient: new Outbox(), phase: "idle", head: "", firstLine: "" };
         if (refused) {
           if (refusedWaiting >= MAX_REFUSED_WAITING) return void client.end(REFUSAL);
           refusedWaiting++;
@@ -194,19 +230,28 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
           return;
         }
         open++;
+        idleFrom(client.data, client);
         connectInner(client);
       },
       data(client, data) {
         const link = client.data;
         if (link.refused) return onRefusedData(client, data);
         if (link.phase === "idle") {
+          clearTimeout(link.idle);
           link.phase = "head";
-          link.tail = new Uint8Array(0);
+          link.head = "";
           link.deadline = setTimeout(() => close(link, client), headerMs);
+        } else if (link.phase === "rest" && link.bodyLeft !== undefined) {
+          link.bodyLeft -= data.byteLength;
+          if (link.bodyLeft <= 0) clearTimeout(link.bodyDeadline);
         }
-        if (link.phase === "head" && headEnds(link, data)) {
+        const head = link.phase === "head" ? readHead(link, data) : undefined;
+        if (head) {
           clearTimeout(link.deadline);
           link.phase = "rest";
+          link.bodyLeft = head.contentLength === undefined ? undefined : head.contentLength - head.bodyInChunk;
+          // However slowly it trickles, a declared body must all arrive within the body timeout.
+          if (link.bodyLeft !== undefined && link.bodyLeft > 0) link.bodyDeadline = setTimeout(() => close(link, client), bodyMs);
         }
         if (link.inner) return link.toInner.send(link.inner, data, client);
         // Until the HTTP server's socket opens (a moment on a unix socket) bytes wait here, the client paused.
@@ -221,6 +266,8 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
       close(client) {
         const link = client.data;
         clearTimeout(link.deadline);
+        clearTimeout(link.idle);
+        clearTimeout(link.bodyDeadline);
         if (link.waiting) refusedWaiting--;
         if (link.refused) return;
         open--;

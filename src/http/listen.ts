@@ -35,6 +35,8 @@ export function listen(app: App, settings: Settings, hostname: string, port: num
       upstream: unix,
       maxConnections: settings.maxConnections ?? defaultMaxConnections(),
       headerTimeoutS: settings.headerTimeoutS,
+      keepaliveTimeoutS: settings.httpKeepaliveTimeoutS,
+      bodyTimeoutS: settings.bodyTimeoutS,
     });
     return {
       port: guard.port,

@@ -49,6 +49,32 @@ describe("connection timers", () => {
     expect(ms).toBeLessThan(5_000);
   }, 15_000);
 
+  test("a kept-alive connection used again before HTTP_KEEPALIVE_TIMEOUT_S is never closed under its next request", async () => {
+    // Six requests on one connection, each after 0.8 s of idleness (keep-alive: 1 s), spanning
+    // more than one of Bun's 4 s idle-timer ticks: a timer firing at a tick, not after 1 s of
+    // idleness, closes the connection between two of them.
+    const { port } = new URL(server.url);
+    const answers = await new Promise<number>((resolve) => {
+      let pongs = 0;
+      let sent = 0;
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        const send = () => {
+          if (sent === 6) return void socket.end();
+          sent++;
+          socket.write("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+        };
+        socket.on("data", (chunk) => {
+          pongs += chunk.toString("latin1").split("pong").length - 1;
+          setTimeout(send, 800);
+        });
+        send();
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(pongs));
+    });
+    expect(answers).toBe(6);
+  }, 15_000);
+
   test("a body sent one byte at a time is cut off at MACHINE_LEARNING_BODY_TIMEOUT_S, though bytes keep coming", async () => {
     let timer: ReturnType<typeof setInterval> | undefined;
     const ms = await timeUntilClosed(
