@@ -23,6 +23,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "keda.sh/v1alpha1/ScaledObject": ScaledObject,
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, walked freely below; its shape is what the schema validation in these tests checks
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec: any };
 const manifests: Manifest[] = readdirSync(folder)
   .filter((name) => name.endsWith(".yaml"))
@@ -30,6 +31,7 @@ const manifests: Manifest[] = readdirSync(folder)
 const byKind = (kind: string) => manifests.find((manifest) => manifest.kind === kind)!;
 const deployment = byKind("Deployment");
 const container = deployment.spec.template.spec.containers[0];
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, as above; its probes and resources are validated against the schemas below
 const chartValues = (Bun.YAML.parse(readFileSync(join(folder, "immich-charts/values.yaml"), "utf8")) as { "machine-learning": any })["machine-learning"];
 
 function validate(manifest: Manifest): void {
