@@ -171,12 +171,13 @@ function pin<T>(value: T): T {
   return value;
 }
 
-/** Runs one operation, then lets go of what it pinned. */
+/** Runs one operation, then lets go of what it pinned (and only that: operations may nest). */
 function pinning<T>(operation: () => T): T {
+  const depth = pinned.length;
   try {
     return operation();
   } finally {
-    pinned.length = 0;
+    pinned.length = depth;
   }
 }
 
