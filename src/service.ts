@@ -22,6 +22,7 @@ import { Metrics } from "./http/metrics.ts";
 import { Readiness } from "./http/readiness.ts";
 import { TaskRouter } from "./routing/task-router.ts";
 import { withoutCachePath } from "./http/error-status.ts";
+import { ImageBuffers } from "./pipeline/image-buffers.ts";
 
 export interface Service {
   readonly settings: Settings;
@@ -39,6 +40,8 @@ export interface Service {
   readonly readiness: Readiness;
   /** Sends routed tasks to peers (MACHINE_LEARNING_ROUTE__*); undefined when nothing is routed. */
   readonly router: TaskRouter | undefined;
+  /** Shared memory for decoded images, reused between requests. */
+  readonly imageBuffers: ImageBuffers;
   health(): Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -50,7 +53,8 @@ const IDLE_RELEASE_SECONDS = 1;
  * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
  * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
  */
-async function releaseMemory(pool: TaskPool, inference: InferenceThreads): Promise<void> {
+async function releaseMemory(pool: TaskPool, inference: InferenceThreads, imageBuffers: ImageBuffers): Promise<void> {
+  imageBuffers.clear();
   try {
     await Promise.all([pool.collectGarbage(), inference.collectGarbage()]);
   } catch (error) {
@@ -76,6 +80,7 @@ export function createService(settings: Settings): Service {
     deviceId: settings.deviceId,
   };
   const inference = new InferenceThreads();
+  const imageBuffers = new ImageBuffers();
   const context: ModelContext = { settings, store, pool, session, inference };
   const cache = new ModelCache((identity, name) => createModel(identity, name, context), {
     ttlSeconds: settings.modelTtl,
@@ -84,10 +89,10 @@ export function createService(settings: Settings): Service {
       // With nothing loaded, the pre-processing workers' heaps are all that is left of the last
       // requests (inference threads stop with their last session): the next request loads models anyway.
       if (cache.loaded().length === 0) pool.stopIdleWorkers();
-      void releaseMemory(pool, inference);
+      void releaseMemory(pool, inference, imageBuffers);
     },
     afterLoad: releaseFreedMemory,
-    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference) },
+    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference, imageBuffers) },
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
@@ -106,6 +111,7 @@ export function createService(settings: Settings): Service {
     fallback: settings.ocrFallback === "tesseract" ? ocrFallback() : undefined,
     readiness: new Readiness(),
     router,
+    imageBuffers,
     health: () => ({
       status: "ok",
       readiness: service.readiness.report(),

@@ -98,6 +98,7 @@ export function createApp(service: Service) {
               maxPixels: settings.maxImagePixels,
               maxSeconds: settings.requestTimeoutS,
               beforeDecode,
+              buffers: service.imageBuffers,
             }),
           }
         : { kind: "text", text: text! };
@@ -105,10 +106,18 @@ export function createApp(service: Service) {
     const run: PipelineRun = async (list) => runPipeline(service.cache, service.dependenciesOf, list, await (payload ??= decodePayload()), observeInference);
     const runHere = (list: readonly PipelineEntry[]) => (fallback ? fallback(list, run) : run(list));
     // Task routing (src/routing/): routed tasks go to peers, the rest run here; one merged answer.
+    // A request that completed has nothing left reading its decoded pixels: their buffer is reused.
+    const releaseDecoded = async () => {
+      const decoded = await payload;
+      if (decoded?.kind === "image") service.imageBuffers.give(decoded.image.data.buffer as SharedArrayBuffer);
+    };
     if (service.router?.routes(entries)) {
-      return service.router.predict(entries, image !== undefined ? { image } : { text: text! }, request.headers.get("accept"), runHere);
+      const routed = await service.router.predict(entries, image !== undefined ? { image } : { text: text! }, request.headers.get("accept"), runHere);
+      await releaseDecoded();
+      return routed;
     }
     const response = await runHere(entries);
+    await releaseDecoded();
     if (wantsMsgpack(request.headers.get("accept"))) {
       return new Response(encodeMsgpack(response), { headers: { "content-type": "application/msgpack" } });
     }

@@ -9,6 +9,7 @@ import type { RgbImage } from "../imaging/rgb-image.ts";
 import { RequestError } from "./request-error.ts";
 import { recordStage } from "../runtime/stage-timing.ts";
 import { acceptedImageFormat } from "./image-format.ts";
+import type { ImageBuffers } from "./image-buffers.ts";
 
 // sharp must be loaded with require(): its ESM build hides the native addon from `bun build --compile`.
 const sharp: typeof import("sharp").default = require("sharp");
@@ -28,6 +29,8 @@ export interface DecodeLimits {
    * shared copy); throws to refuse. Read from the header, after the pixel limit is checked.
    */
   beforeDecode?: (decodedBytes: number) => void;
+  /** Where the shared copy's memory comes from (reused between requests); else a new buffer. */
+  buffers?: ImageBuffers;
 }
 
 /** Bytes a decode holds per pixel: 3 in libvips' output buffer, 3 in the shared copy. */
@@ -53,7 +56,7 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   const { width, height, channels } = decoded.info;
   if (width === 0 || height === 0) throw new RequestError(400, "Image has zero width or height");
   if (channels !== 3) throw new RequestError(400, `Unsupported image: decoded to ${channels} channels`);
-  const shared = new Uint8Array(new SharedArrayBuffer(decoded.data.byteLength));
+  const shared = new Uint8Array(limits.buffers?.take(decoded.data.byteLength) ?? new SharedArrayBuffer(decoded.data.byteLength));
   shared.set(decoded.data);
   return { width, height, data: shared };
 }
