@@ -208,7 +208,7 @@ export class InferenceThreads {
     await Promise.all(this.threads.map((thread) => thread.collectGarbage()));
   }
 
-  /** Creates a session on a thread of its kind; `wanted` is the layout's number of scan threads. */
+  /** Creates a session on a thread of its kind; `settings.inferenceThreads` caps the scan threads. */
   async create(path: string, settings: SessionSettings, interactive: boolean): Promise<SessionDescription & { thread: InferenceThread }> {
     this.#scanThreads = Math.max(this.#scanThreads, settings.inferenceThreads);
     const thread = interactive ? (this.#thread(true) ?? this.#start(true)) : (this.#freeThread(false) ?? this.#startScan() ?? this.#leastBusy());

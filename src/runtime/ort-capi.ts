@@ -112,9 +112,9 @@ class OrtApi {
     if (!api) throw new Error(`onnxruntime: API version ${API_VERSION} unsupported`);
     this.#api = api;
     // One environment per process: onnxruntime hands every later CreateEnv the same one.
-    this.env = this.#out((out) => this.#call("CreateEnv", [FFIType.i32, FFIType.ptr, FFIType.ptr], LOG_WARNING, cString("immich-ml"), out));
-    this.cpuMemory = this.#out((out) => this.#call("CreateCpuMemoryInfo", [FFIType.i32, FFIType.i32, FFIType.ptr], ALLOCATOR_DEVICE, MEM_TYPE_DEFAULT, out));
-    this.allocator = this.#out((out) => this.#call("GetAllocatorWithDefaultOptions", [FFIType.ptr], out));
+    this.env = this.out((out) => this.call("CreateEnv", [FFIType.i32, FFIType.ptr, FFIType.ptr], LOG_WARNING, cString("immich-ml"), out));
+    this.cpuMemory = this.out((out) => this.call("CreateCpuMemoryInfo", [FFIType.i32, FFIType.i32, FFIType.ptr], ALLOCATOR_DEVICE, MEM_TYPE_DEFAULT, out));
+    this.allocator = this.out((out) => this.call("GetAllocatorWithDefaultOptions", [FFIType.ptr], out));
   }
 
   /** Binds the table entry `name` on first use. */
@@ -129,7 +129,7 @@ class OrtApi {
   }
 
   /** Calls an entry that returns an OrtStatus*, turning a status into an Error. */
-  #call(name: keyof typeof FN, args: FFIType[], ...values: unknown[]): void {
+  call(name: keyof typeof FN, args: FFIType[], ...values: unknown[]): void {
     const status = this.fn(name, args)(...values) as Pointer | null;
     if (!status) return;
     const message = String(this.fn("GetErrorMessage", [FFIType.ptr], FFIType.cstring)(status));
@@ -137,19 +137,11 @@ class OrtApi {
     throw new Error(message);
   }
 
-  call(name: keyof typeof FN, args: FFIType[], ...values: unknown[]): void {
-    this.#call(name, args, ...values);
-  }
-
   /** Runs `fill` with a pointer-sized out-parameter and returns what it wrote. */
-  #out(fill: (out: Pointer) => void): number {
+  out(fill: (out: Pointer) => void): number {
     const slot = pin(new BigUint64Array(1));
     fill(ptr(slot));
     return Number(slot[0]);
-  }
-
-  out(fill: (out: Pointer) => void): number {
-    return this.#out(fill);
   }
 
   release(name: "ReleaseSession" | "ReleaseValue" | "ReleaseTypeInfo" | "ReleaseTensorTypeAndShapeInfo" | "ReleaseSessionOptions", handle: number): void {
@@ -266,7 +258,7 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
   }
 }
 
-/** Pointers to NUL-terminated copies of `names`, kept alive by the returned buffers. */
+/** Pointers to NUL-terminated copies of `names`, all pinned for the current operation. */
 function nameArray(names: readonly string[]): BigUint64Array {
   const strings = names.map((name) => pin(Buffer.from(`${name}\0`, "utf8")));
   return pin(BigUint64Array.from(strings, (buffer) => BigInt(ptr(buffer))));
