@@ -10,7 +10,7 @@ import type { ModelContext } from "./models/inference-model.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
 import { TASK_KERNELS, type TaskPool } from "./tasks/kernels.ts";
 import { InferenceThreads, type SessionSettings } from "./runtime/onnx-session.ts";
-import { releaseFreedMemory } from "./runtime/allocator.ts";
+import { releaseFreedMemory, type ReleaseDepth } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
 import { PRELOAD_ORDER } from "./tasks/catalog.ts";
@@ -52,15 +52,18 @@ const IDLE_RELEASE_SECONDS = 1;
 /**
  * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
  * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
+ * Between requests the JIT's compiled code stays (`collect`, allocator.ts); after an eviction the
+ * heaps shrink too.
  */
-async function releaseMemory(pool: TaskPool, inference: InferenceThreads, imageBuffers: ImageBuffers): Promise<void> {
+async function releaseMemory(pool: TaskPool, inference: InferenceThreads, imageBuffers: ImageBuffers, depth: ReleaseDepth): Promise<void> {
   imageBuffers.clear();
   try {
-    await Promise.all([pool.collectGarbage(), inference.collectGarbage()]);
+    await inference.trimArenas();
+    await Promise.all([pool.collectGarbage(depth), inference.collectGarbage(depth)]);
   } catch (error) {
     log.debug(`garbage collection in worker threads failed: ${String(error)}`);
   }
-  releaseFreedMemory();
+  releaseFreedMemory(depth);
 }
 
 export function createService(settings: Settings): Service {
@@ -89,10 +92,10 @@ export function createService(settings: Settings): Service {
       // With nothing loaded, the pre-processing workers' heaps are all that is left of the last
       // requests (inference threads stop with their last session): the next request loads models anyway.
       if (cache.loaded().length === 0) pool.stopIdleWorkers();
-      void releaseMemory(pool, inference, imageBuffers);
+      void releaseMemory(pool, inference, imageBuffers, "shrink");
     },
-    afterLoad: releaseFreedMemory,
-    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference, imageBuffers) },
+    afterLoad: () => releaseFreedMemory("collect"),
+    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference, imageBuffers, "collect") },
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);
@@ -144,6 +147,7 @@ export async function preloadModels(service: Service): Promise<void> {
       await service.cache.preload({ task, type }, name);
     }
   }
-  releaseFreedMemory();
+  // Nothing has run yet, so no compiled request code to keep.
+  releaseFreedMemory("shrink");
   service.readiness.markReady();
 }

@@ -7,7 +7,7 @@
 import "../native/loader.ts"; // native set-up before session-host.ts loads onnxruntime
 import { collectTransferables } from "./transfer.ts";
 import { processClockMs } from "./stage-timing.ts";
-import { collectGarbage } from "./allocator.ts";
+import { collectGarbage, type ReleaseDepth } from "./allocator.ts";
 import { INFERENCE_NICE, isSearchThread, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
 import type { SessionRequest } from "./onnx-session.ts";
 import type { HostedSession } from "./session-host.ts";
@@ -57,9 +57,10 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       if (request.abandon && Atomics.load(request.abandon, 0) === 1) throw new AbandonedError();
       const reduce = request.reduce === "best-class";
       if (request.shared) {
+        const shrinkArena = request.shrinkArena === true;
         return reduce
-          ? native.runNativeSession(request.session, request.outputNames, request.feeds, true)
-          : native.runNativeSession(request.session, request.outputNames, request.feeds);
+          ? native.runNativeSession(request.session, request.outputNames, request.feeds, { reduce, shrinkArena })
+          : native.runNativeSession(request.session, request.outputNames, request.feeds, { shrinkArena });
       }
       const hosted = hostedSessions.get(request.session);
       if (!hosted) throw new Error("session was released");
@@ -84,7 +85,7 @@ interface WorkerMessage {
   args?: unknown;
   session?: SessionRequest;
   /** Collect this thread's garbage now (the process is idle; see allocator.ts). */
-  gc?: true;
+  gc?: ReleaseDepth;
 }
 
 let prioritized = false;
@@ -101,7 +102,7 @@ async function handle(kernels: KernelTable, message: WorkerMessage): Promise<voi
     }
     let value: unknown = null;
     if (message.gc) {
-      collectGarbage();
+      collectGarbage(message.gc);
     } else if (session) {
       value = await handleSession(session);
     } else {

@@ -10,6 +10,7 @@
  */
 import { log } from "../log.ts";
 import type { KernelTable } from "./thread-jobs.ts";
+import type { ReleaseDepth } from "./allocator.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 
@@ -103,8 +104,8 @@ export class WorkerPool<Table extends KernelTable> {
   }
 
   /** Has every started worker collect its garbage (when the process is idle). */
-  async collectGarbage(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => this.post(slot, { gc: true })));
+  async collectGarbage(depth: ReleaseDepth): Promise<void> {
+    await Promise.all(this.slots.map((slot) => this.post(slot, { gc: depth })));
   }
 
   /** An idle worker, else a new one while the pool is below its size, else the least loaded. */
