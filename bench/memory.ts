@@ -1,7 +1,8 @@
 /**
  * Resident memory of a server process (its /health `rssBytes`), against the size of the model
  * files it holds: idle, with CLIP visual + textual, a face detector + recogniser and an OCR
- * detector + recogniser loaded, and after MODEL_TTL evicted them all.
+ * detector + recogniser loaded (right after their requests, and once the service has released
+ * what it holds between requests), and after MODEL_TTL evicted them all.
  */
 import { statSync } from "node:fs";
 import { startServerProcess, type LoadRequest } from "./lib.ts";
@@ -11,6 +12,8 @@ export interface MemoryResult {
   /** Models resident when `loadedMb` was read. */
   loadedModels: number;
   idleMb: number;
+  /** Right after the requests, before the idle release: what the models' arenas hold in use. */
+  busyMb: number;
   loadedMb: number;
   evictedMb: number;
   modelMb: number;
@@ -36,6 +39,7 @@ export async function measureMemory(cacheFolder: string, requests: LoadRequest[]
     await Bun.sleep(2000);
     const idle = await rss(server.url);
     for (const request of requests) await postRequest(server.url, request);
+    const busy = await rss(server.url);
     // Past the service's release of freed memory, 1 s after the last request.
     await Bun.sleep(2500);
     const loaded = await rss(server.url);
@@ -46,6 +50,7 @@ export async function measureMemory(cacheFolder: string, requests: LoadRequest[]
     return {
       loadedModels: loaded.loadedModels.length,
       idleMb: idle.rssBytes / MB,
+      busyMb: busy.rssBytes / MB,
       loadedMb: loaded.rssBytes / MB,
       evictedMb: evicted.rssBytes / MB,
       modelMb: modelFiles.reduce((sum, file) => sum + statSync(file).size, 0) / MB,
