@@ -53,9 +53,16 @@ const plain = await PlainFloor.start(planFolder, runtime);
 const scenarios = await buildScenarios();
 const scenario = (id: ScenarioId) => scenarios.find((s) => s.id === id)!;
 
+/**
+ * Steady state before measuring: the JIT compiles a kernel over its first calls, which run 2-4x
+ * slower (OCR: 480 ms for each of the first three requests, 225 ms from the sixth), as a
+ * session's first runs are slow; the floors get their first runs here and in `choose`.
+ */
+const SERVICE_WARM_UP_REQUESTS = 8;
+
 async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promise<void> {
+  for (let i = 0; i < SERVICE_WARM_UP_REQUESTS; i++) for (const request of s.requests) await postRequest(url, request);
   for (let i = 0; i < 2; i++) {
-    for (const request of s.requests) await postRequest(url, request);
     await floor.once(floorId);
     await plain.warm(floorId);
   }
