@@ -58,7 +58,6 @@ const IDLE_RELEASE_SECONDS = 1;
 async function releaseMemory(pool: TaskPool, inference: InferenceThreads, imageBuffers: ImageBuffers, depth: ReleaseDepth): Promise<void> {
   imageBuffers.clear();
   try {
-    await inference.trimArenas();
     await Promise.all([pool.collectGarbage(depth), inference.collectGarbage(depth)]);
   } catch (error) {
     log.debug(`garbage collection in worker threads failed: ${String(error)}`);

@@ -18,7 +18,7 @@ export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = M
 > {
   /** Whether a person waits for this model's runs, so they run on the search thread (onnx-session.ts). */
   protected readonly interactive: boolean = false;
-  /** Whether its input's shape varies run to run: no memory pattern, arena trimmed when idle (onnx-session.ts). */
+  /** Whether its input's shape varies run to run, so the session goes without the arena (onnx-session.ts). */
   protected readonly varyingShape: boolean = false;
 
   protected openSession(modelDir: string): Promise<OnnxSession> {

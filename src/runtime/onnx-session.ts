@@ -33,8 +33,6 @@ export interface SessionSettings {
   intraOpThreads: number;
   interOpThreads: number;
   arena: boolean;
-  /** onnxruntime's memory pattern, on unless false: off for a session whose input shape varies. */
-  memPattern?: boolean;
   deviceId: string;
 }
 
@@ -67,8 +65,6 @@ export type SessionRequest =
       abandon?: Int32Array;
       /** Reduce each output to its best class per position on the inference thread (best-class.ts). */
       reduce?: "best-class";
-      /** Shrink the session's arena once the run is over (`OnnxSession.trimArena`). */
-      shrinkArena?: true;
     }
   | { op: "release"; session: number; shared: boolean };
 
@@ -76,7 +72,7 @@ export type SessionRequest =
 export interface SessionUsage {
   /** A person waits for its runs (search queries): the search thread, and always the arena. */
   interactive?: boolean;
-  /** Its input's shape varies run to run (a number of text lines, an image's size). */
+  /** Its input's shape varies run to run (a number of text lines, an image's size): no arena. */
   varyingShape?: boolean;
 }
 
@@ -84,34 +80,17 @@ export interface SessionUsage {
  * The settings one session is created with. The arena (MODEL_ARENA) makes each run reuse its
  * activations' memory instead of mapping and faulting it in afresh (with the arena off and the
  * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping), but it keeps
- * what its largest runs took. A session whose input shape varies run to run (OCR at each photo's
- * own size and line count) keeps the arena but without the memory pattern, which would keep one
- * planned block per shape (the OCR detector: 203 MB after one 992x736 run with it, 107 MB
- * without, same speed), and its arena is trimmed when the service goes idle (`trimArena`): a
- * burst of OCR requests runs at the arena's speed, an idle service holds what it did without
- * one. (Arena off instead: the detector's run 1.22x the plain floor's, 1.08x with it.) The face
- * recogniser runs in a few bucketed batch sizes instead (batch-buckets.ts) and keeps its arena.
- * An interactive session (the CLIP text tower: small, and someone waits for each run) keeps the
- * arena whatever MODEL_ARENA says.
+ * the largest run's memory for good and grows by powers of two. A session whose input shape
+ * varies run to run (OCR at each photo's own size and line count) therefore goes without (the
+ * face recogniser instead runs in a few bucketed batch sizes, batch-buckets.ts, and keeps it):
+ * with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
+ * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the
+ * CLIP text tower: small, and someone waits for each run) keeps the arena whatever MODEL_ARENA
+ * says.
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
   if (usage.interactive) return { ...settings, arena: true };
-  return usage.varyingShape ? { ...settings, memPattern: false } : settings;
-}
-
-/**
- * The smallest input of a session whose shape varies, for `trimArena`: zeros, a batch of one and
- * 32 on every other free axis (the smallest side an image model with five stride-2 stages takes).
- * Undefined when an input is not float32, a case no such model of ours has.
- */
-function smallestFeeds(inputs: readonly InputSpec[]): Record<string, Feed> | undefined {
-  const feeds: Record<string, Feed> = {};
-  for (const input of inputs) {
-    if (input.type !== "float32") return undefined;
-    const dims = input.shape.map((dim, axis) => (typeof dim === "number" ? dim : axis === 0 ? 1 : 32));
-    feeds[input.name] = { type: "float32", data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims };
-  }
-  return feeds;
+  return usage.varyingShape ? { ...settings, arena: false } : settings;
 }
 
 /**
@@ -210,8 +189,6 @@ export class InferenceThreads {
   #scanThreads = 1;
   readonly #searchQueue: QueuedCall[] = [];
   readonly #scanQueue: QueuedCall[] = [];
-  /** Sessions whose arena is trimmed when the service goes idle (`OnnxSession.trimArena`). */
-  readonly #trimmed = new Set<OnnxSession>();
 
   /**
    * Execution providers this onnxruntime build can use here, best first, as the first inference
@@ -230,17 +207,6 @@ export class InferenceThreads {
   /** Has every inference thread collect its garbage (when the process is idle). */
   async collectGarbage(depth: ReleaseDepth): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.collectGarbage(depth)));
-  }
-
-  /** Hands back what the arenas of varying-shape sessions grew since the last time (the service is idle). */
-  async trimArenas(): Promise<void> {
-    await Promise.all([...this.#trimmed].map((session) => session.trimArena()));
-  }
-
-  /** `session`'s arena is to be trimmed when idle, until it is released. */
-  trimWhenIdle(session: OnnxSession, trim: boolean): void {
-    if (trim) this.#trimmed.add(session);
-    else this.#trimmed.delete(session);
   }
 
   /** Creates a session on a thread of its kind; `settings.inferenceThreads` caps the scan threads. */
@@ -375,10 +341,6 @@ export class OnnxSession {
   /** Runs in flight, so that a release waits for them (a shared session is freed natively). */
   readonly #inFlight = new Set<Promise<unknown>>();
   #released = false;
-  /** The feeds of a trimming run (`trimArena`); undefined for a session that is never trimmed. */
-  #trimFeeds: Record<string, Feed> | undefined;
-  /** Whether it ran since its arena was last trimmed. */
-  #grown = false;
 
   private constructor(
     private readonly threads: InferenceThreads,
@@ -396,7 +358,7 @@ export class OnnxSession {
     const interactive = usage.interactive === true;
     const description = await threads.create(modelPath, sessionSettingsFor(settings, usage), interactive);
     const thread = description.shared ? undefined : description.thread;
-    const session = new OnnxSession(
+    return new OnnxSession(
       threads,
       thread,
       interactive,
@@ -406,12 +368,6 @@ export class OnnxSession {
       description.outputNames,
       description.provider,
     );
-    // Only a shared (CPU) session with the arena on has one to trim.
-    if (usage.varyingShape && description.shared && settings.arena) {
-      session.#trimFeeds = smallestFeeds(description.inputs);
-      threads.trimWhenIdle(session, session.#trimFeeds !== undefined);
-    }
-    return session;
   }
 
   input(name: string): InputSpec | undefined {
@@ -452,7 +408,6 @@ export class OnnxSession {
     };
     const transfer = collectTransferables(owned);
     const call = this.thread ? this.thread.call(request, transfer) : this.threads.callShared(request, this.interactive, transfer, abandon);
-    this.#grown = true;
     this.#inFlight.add(call);
     try {
       const reply = await call;
@@ -468,36 +423,8 @@ export class OnnxSession {
     }
   }
 
-  /**
-   * Hands back the arena memory its runs grew since the last trim: one run of its smallest input
-   * with onnxruntime's arena shrinkage, which frees every arena region no run is using (about 2-3
-   * ms for the OCR pair; the detector's 107 MB and the recogniser's 55 MB go back). A model that
-   * refuses that input is not trimmed again. True when it trimmed; false when there was nothing to.
-   */
-  async trimArena(): Promise<boolean> {
-    const template = this.#trimFeeds;
-    if (!template || !this.#grown || this.#released) return false;
-    this.#grown = false;
-    const feeds = Object.fromEntries(Object.entries(template).map(([name, feed]) => [name, { ...feed, data: feed.data.slice() }]));
-    const request: SessionRequest = { op: "run", session: this.id, shared: true, outputNames: this.outputNames, feeds, shrinkArena: true };
-    const call = this.threads.callShared(request, this.interactive, collectTransferables(feeds));
-    this.#inFlight.add(call);
-    try {
-      await call;
-      return true;
-    } catch (error) {
-      log.debug(`${this.stage}: arena not trimmed, and not tried again: ${String(error)}`);
-      this.#trimFeeds = undefined;
-      this.threads.trimWhenIdle(this, false);
-      return false;
-    } finally {
-      this.#inFlight.delete(call);
-    }
-  }
-
   async release(): Promise<void> {
     this.#released = true;
-    this.threads.trimWhenIdle(this, false);
     await Promise.allSettled([...this.#inFlight]);
     if (this.thread) {
       try {

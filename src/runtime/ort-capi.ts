@@ -29,7 +29,6 @@ const FN = {
   Run: 9,
   CreateSessionOptions: 10,
   SetSessionExecutionMode: 13,
-  DisableMemPattern: 17,
   EnableCpuMemArena: 18,
   DisableCpuMemArena: 19,
   SetSessionGraphOptimizationLevel: 23,
@@ -40,7 +39,6 @@ const FN = {
   SessionGetInputTypeInfo: 33,
   SessionGetInputName: 36,
   SessionGetOutputName: 37,
-  CreateRunOptions: 39,
   CreateTensorWithDataAsOrtValue: 49,
   GetTensorMutableData: 51,
   CastTypeInfoToTensorInfo: 55,
@@ -54,12 +52,10 @@ const FN = {
   ReleaseStatus: 93,
   ReleaseSession: 95,
   ReleaseValue: 96,
-  ReleaseRunOptions: 97,
   ReleaseTypeInfo: 98,
   ReleaseTensorTypeAndShapeInfo: 99,
   ReleaseSessionOptions: 100,
   AddSessionConfigEntry: 130,
-  AddRunConfigEntry: 165,
 } as const;
 
 /** ONNXTensorElementDataType values, and the bytes per element of those we feed. */
@@ -80,8 +76,6 @@ export interface NativeSessionOptions {
   intraOpThreads: number;
   interOpThreads: number;
   arena: boolean;
-  /** onnxruntime's memory pattern (one planned block per input shape); on unless false. */
-  memPattern?: boolean;
 }
 
 /** A created session: its native pointer (valid in every thread of the process) and signature. */
@@ -108,7 +102,6 @@ class OrtApi {
   readonly env: number;
   readonly cpuMemory: number;
   readonly allocator: number;
-  #shrinkArena: number | undefined;
 
   constructor() {
     const lib = dlopen(libraryPath(), { OrtGetApiBase: { args: [], returns: FFIType.ptr } });
@@ -151,28 +144,7 @@ class OrtApi {
     return Number(slot[0]);
   }
 
-  /**
-   * Run options that shrink the CPU arena when the run ends: every region nothing uses any more
-   * goes back to the allocator (onnx-session.ts `trimArena`). Made once per thread, kept for good.
-   */
-  get shrinkArena(): number {
-    if (this.#shrinkArena === undefined) {
-      const options = this.out((out) => this.call("CreateRunOptions", [FFIType.ptr], out));
-      try {
-        this.call("AddRunConfigEntry", [FFIType.ptr, FFIType.ptr, FFIType.ptr], options, cString("memory.enable_memory_arena_shrinkage"), cString("cpu:0"));
-      } catch (error) {
-        this.release("ReleaseRunOptions", options);
-        throw error;
-      }
-      this.#shrinkArena = options;
-    }
-    return this.#shrinkArena;
-  }
-
-  release(
-    name: "ReleaseRunOptions" | "ReleaseSession" | "ReleaseValue" | "ReleaseTypeInfo" | "ReleaseTensorTypeAndShapeInfo" | "ReleaseSessionOptions",
-    handle: number,
-  ): void {
+  release(name: "ReleaseSession" | "ReleaseValue" | "ReleaseTypeInfo" | "ReleaseTensorTypeAndShapeInfo" | "ReleaseSessionOptions", handle: number): void {
     this.fn(name, [FFIType.ptr], FFIType.void)(handle);
   }
 }
@@ -263,7 +235,6 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.call("SetSessionExecutionMode", [P, FFIType.i32], sessionOptions, options.interOpThreads > 1 ? 1 : 0);
     ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
     ort.call(options.arena ? "EnableCpuMemArena" : "DisableCpuMemArena", [P], sessionOptions);
-    if (options.memPattern === false) ort.call("DisableMemPattern", [P], sessionOptions);
     // As session-host.ts: idle intra-op threads sleep rather than hold a core.
     ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.intra_op.allow_spinning"), cString("0"));
     session = ort.out((out) => ort.call("CreateSession", [P, P, P, P], ort.env, cString(modelPath), sessionOptions, out));
@@ -316,39 +287,22 @@ function outputTensor(ort: OrtApi, value: number, reduce: boolean): OutputTensor
   return reduce ? bestClasses(floats, dims) : { dims, data: floats };
 }
 
-/** How one run goes: `reduce` each output to its best class per position, `shrinkArena` afterwards. */
-export interface NativeRunOptions {
-  reduce?: boolean;
-  shrinkArena?: boolean;
-}
-
 /**
  * One run on this thread. The feeds' memory is read in place (onnxruntime takes no copy). With
- * `reduce`, each output comes back as its best class per position (best-class.ts); with
- * `shrinkArena`, the arena hands back what it holds unused once the run is over.
+ * `reduce`, each output comes back as its best class per position (best-class.ts).
  */
+export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[];
+export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, reduce: true): BestClasses[];
 export function runNativeSession(
   handle: number,
   outputNames: readonly string[],
   feeds: Record<string, Feed>,
-  options?: NativeRunOptions & { reduce?: false },
-): OutputTensor[];
-export function runNativeSession(
-  handle: number,
-  outputNames: readonly string[],
-  feeds: Record<string, Feed>,
-  options: NativeRunOptions & { reduce: true },
-): BestClasses[];
-export function runNativeSession(
-  handle: number,
-  outputNames: readonly string[],
-  feeds: Record<string, Feed>,
-  options: NativeRunOptions = {},
+  reduce = false,
 ): Array<OutputTensor | BestClasses> {
-  return pinning(() => runPinned(handle, outputNames, feeds, options));
+  return pinning(() => runPinned(handle, outputNames, feeds, reduce));
 }
 
-function runPinned(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, options: NativeRunOptions): Array<OutputTensor | BestClasses> {
+function runPinned(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, reduce: boolean): Array<OutputTensor | BestClasses> {
   const ort = api();
   const inputNames = Object.keys(feeds);
   const values = pin(new BigUint64Array(inputNames.length));
@@ -375,20 +329,8 @@ function runPinned(handle: number, outputNames: readonly string[], feeds: Record
     });
     const inNames = nameArray(inputNames);
     const outNames = nameArray(outputNames);
-    const runOptions = options.shrinkArena ? ort.shrinkArena : null;
-    ort.call(
-      "Run",
-      [P, P, P, P, U64, P, U64, P],
-      handle,
-      runOptions,
-      ptr(inNames),
-      ptr(values),
-      inputNames.length,
-      ptr(outNames),
-      outputNames.length,
-      ptr(outputs),
-    );
-    return Array.from(outputs, (value) => outputTensor(ort, Number(value), options.reduce === true));
+    ort.call("Run", [P, P, P, P, U64, P, U64, P], handle, null, ptr(inNames), ptr(values), inputNames.length, ptr(outNames), outputNames.length, ptr(outputs));
+    return Array.from(outputs, (value) => outputTensor(ort, Number(value), reduce));
   } finally {
     for (const value of values) if (value !== 0n) ort.release("ReleaseValue", Number(value));
     for (const value of outputs) if (value !== 0n) ort.release("ReleaseValue", Number(value));

@@ -69,7 +69,6 @@ export async function createSession(modelPath: string, settings: SessionSettings
         interOpNumThreads: settings.interOpThreads,
         executionMode: settings.interOpThreads > 1 ? "parallel" : "sequential",
         enableCpuMemArena: settings.arena,
-        enableMemPattern: settings.memPattern !== false,
         graphOptimizationLevel: "all",
         // Idle intra-op threads sleep instead of spinning: a spinning thread holds its core
         // between parallel sections, which is exactly when pre-processing (a lower priority, see

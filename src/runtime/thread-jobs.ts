@@ -57,10 +57,9 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       if (request.abandon && Atomics.load(request.abandon, 0) === 1) throw new AbandonedError();
       const reduce = request.reduce === "best-class";
       if (request.shared) {
-        const shrinkArena = request.shrinkArena === true;
         return reduce
-          ? native.runNativeSession(request.session, request.outputNames, request.feeds, { reduce, shrinkArena })
-          : native.runNativeSession(request.session, request.outputNames, request.feeds, { shrinkArena });
+          ? native.runNativeSession(request.session, request.outputNames, request.feeds, true)
+          : native.runNativeSession(request.session, request.outputNames, request.feeds);
       }
       const hosted = hostedSessions.get(request.session);
       if (!hosted) throw new Error("session was released");

@@ -9,8 +9,8 @@
  * run inline on the calling thread (upstream's `REQUEST_THREADS <= 0`).
  */
 import { log } from "../log.ts";
-import type { KernelTable } from "./thread-jobs.ts";
 import type { ReleaseDepth } from "./allocator.ts";
+import type { KernelTable } from "./thread-jobs.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 

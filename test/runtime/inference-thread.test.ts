@@ -11,9 +11,7 @@ import { join } from "node:path";
 import { InferenceThreads, OnnxSession, sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
-import { releaseFreedMemory } from "../../src/runtime/allocator.ts";
-import { clipTextualModel, heavyVisualModel, varyingImageModel } from "../support/onnx-builder.ts";
-import { describeWithFixtures, fixturePath } from "../support/fixtures.ts";
+import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
 
 // Each scenario runs the 24-layer stand-in several times (up to three attempts on a busy machine).
@@ -49,7 +47,6 @@ beforeAll(async () => {
   dir = tempDir();
   writeFileSync(join(dir, "visual.onnx"), heavyVisualModel({ layers: 24 }));
   writeFileSync(join(dir, "textual.onnx"), clipTextualModel());
-  writeFileSync(join(dir, "varying.onnx"), varyingImageModel());
   worker = new Worker(new URL("../../src/runtime/inference-thread.ts", import.meta.url).href);
   worker.addEventListener("message", (event: MessageEvent) => replies.get((event.data as WorkerReply).id)?.(event.data as WorkerReply));
   const created = (await post({ op: "create", path: join(dir, "visual.onnx"), settings: SETTINGS }, "create")).value as {
@@ -153,74 +150,10 @@ describe("interactive sessions", () => {
     expect(threads.count).toBe(0);
   });
 
-  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying shapes go without the memory pattern; other sessions follow it", () => {
+  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying shapes go without; other sessions follow it", () => {
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { interactive: true }).arena).toBe(true);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingShape: true })).toEqual({ ...SETTINGS, arena: true, memPattern: false });
-    expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { varyingShape: true }).arena).toBe(false);
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingShape: true }).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {})).toEqual({ ...SETTINGS, arena: true });
-  });
-});
-
-describe("a session whose input shape varies", () => {
-  const MIB = 1024 * 1024;
-  const image = (height: number, width: number): Record<string, Feed> => ({
-    x: { type: "float32", data: new Float32Array(3 * height * width).fill(0.25), dims: [1, 3, height, width] },
-  });
-  /** RSS once freed native memory is handed back, as the service's idle release does (allocator.ts). */
-  const settledRss = () => {
-    releaseFreedMemory("collect");
-    return process.memoryUsage.rss();
-  };
-
-  test("keeps its arena between runs; trimming hands back what a large run grew, once per growth", async () => {
-    const threads = new InferenceThreads();
-    const session = await OnnxSession.create(threads, join(dir, "varying.onnx"), { ...SETTINGS, arena: true }, { varyingShape: true });
-    try {
-      expect(await session.trimArena()).toBe(false); // nothing ran yet
-      await session.run(image(64, 64));
-      await session.trimArena();
-      const before = settledRss();
-      // 32 channels of 1024x768 floats: 96 MiB of activations.
-      const [maps] = await session.run(image(1024, 768));
-      expect(maps!.dims).toEqual([1, 1, 1024, 768]);
-      const grown = settledRss() - before;
-      expect(grown).toBeGreaterThan(64 * MIB);
-      expect(await session.trimArena()).toBe(true);
-      expect(settledRss() - before).toBeLessThan(grown / 3);
-      expect(await session.trimArena()).toBe(false); // no run since
-    } finally {
-      await session.release();
-    }
-  });
-
-  test("is not trimmed without an arena (MODEL_ARENA=false), nor once released", async () => {
-    const threads = new InferenceThreads();
-    const session = await OnnxSession.create(threads, join(dir, "varying.onnx"), { ...SETTINGS, arena: false }, { varyingShape: true });
-    await session.run(image(64, 64));
-    expect(await session.trimArena()).toBe(false);
-    await session.release();
-    const arena = await OnnxSession.create(threads, join(dir, "varying.onnx"), { ...SETTINGS, arena: true }, { varyingShape: true });
-    await arena.run(image(64, 64));
-    await arena.release();
-    expect(await arena.trimArena()).toBe(false);
-    await threads.trimArenas();
-    expect(threads.count).toBe(0);
-  });
-
-  describeWithFixtures("the real OCR detector", () => {
-    test("accepts the smallest input the trim runs: its arena is trimmed", async () => {
-      const threads = new InferenceThreads();
-      const session = await OnnxSession.create(threads, fixturePath("models", "ppocr_v3_en_det.onnx"), { ...SETTINGS, arena: true }, { varyingShape: true });
-      try {
-        await session.run(image(736, 992));
-        expect(await session.trimArena()).toBe(true);
-        await session.run(image(544, 736));
-        await threads.trimArenas();
-        expect(await session.trimArena()).toBe(false); // trimmed by the call above
-      } finally {
-        await session.release();
-      }
-    });
+    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });
 });

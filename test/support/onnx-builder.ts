@@ -100,27 +100,6 @@ export function heavyVisualModel(options: { dim?: number; layers?: number; width
 }
 
 /**
- * An image model of any size, like the OCR detector (`x` f32[1,3,h,w] → `maps` f32[1,1,h,w]):
- * two 3x3 convolutions through 32 channels, so a run's activations are 256 bytes per input pixel
- * (64 MiB at 512x512) and an arena holding them shows in RSS.
- */
-export function varyingImageModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: "x", type: "float32", shape: [1, 3, "h", "w"] }],
-    outputs: [{ name: "maps", type: "float32", shape: [1, 1, "h", "w"] }],
-    initializers: [
-      { name: "k1", dims: [32, 3, 3, 3], values: weights(32 * 3 * 3 * 3, 31) },
-      { name: "k2", dims: [1, 32, 3, 3], values: weights(32 * 3 * 3, 37) },
-    ],
-    nodes: [
-      { op: "Conv", inputs: ["x", "k1"], outputs: ["c1"], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
-      { op: "Relu", inputs: ["c1"], outputs: ["r1"] },
-      { op: "Conv", inputs: ["r1", "k2"], outputs: ["maps"], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
-    ],
-  });
-}
-
-/**
  * A face-recognition stand-in with a batch axis (`input` f32[batch,3,112,112] → `output`
  * f32[batch,512]): two strided convolutions, ReLU, global pooling and a projection, so that every
  * output depends on the whole crop. `batch` 1 gives a model fixed to one face per run.
