@@ -227,7 +227,13 @@ export function renderReport(report: BenchReport): string {
     out.push(
       ...section(
         "Memory (server RSS from /health)",
-        ["idle", "CLIP visual + textual, face pair, OCR pair loaded: right after their requests", "2.5 s later (idle release done)", "after TTL eviction", "model files"],
+        [
+          "idle",
+          "CLIP visual + textual, face pair, OCR pair loaded: right after their requests",
+          "2.5 s later (idle release done)",
+          "after TTL eviction",
+          "model files",
+        ],
         [
           `| ${m.idleMb.toFixed(0)} MB | ${m.busyMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
         ],
