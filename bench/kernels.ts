@@ -26,7 +26,7 @@ import type { ResampleBackend } from "../src/imaging/wasm/resample-module.ts";
 import type { RgbImage } from "../src/imaging/rgb-image.ts";
 import { detectionSize } from "../src/tasks/ocr/det-preprocess.ts";
 import { fixture, repoRoot, requireFixtures } from "./fixtures.ts";
-import { argNumber, percentile } from "./lib.ts";
+import { argNumber, argText, percentile } from "./lib.ts";
 import { fixturePreview } from "./photos.ts";
 
 // sharp must be loaded with require() (see src/pipeline/decode-image.ts).
@@ -34,8 +34,7 @@ const sharp: typeof import("sharp").default = require("sharp");
 
 /** The last commit before the fixed-point rewrite of the kernels. */
 const DEFAULT_BASELINE = "3b8618955393ce6e5255b03094256f3c66078974";
-const flag = process.argv.indexOf("--baseline");
-const baseline = flag >= 0 ? process.argv[flag + 1]! : DEFAULT_BASELINE;
+const baseline = argText("--baseline") ?? DEFAULT_BASELINE;
 const rounds = argNumber("--rounds", 15);
 const firstCallRounds = argNumber("--first-call-rounds", 3);
 const WARM_UP_CALLS = 10;

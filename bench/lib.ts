@@ -65,6 +65,12 @@ export function multipartBody(parts: { entries: string; image?: Uint8Array; text
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
+/** The word after `flag` on the command line; undefined without the flag. */
+export function argText(flag: string): string | undefined {
+  const index = process.argv.indexOf(flag);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
 export function argNumber(flag: string, fallback: number): number {
   const index = process.argv.indexOf(flag);
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { buildBenchCache, CLIP_MODEL, FACE_MODEL, OCR_MODEL, removeBenchCache } from "./cache.ts";
 import { FloorProcess } from "./floor-client.ts";
 import { PlainFloor } from "./plain-floor-client.ts";
-import { argNumber, startServerProcess, type ServerProcess } from "./lib.ts";
+import { argNumber, argText, startServerProcess, type ServerProcess } from "./lib.ts";
 import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
 import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
@@ -25,10 +25,7 @@ import { renderReport, type BatchingResult, type BenchReport, type ScenarioResul
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
 
-const argList = (flag: string): string[] | undefined => {
-  const index = process.argv.indexOf(flag);
-  return index >= 0 ? process.argv[index + 1]!.split(",") : undefined;
-};
+const argList = (flag: string): string[] | undefined => argText(flag)?.split(",");
 const connections = argNumber("--connections", 2 * availableParallelism());
 const seconds = argNumber("--seconds", 15);
 const rounds = argNumber("--rounds", 20);

@@ -17,24 +17,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBenchCache, removeBenchCache } from "./cache.ts";
 import { FloorProcess } from "./floor-client.ts";
-import { argNumber, startServerProcess } from "./lib.ts";
+import { argNumber, argText, startServerProcess } from "./lib.ts";
 import { postRequest } from "./measure.ts";
 import { PlainFloor } from "./plain-floor-client.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
 import { stageProfile, stageTotals } from "./stage-profile.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
 
-const argText = (flag: string, fallback: string): string => {
-  const index = process.argv.indexOf(flag);
-  return index >= 0 ? process.argv[index + 1]! : fallback;
-};
-const id = argText("--scenario", "ocr") as ScenarioId;
+const id = (argText("--scenario") ?? "ocr") as ScenarioId;
 const batches = argNumber("--batches", 10);
 const batchSize = argNumber("--batch", 3);
 const warmUp = argNumber("--warm-up", 0);
 const pauseMs = argNumber("--pause-ms", 0);
 const pauseEvery = argNumber("--pause-every", 2);
-const between = argText("--between", "nothing");
+const between = argText("--between") ?? "nothing";
 
 const cache = buildBenchCache();
 const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache.folder, MACHINE_LEARNING_MODEL_TTL: "0", IMMICH_LOG_LEVEL: "warn" });

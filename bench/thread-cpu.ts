@@ -10,12 +10,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { buildBenchCache } from "./cache.ts";
-import { argNumber, startServerProcess } from "./lib.ts";
+import { argNumber, argText, startServerProcess } from "./lib.ts";
 import { postRequest, saturate } from "./measure.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
 
-const onlyIndex = process.argv.indexOf("--only");
-const ids = (onlyIndex >= 0 ? process.argv[onlyIndex + 1]!.split(",") : ["clip-text", "clip-image", "faces", "ocr"]) as ScenarioId[];
+const ids = (argText("--only")?.split(",") ?? ["clip-text", "clip-image", "faces", "ocr"]) as ScenarioId[];
 const connections = argNumber("--connections", 2 * availableParallelism());
 const seconds = argNumber("--seconds", 10);
 const CLOCK_TICKS_PER_MS = 0.1; // USER_HZ = 100 on Linux
