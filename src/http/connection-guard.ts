@@ -115,7 +115,13 @@ interface Link {
   innerGone?: boolean;
 }
 
-/** True once `\r\n\r\n` has arrived; scans only the new bytes plus the last three before them. */
+/** Stops the header, body and keep-alive timers of a connection that is ending. */
+function clearTimers(link: Link): void {
+  clearTimeout(link.deadline);
+  clearTimeout(link.idle);
+  clearTimeout(link.bodyDeadline);
+}
+
 /**
  * Reads `data` as more of a request's head. Once the head is complete: how many of `data`'s bytes
  * are body already, and the body's declared length (undefined without Content-Length).
@@ -159,9 +165,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
   const bodyMs = options.bodyTimeoutS * 1000;
 
   const close = (link: Link, client: Socket<Link>) => {
-    clearTimeout(link.deadline);
-    clearTimeout(link.idle);
-    clearTimeout(link.bodyDeadline);
+    clearTimers(link);
     link.inner?.end();
     client.end();
   };
@@ -265,9 +269,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
       },
       close(client) {
         const link = client.data;
-        clearTimeout(link.deadline);
-        clearTimeout(link.idle);
-        clearTimeout(link.bodyDeadline);
+        clearTimers(link);
         if (link.waiting) refusedWaiting--;
         if (link.refused) return;
         open--;
