@@ -275,16 +275,28 @@ function outputTensor(ort: OrtApi, value: number, reduce: boolean): OutputTensor
     ort.release("ReleaseTensorTypeAndShapeInfo", info);
   }
   if (!element) throw new Error("onnxruntime: output of an unsupported element type");
-  const count = dims.reduce((a, b) => a * b, 1);
-  if (count === 0) return reduce ? bestClasses(new Float32Array(0), dims) : { dims, data: new Float32Array(0) };
+  const floats = tensorFloats(
+    ort,
+    value,
+    element,
+    dims.reduce((a, b) => a * b, 1),
+  );
+  if (reduce) return bestClasses(floats, dims);
+  // A float32 output is still a view of the tensor's memory, which goes with ReleaseValue: copied.
+  return { dims, data: element === "float32" ? floats.slice() : floats };
+}
+
+/**
+ * The tensor's values as floats: for float32 a view of its memory (it belongs to the session's
+ * allocator and goes with ReleaseValue, so read it in place or copy it), else a converted copy.
+ */
+function tensorFloats(ort: OrtApi, value: number, element: TensorElement, count: number): Float32Array {
+  if (count === 0) return new Float32Array(0);
   const data = ort.out((out) => ort.call("GetTensorMutableData", [P, P], value, out));
-  // A view of the tensor's memory, which belongs to the session's allocator and goes with
-  // ReleaseValue: read in place for a reduction, else copied.
   const view = toArrayBuffer(data as Pointer, 0, count * ELEMENT_TYPES[element].bytes);
-  if (element === "float32") return reduce ? bestClasses(new Float32Array(view), dims) : { dims, data: new Float32Array(view.slice(0)) };
+  if (element === "float32") return new Float32Array(view);
   const typed = element === "int64" ? new BigInt64Array(view) : element === "int32" ? new Int32Array(view) : new Uint8Array(view);
-  const floats = Float32Array.from(typed as ArrayLike<number | bigint>, Number);
-  return reduce ? bestClasses(floats, dims) : { dims, data: floats };
+  return Float32Array.from(typed as ArrayLike<number | bigint>, Number);
 }
 
 /**
@@ -293,6 +305,12 @@ function outputTensor(ort: OrtApi, value: number, reduce: boolean): OutputTensor
  */
 export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>): OutputTensor[];
 export function runNativeSession(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, reduce: true): BestClasses[];
+export function runNativeSession(
+  handle: number,
+  outputNames: readonly string[],
+  feeds: Record<string, Feed>,
+  reduce: boolean,
+): Array<OutputTensor | BestClasses>;
 export function runNativeSession(
   handle: number,
   outputNames: readonly string[],

@@ -56,11 +56,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
     case "run": {
       if (request.abandon && Atomics.load(request.abandon, 0) === 1) throw new AbandonedError();
       const reduce = request.reduce === "best-class";
-      if (request.shared) {
-        return reduce
-          ? native.runNativeSession(request.session, request.outputNames, request.feeds, true)
-          : native.runNativeSession(request.session, request.outputNames, request.feeds);
-      }
+      if (request.shared) return native.runNativeSession(request.session, request.outputNames, request.feeds, reduce);
       const hosted = hostedSessions.get(request.session);
       if (!hosted) throw new Error("session was released");
       return host.runHostedSession(hosted, request.feeds, reduce);
