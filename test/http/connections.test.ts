@@ -50,29 +50,32 @@ describe("connection timers", () => {
   }, 15_000);
 
   test("a kept-alive connection used again before HTTP_KEEPALIVE_TIMEOUT_S is never closed under its next request", async () => {
-    // Six requests on one connection, each after 0.8 s of idleness (keep-alive: 1 s), spanning
+    // Ten requests on one connection, each after 0.5 s of idleness (keep-alive: 1 s), spanning
     // more than one of Bun's 4 s idle-timer ticks: a timer firing at a tick, not after 1 s of
-    // idleness, closes the connection between two of them.
+    // idleness, closes the connection between two of them. The client shares the server's event
+    // loop, so the gap leaves half a second for a pause of that loop (a collection of the test
+    // run's heap), in which both timers would fall due together.
+    const REQUESTS = 10;
     const { port } = new URL(server.url);
     const answers = await new Promise<number>((resolve) => {
       let pongs = 0;
       let sent = 0;
       const socket = connect(Number(port), "127.0.0.1", () => {
         const send = () => {
-          if (sent === 6) return void socket.end();
+          if (sent === REQUESTS) return void socket.end();
           sent++;
           socket.write("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
         };
         socket.on("data", (chunk) => {
           pongs += chunk.toString("latin1").split("pong").length - 1;
-          setTimeout(send, 800);
+          setTimeout(send, 500);
         });
         send();
       });
       socket.on("error", () => {});
       socket.on("close", () => resolve(pongs));
     });
-    expect(answers).toBe(6);
+    expect(answers).toBe(REQUESTS);
   }, 15_000);
 
   test("a body sent one byte at a time is cut off at MACHINE_LEARNING_BODY_TIMEOUT_S, though bytes keep coming", async () => {
@@ -181,11 +184,13 @@ describe("a client that hangs up", () => {
   }, SLOW_SETUP_MS);
   afterAll(() => server.stop());
 
-  const abandonedRuns = async () => {
+  /** A count of `immich_ml_stage_duration_seconds` from the server's metrics. */
+  const stageCount = async (stage: string, phase: "run" | "abandoned") => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const line = metrics.split("\n").find((l) => l.startsWith(`immich_ml_stage_duration_seconds_count{stage="session:${MODEL}/visual",phase="abandoned"}`));
+    const line = metrics.split("\n").find((l) => l.startsWith(`immich_ml_stage_duration_seconds_count{stage="${stage}",phase="${phase}"}`));
     return line ? Number(line.split(" ").at(-1)) : 0;
   };
+  const VISUAL_RUNS = `session:${MODEL}/visual`;
 
   test("has its model runs still waiting on the inference thread skipped, as a timed-out request does", async () => {
     const jpeg = new Uint8Array(
@@ -198,11 +203,14 @@ describe("a client that hangs up", () => {
     // Three more whose clients hang up while their runs wait behind the first one's.
     const clients = Array.from({ length: 3 }, () => new AbortController());
     const dropped = clients.map((client) => predict(server.url, image, { image: jpeg }, {}, client.signal).catch(() => "aborted"));
-    // For their runs to be queued on the inference thread, whose queue nothing outside shows.
-    await Bun.sleep(300);
+    // A request's run goes to the inference thread as soon as its input is ready, so once all
+    // four inputs are the three runs wait there (the thread's queue itself is not visible).
+    await waitUntil(async () => (await stageCount("kernel:clip.visualInput", "run")) === 4, "the four inputs to be ready", 20_000);
+    expect(await stageCount(VISUAL_RUNS, "run")).toBe(0); // the first run still running: the others wait behind it
     for (const client of clients) client.abort();
     expect(await Promise.all(dropped)).toEqual(["aborted", "aborted", "aborted"]);
     expect((await kept).status).toBe(200);
-    await waitUntil(async () => (await abandonedRuns()) >= 2, "the hung-up requests' runs to be skipped");
+    await waitUntil(async () => (await stageCount(VISUAL_RUNS, "abandoned")) >= 3, "the hung-up requests' runs to be skipped");
+    expect([await stageCount(VISUAL_RUNS, "run"), await stageCount(VISUAL_RUNS, "abandoned")]).toEqual([1, 3]);
   }, 30_000);
 });
