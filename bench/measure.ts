@@ -33,13 +33,16 @@ export interface SequentialLatency {
   oldFloor: Latency;
   /** Which runtime ran the plain floor (the faster one). */
   floorRuntime: Runtime;
-  /** Mean milliseconds of one run of each model: plain floor vs the service's stage timers. */
-  modelRuns: Array<{ model: string; floorMs: number; serviceMs: number }>;
+  /**
+   * Milliseconds each model ran per request, all its runs together: plain floor vs the service's
+   * stage timers. Totals, not one run's time: the service may split a model's work into more
+   * runs than the floor (a group photo's faces shared out between the inference threads).
+   */
+  modelRuns: Array<{ model: string; floorMs: number; serviceMs: number; serviceRuns: number }>;
   /** The service's stage timers over the sequential requests. */
   profile: StageProfile;
 }
 
-const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
 /** `rounds` × (one service request, one old floor run of its plan, one plain floor request), one after the other. */
 export async function sequentialLatency(
@@ -51,7 +54,8 @@ export async function sequentialLatency(
 ): Promise<SequentialLatency> {
   const floorRuntime = await plain.choose(scenario.id);
   const samples = { service: [] as number[], old: [] as number[], runs: [] as number[], decode: [] as number[], request: [] as number[] };
-  const stepMs = new Map<string, number[]>();
+  /** Per model, its steps' milliseconds summed over all rounds. */
+  const stepMs = new Map<string, number>();
   const before = await stageTotals(url);
   const started = performance.now();
   for (let i = 0; i < rounds; i++) {
@@ -63,14 +67,13 @@ export async function sequentialLatency(
     samples.runs.push(run.runMs);
     samples.decode.push(run.decodeMs);
     samples.request.push(run.runMs + run.decodeMs);
-    for (const [model, ms] of run.steps) stepMs.set(model, [...(stepMs.get(model) ?? []), ms]);
+    for (const [model, ms] of run.steps) stepMs.set(model, (stepMs.get(model) ?? 0) + ms);
   }
   const profile = stageProfile(before, await stageTotals(url), rounds, (performance.now() - started) / 1000);
-  const modelRuns = [...stepMs].map(([model, ms]) => ({
-    model,
-    floorMs: mean(ms),
-    serviceMs: profile.rows.find((row) => row.stage === `session:${model}`)?.runMs ?? NaN,
-  }));
+  const modelRuns = [...stepMs].map(([model, totalMs]) => {
+    const row = profile.rows.find((r) => r.stage === `session:${model}`);
+    return { model, floorMs: totalMs / rounds, serviceMs: row ? row.runMs * row.perRequest : NaN, serviceRuns: row?.perRequest ?? NaN };
+  });
   return {
     service: summarize(samples.service),
     floor: summarize(samples.runs),

@@ -1,13 +1,15 @@
 /**
  * Cross-request micro-batching for a model whose graph takes a batch axis: items (e.g. aligned
  * faces) submitted by concurrent requests are run together, up to `maxBatch` per run, in the order
- * they came. One batch runs at a time; items that arrive meanwhile wait for it and go together in
- * the next run as soon as it ends. While nothing runs, the first item waits at most `maxWaitMs`
- * for companions (0: it starts at once, so a lone request pays nothing). A request with more
- * items than `maxBatch` is split over consecutive runs. Each item gets its own output back; a
- * failed run fails the requests whose items were in it. Items of a request abandoned (timed out)
- * while they waited are dropped before the run, and the run itself belongs to no single request,
- * so one request timing out cannot cancel the others' items.
+ * they came. Up to `maxRuns` batches run at once (one per inference thread that can take them):
+ * what is queued when a slot is free is shared out among the free slots, so that one request's
+ * 16 faces run as two batches of 8 on two idle threads instead of 16 on one while the other
+ * waits, and items that arrive while every slot is busy go together in the next run as soon as
+ * one ends. While nothing runs, the first item waits at most `maxWaitMs` for companions (0: it
+ * starts at once, so a lone request pays nothing). Each item gets its own output back; a failed
+ * run fails the requests whose items were in it. Items of a request abandoned (timed out) while
+ * they waited are dropped before the run, and the run itself belongs to no single request, so one
+ * request timing out cannot cancel the others' items.
  */
 import { AbandonedError, outsideRequest, requestSignal } from "./request-scope.ts";
 
@@ -16,6 +18,8 @@ export interface MicroBatchOptions {
   maxBatch: number | undefined;
   /** How long a first item may wait for others while no batch runs. */
   maxWaitMs: number;
+  /** Batches that may run at once (≥ 1). */
+  maxRuns: number;
 }
 
 interface Queued<In, Out> {
@@ -28,7 +32,8 @@ interface Queued<In, Out> {
 export class MicroBatcher<In, Out> {
   private readonly queue: Array<Queued<In, Out>> = [];
   private readonly limit: number;
-  private running = false;
+  /** Batches running now. */
+  private running = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   /** @param runBatch runs the model on the items and returns one output per item, in order */
@@ -38,6 +43,7 @@ export class MicroBatcher<In, Out> {
   ) {
     this.limit = options.maxBatch ?? Number.POSITIVE_INFINITY;
     if (!(this.limit >= 1)) throw new RangeError(`maxBatch must be at least 1, got ${options.maxBatch}`);
+    if (!(options.maxRuns >= 1)) throw new RangeError(`maxRuns must be at least 1, got ${options.maxRuns}`);
   }
 
   submit(items: readonly In[]): Promise<Out[]> {
@@ -48,9 +54,10 @@ export class MicroBatcher<In, Out> {
   }
 
   private schedule(afterRun: boolean): void {
-    if (this.running || this.queue.length === 0) return;
-    // Items queued behind a run have waited already; a full batch has nothing to wait for.
-    if (afterRun || this.queue.length >= this.limit || this.options.maxWaitMs <= 0) {
+    if (this.running >= this.options.maxRuns || this.queue.length === 0) return;
+    // Items queued behind a run have waited already, a free slot beside a run takes them at once,
+    // and a full batch has nothing to wait for.
+    if (afterRun || this.running > 0 || this.queue.length >= this.limit || this.options.maxWaitMs <= 0) {
       void this.flush();
       return;
     }
@@ -61,17 +68,22 @@ export class MicroBatcher<In, Out> {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.dropAbandoned();
-    if (this.running || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.limit);
-    this.running = true;
+    const free = this.options.maxRuns - this.running;
+    if (free <= 0 || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, Math.min(this.limit, Math.ceil(this.queue.length / free)));
+    this.running++;
+    // Started before the next share, so that runs begin in queue order; a throw becomes a rejection.
+    const running = (async () => outsideRequest(() => this.runBatch(batch.map((queued) => queued.item))))();
+    // The rest of the queue goes to the other free slots now, not after this run.
+    this.schedule(true);
     try {
-      const outputs = await outsideRequest(() => this.runBatch(batch.map((queued) => queued.item)));
+      const outputs = await running;
       if (outputs.length !== batch.length) throw new Error(`batch of ${batch.length} items gave ${outputs.length} outputs`);
       batch.forEach((queued, i) => queued.resolve(outputs[i]!));
     } catch (error) {
       for (const queued of batch) queued.reject(error);
     } finally {
-      this.running = false;
+      this.running--;
       this.schedule(true);
     }
   }

@@ -21,7 +21,7 @@ function controlledRunner() {
 describe("MicroBatcher", () => {
   test("a lone submission runs at once, all its items in one run", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 0 });
+    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 0, maxRuns: 1 });
     const result = batcher.submit([1, 2, 3]);
     expect(runner.batches).toEqual([[1, 2, 3]]);
     await runner.releaseNext();
@@ -30,7 +30,7 @@ describe("MicroBatcher", () => {
 
   test("items submitted during a run go together in the next run, each request gets its own outputs", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 0 });
+    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 0, maxRuns: 1 });
     const first = batcher.submit([1]);
     const second = batcher.submit([2, 3]);
     const third = batcher.submit([4]);
@@ -45,7 +45,7 @@ describe("MicroBatcher", () => {
 
   test("maxBatch splits the queue over consecutive runs, in submission order", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 0 });
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 0, maxRuns: 1 });
     const big = batcher.submit([1, 2, 3, 4, 5]);
     const small = batcher.submit([6]);
     for (let i = 0; i < 3; i++) await runner.releaseNext();
@@ -60,7 +60,7 @@ describe("MicroBatcher", () => {
 
   test("a batch axis fixed to 1 runs one item per run", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher(runner.run, { maxBatch: 1, maxWaitMs: 0 });
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 1, maxWaitMs: 0, maxRuns: 1 });
     const result = batcher.submit([1, 2]);
     await runner.releaseNext();
     await runner.releaseNext();
@@ -70,7 +70,7 @@ describe("MicroBatcher", () => {
 
   test("with maxWait, submissions made while nothing runs are gathered into one run", async () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 5 });
+    const batcher = new MicroBatcher(runner.run, { maxBatch: undefined, maxWaitMs: 5, maxRuns: 1 });
     const first = batcher.submit([1]);
     const second = batcher.submit([2]);
     expect(runner.batches).toEqual([]);
@@ -82,7 +82,7 @@ describe("MicroBatcher", () => {
 
   test("a full batch does not wait", () => {
     const runner = controlledRunner();
-    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 60_000 });
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 60_000, maxRuns: 1 });
     void batcher.submit([1, 2]);
     expect(runner.batches).toEqual([[1, 2]]);
   });
@@ -95,7 +95,7 @@ describe("MicroBatcher", () => {
         if (calls === 1) throw new Error("session failed");
         return items.map((n) => n * 10);
       },
-      { maxBatch: 1, maxWaitMs: 0 },
+      { maxBatch: 1, maxWaitMs: 0, maxRuns: 1 },
     );
     const failed = batcher.submit([1]);
     const fine = batcher.submit([2]);
@@ -104,12 +104,13 @@ describe("MicroBatcher", () => {
   });
 
   test("a runner returning the wrong number of outputs is an error, not a silent mismatch", async () => {
-    const batcher = new MicroBatcher(async (items: number[]) => items.slice(1), { maxBatch: undefined, maxWaitMs: 0 });
+    const batcher = new MicroBatcher(async (items: number[]) => items.slice(1), { maxBatch: undefined, maxWaitMs: 0, maxRuns: 1 });
     await expect(batcher.submit([1, 2])).rejects.toThrow("batch of 2 items gave 1 outputs");
   });
 
-  test("maxBatch below 1 is refused", () => {
-    expect(() => new MicroBatcher(async (items: number[]) => items, { maxBatch: 0, maxWaitMs: 0 })).toThrow(RangeError);
+  test("maxBatch or maxRuns below 1 is refused", () => {
+    expect(() => new MicroBatcher(async (items: number[]) => items, { maxBatch: 0, maxWaitMs: 0, maxRuns: 1 })).toThrow(RangeError);
+    expect(() => new MicroBatcher(async (items: number[]) => items, { maxBatch: 2, maxWaitMs: 0, maxRuns: 0 })).toThrow(RangeError);
   });
 
   test("items of a request abandoned while they waited are dropped; the shared run belongs to no request", async () => {
@@ -120,7 +121,7 @@ describe("MicroBatcher", () => {
         signalsSeen.push(requestSignal());
         return runner.run(items);
       },
-      { maxBatch: undefined, maxWaitMs: 0 },
+      { maxBatch: undefined, maxWaitMs: 0, maxRuns: 1 },
     );
     const first = new AbortController();
     const second = new AbortController();
@@ -137,5 +138,60 @@ describe("MicroBatcher", () => {
     await runner.releaseNext();
     expect(await kept).toEqual(["out4"]);
     expect(signalsSeen).toEqual([undefined, undefined]);
+  });
+
+  describe("with two runs at once (two inference threads)", () => {
+    test("a lone request's items are shared out between the free slots, each half in its own run", async () => {
+      const runner = controlledRunner();
+      const batcher = new MicroBatcher(runner.run, { maxBatch: 16, maxWaitMs: 0, maxRuns: 2 });
+      const result = batcher.submit([1, 2, 3, 4, 5]);
+      expect(runner.batches).toEqual([
+        [1, 2, 3],
+        [4, 5],
+      ]);
+      await runner.releaseNext();
+      await runner.releaseNext();
+      expect(await result).toEqual(["out1", "out2", "out3", "out4", "out5"]);
+    });
+
+    test("with both slots busy, items wait and go together in the first slot to come free", async () => {
+      const runner = controlledRunner();
+      const batcher = new MicroBatcher(runner.run, { maxBatch: 16, maxWaitMs: 0, maxRuns: 2 });
+      const first = batcher.submit([1, 2, 3, 4]);
+      expect(runner.batches).toEqual([
+        [1, 2],
+        [3, 4],
+      ]);
+      const second = batcher.submit([5]);
+      const third = batcher.submit([6, 7]);
+      expect(runner.batches.length).toBe(2);
+      await runner.releaseNext();
+      expect(runner.batches.at(-1)).toEqual([5, 6, 7]);
+      for (let i = 0; i < 2; i++) await runner.releaseNext();
+      expect([await first, await second, await third]).toEqual([["out1", "out2", "out3", "out4"], ["out5"], ["out6", "out7"]]);
+    });
+
+    test("beside a run a free slot starts at once, however long maxWait is", async () => {
+      const runner = controlledRunner();
+      const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 60_000, maxRuns: 2 });
+      void batcher.submit([1, 2, 3]); // more than a full batch: no wait, shared out
+      expect(runner.batches).toEqual([[1, 2], [3]]);
+      await runner.releaseNext();
+      const late = batcher.submit([4]);
+      expect(runner.batches.at(-1)).toEqual([4]);
+      await runner.releaseNext();
+      await runner.releaseNext();
+      expect(await late).toEqual(["out4"]);
+    });
+
+    test("maxBatch still caps each share", () => {
+      const runner = controlledRunner();
+      const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 0, maxRuns: 2 });
+      void batcher.submit([1, 2, 3, 4, 5, 6]);
+      expect(runner.batches).toEqual([
+        [1, 2],
+        [3, 4],
+      ]);
+    });
   });
 });

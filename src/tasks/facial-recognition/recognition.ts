@@ -1,7 +1,7 @@
 /**
  * Face recognition (`facial-recognition`/`recognition`): every detected face aligned to the ArcFace
  * template (worker thread), then embedded through a micro-batcher, so that the faces of concurrent
- * requests share runs: at most `MAX_BATCH_SIZE__FACIAL_RECOGNITION` faces per run (unset: 16),
+ * requests share runs and one request's faces spread over the inference threads: at most `MAX_BATCH_SIZE__FACIAL_RECOGNITION` faces per run (unset: 16),
  * in runs of power-of-two sizes (batch-buckets.ts) so that the session sees a few input shapes and
  * keeps onnxruntime's arena; a model whose batch axis is fixed to 1 (Immich's buffalo exports)
  * gets one face per run (the file on disk is left as it is). Each face's embedding is the same
@@ -44,7 +44,9 @@ export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly
     const fixedBatch = session.inputs[0]?.shape[0];
     const configured = this.context.settings.maxBatchSize.facialRecognition;
     const maxBatch = largestBucket(typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : (configured ?? DEFAULT_LARGEST_BUCKET));
-    return { session, batcher: new MicroBatcher((crops) => embedCrops(session, crops, maxBatch), { maxBatch, maxWaitMs: BATCH_WAIT_MS }) };
+    // As many batches at once as there are inference threads to run them.
+    const maxRuns = this.context.settings.inferenceThreads;
+    return { session, batcher: new MicroBatcher((crops) => embedCrops(session, crops, maxBatch), { maxBatch, maxWaitMs: BATCH_WAIT_MS, maxRuns }) };
   }
 
   async predict(payload: Payload, _options: ModelOptions, { detection: faces }: { readonly detection: DetectedFaces }): Promise<RecognizedFace[]> {

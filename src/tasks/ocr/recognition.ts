@@ -62,13 +62,17 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
       maxBatch: this.context.settings.maxBatchSize.ocr,
     });
     const lines = new Array<{ text: string; score: number }>(count);
-    for (const batch of batches) {
-      // Only each step's best class leaves the inference thread, not the 18k-class probabilities.
-      const [steps] = await session.runBestClasses({
-        [session.inputs[0]!.name]: { type: "float32", data: batch.tensor, dims: [batch.indices.length, 3, 48, batch.width] },
-      });
-      ctcGreedyDecode(steps!, charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
-    }
+    // All batches are queued at once, so that idle inference threads share them out; each line's
+    // result is the same whichever run it went in.
+    await Promise.all(
+      batches.map(async (batch) => {
+        // Only each step's best class leaves the inference thread, not the 18k-class probabilities.
+        const [steps] = await session.runBestClasses({
+          [session.inputs[0]!.name]: { type: "float32", data: batch.tensor, dims: [batch.indices.length, 3, 48, batch.width] },
+        });
+        ctcGreedyDecode(steps!, charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
+      }),
+    );
 
     const kept = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.score > minScore);
     const box = new Float32Array(kept.length * 8);
