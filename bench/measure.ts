@@ -43,7 +43,6 @@ export interface SequentialLatency {
   profile: StageProfile;
 }
 
-
 /** `rounds` × (one service request, one old floor run of its plan, one plain floor request), one after the other. */
 export async function sequentialLatency(
   url: string,
