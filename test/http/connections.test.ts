@@ -12,6 +12,7 @@ import { handBuiltMultipart, predict, startTestServer, type TestServer } from ".
 import { writeClipModel } from "../support/clip-cache.ts";
 import { slowVisualModel } from "../support/slow-model.ts";
 import { waitUntil } from "../support/wait-until.ts";
+import { fetchStageCount, stageCount } from "../support/stage-count.ts";
 
 const sharp: typeof import("sharp").default = require("sharp");
 const MODEL = "ViT-B-32__openai";
@@ -184,13 +185,12 @@ describe("a client that hangs up", () => {
   }, SLOW_SETUP_MS);
   afterAll(() => server.stop());
 
-  /** A count of `immich_ml_stage_duration_seconds` from the server's metrics. */
-  const stageCount = async (stage: string, phase: "run" | "abandoned") => {
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const line = metrics.split("\n").find((l) => l.startsWith(`immich_ml_stage_duration_seconds_count{stage="${stage}",phase="${phase}"}`));
-    return line ? Number(line.split(" ").at(-1)) : 0;
-  };
   const VISUAL_RUNS = `session:${MODEL}/visual`;
+  /** The visual session's runs and skipped runs, from one reading of /metrics. */
+  const visualCounts = async () => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    return [stageCount(metrics, VISUAL_RUNS, "run"), stageCount(metrics, VISUAL_RUNS, "abandoned")];
+  };
 
   test("has its model runs still waiting on the inference thread skipped, as a timed-out request does", async () => {
     const jpeg = new Uint8Array(
@@ -205,18 +205,18 @@ describe("a client that hangs up", () => {
     const dropped = clients.map((client) => predict(server.url, image, { image: jpeg }, {}, client.signal).catch(() => "aborted"));
     // A request's run goes to the inference thread as soon as its input is ready, so once all
     // four inputs are the three runs wait there (the thread's queue itself is not visible).
-    await waitUntil(async () => (await stageCount("kernel:clip.visualInput", "run")) === 4, "the four inputs to be ready", 20_000);
-    expect(await stageCount(VISUAL_RUNS, "run")).toBe(0); // one run still under way: the others wait behind it
+    await waitUntil(async () => (await fetchStageCount(server.url, "kernel:clip.visualInput", "run")) === 4, "the four inputs to be ready", 20_000);
+    expect((await visualCounts())[0]).toBe(0); // one run still under way: the others wait behind it
     for (const client of clients) client.abort();
     expect(await Promise.all(dropped)).toEqual(["aborted", "aborted", "aborted"]);
     expect((await kept).status).toBe(200);
     // The four inputs reach the thread in whatever order their pre-processing ends, so the run
     // under way at the hang-up may be one of the three: it cannot be stopped, and the kept request
     // runs after it. Every run not yet started when its client hung up is skipped either way.
-    await waitUntil(async () => (await stageCount(VISUAL_RUNS, "run")) + (await stageCount(VISUAL_RUNS, "abandoned")) === 4, "every run to end or be skipped");
+    await waitUntil(async () => (await visualCounts()).reduce((a, b) => a + b) === 4, "every run to end or be skipped");
     expect([
       [1, 3],
       [2, 2],
-    ]).toContainEqual([await stageCount(VISUAL_RUNS, "run"), await stageCount(VISUAL_RUNS, "abandoned")]);
+    ]).toContainEqual(await visualCounts());
   }, 30_000);
 });

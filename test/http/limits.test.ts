@@ -14,6 +14,7 @@ import { predict, startTestServer, type TestServer } from "../support/test-serve
 import { writeClipModel } from "../support/clip-cache.ts";
 import { slowVisualModel, type SlowModel } from "../support/slow-model.ts";
 import { waitUntil } from "../support/wait-until.ts";
+import { stageCount } from "../support/stage-count.ts";
 
 // Each run lasts at least 2.5 s by design, several times that on a busy 2-core machine, and the
 // hooks time and open the slow model.
@@ -52,10 +53,9 @@ function startSlowServer(env: Record<string, string>, model: Uint8Array): Promis
   });
 }
 
-/** The `immich_ml_stage_duration_seconds` count of the visual session's runs in `phase`. */
+/** The visual session's count of runs in `phase` in a /metrics text. */
 function visualStageCount(metrics: string, phase: "run" | "abandoned"): number {
-  const line = metrics.split("\n").find((l) => l.startsWith(`immich_ml_stage_duration_seconds_count{stage="session:${MODEL}/visual",phase="${phase}"}`));
-  return line ? Number(line.split(" ").at(-1)) : 0;
+  return stageCount(metrics, `session:${MODEL}/visual`, phase);
 }
 
 async function visualInFlight(server: TestServer): Promise<number> {

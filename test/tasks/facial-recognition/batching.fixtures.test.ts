@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describeWithFixtures, fixturePath } from "../../support/fixtures.ts";
 import { faceEmbedderModel } from "../../support/onnx-builder.ts";
 import { predict, startTestServer, type TestServer } from "../../support/test-server.ts";
+import { fetchStageCount } from "../../support/stage-count.ts";
 
 // Real face models over HTTP, concurrent requests on 2 cores: a few seconds per test.
 setDefaultTimeout(15_000);
@@ -24,10 +25,8 @@ function prepareCache(cache: string): void {
   writeFileSync(join(dir, "recognition", "model.onnx"), faceEmbedderModel("batch"));
 }
 
-async function recognitionRuns(server: TestServer): Promise<number> {
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  const line = metrics.split("\n").find((l) => l.startsWith('immich_ml_stage_duration_seconds_count{stage="session:buffalo_l/recognition",phase="run"}'));
-  return line ? Number(line.split(" ").at(-1)) : 0;
+function recognitionRuns(server: TestServer): Promise<number> {
+  return fetchStageCount(server.url, "session:buffalo_l/recognition", "run");
 }
 
 describeWithFixtures("face recognition batching over HTTP", () => {
