@@ -72,8 +72,8 @@ export function argText(flag: string): string | undefined {
 }
 
 export function argNumber(flag: string, fallback: number): number {
-  const index = process.argv.indexOf(flag);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  const text = argText(flag);
+  return text === undefined ? fallback : Number(text);
 }
 
 export interface LoadResult {

@@ -73,11 +73,11 @@ export class MicroBatcher<In, Out> {
     const batch = this.queue.splice(0, Math.min(this.limit, Math.ceil(this.queue.length / free)));
     this.running++;
     // Started before the next share, so that runs begin in queue order; a throw becomes a rejection.
-    const running = (async () => outsideRequest(() => this.runBatch(batch.map((queued) => queued.item))))();
+    const run = (async () => outsideRequest(() => this.runBatch(batch.map((queued) => queued.item))))();
     // The rest of the queue goes to the other free slots now, not after this run.
     this.schedule(true);
     try {
-      const outputs = await running;
+      const outputs = await run;
       if (outputs.length !== batch.length) throw new Error(`batch of ${batch.length} items gave ${outputs.length} outputs`);
       batch.forEach((queued, i) => queued.resolve(outputs[i]!));
     } catch (error) {
