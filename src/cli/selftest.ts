@@ -9,7 +9,7 @@ import { WorkerPool } from "../runtime/worker-pool.ts";
 import { TASK_KERNELS } from "../tasks/kernels.ts";
 import type { RgbImage } from "../imaging/rgb-image.ts";
 import { nativeDir } from "../native/loader.ts";
-import { addModel } from "./tiny-onnx.ts";
+import { addModel } from "../runtime/tiny-onnx.ts";
 
 // sharp must be loaded with require(): its ESM build hides the native addon from `bun build --compile`.
 const sharp: typeof import("sharp").default = require("sharp");

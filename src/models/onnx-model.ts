@@ -18,14 +18,9 @@ export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = M
 > {
   /** Whether a person waits for this model's runs, so they run on the search thread (onnx-session.ts). */
   protected readonly interactive: boolean = false;
-  /** Whether its input's shape varies run to run, so the session goes without the arena (onnx-session.ts). */
-  protected readonly varyingShape: boolean = false;
 
   protected openSession(modelDir: string): Promise<OnnxSession> {
-    return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, {
-      interactive: this.interactive,
-      varyingShape: this.varyingShape,
-    });
+    return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, { interactive: this.interactive });
   }
 
   /** Subclasses holding more than the session extend this and drop the rest. */

@@ -1,8 +1,8 @@
 /**
  * Batch sizes for a session whose graph takes a batch axis, so that it sees only a handful of
- * input shapes and can keep onnxruntime's arena: an arena keeps its largest run's memory and
- * onnxruntime keeps memory patterns per input shape, so a session run at every face count from 1
- * to 40 grows with each new count (upstream's #31675). A batch of `count` items is split into
+ * input shapes, whose blocks the arena reuses run after run: an arena keeps the memory its runs
+ * asked for, so a session run at every face count from 1 to 40 leaves blocks of every size
+ * (upstream's #31675, where the arena grew with each new count). A batch of `count` items is split into
  * runs whose sizes are powers of two, largest first (23 faces under a bucket of 16: 16 + 4 + 2 + 1),
  * rather than padded up to the next size: padding would compute throwaway items (3 faces run as 4
  * cost a third more), while each extra run costs only its call. Each item's output is the same

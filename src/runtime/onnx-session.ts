@@ -66,31 +66,29 @@ export type SessionRequest =
       /** Reduce each output to its best class per position on the inference thread (best-class.ts). */
       reduce?: "best-class";
     }
-  | { op: "release"; session: number; shared: boolean };
+  | { op: "release"; session: number; shared: boolean }
+  /** Once per process, before the first session with an arena (ort-capi.ts `registerSharedArena`). */
+  | { op: "share-arena" }
+  /** Hand back the shared arena's memory that no run holds. */
+  | { op: "trim-arena" };
 
 /** What a model tells the runtime about its runs. */
 export interface SessionUsage {
   /** A person waits for its runs (search queries): the search thread, and always the arena. */
   interactive?: boolean;
-  /** Its input's shape varies run to run (a number of text lines, an image's size): no arena. */
-  varyingShape?: boolean;
 }
 
 /**
  * The settings one session is created with. The arena (MODEL_ARENA) makes each run reuse its
  * activations' memory instead of mapping and faulting it in afresh (with the arena off and the
- * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping), but it keeps
- * the largest run's memory for good and grows by powers of two. A session whose input shape
- * varies run to run (OCR at each photo's own size and line count) therefore goes without (the
- * face recogniser instead runs in a few bucketed batch sizes, batch-buckets.ts, and keeps it):
- * with the arena on every session, a soak's RSS floor held at 1,400 MiB instead of 870,
- * and the loaded footprint went over its budget (bench/RESULTS.md). An interactive session (the
- * CLIP text tower: small, and someone waits for each run) keeps the arena whatever MODEL_ARENA
- * says.
+ * mmap threshold fixed, allocator.ts, every block over 128 KiB is a new mapping); the CPU
+ * sessions of the process share one (ort-capi.ts `registerSharedArena`), which holds what the
+ * runs under way at once need and hands the rest back when the service goes idle or evicts a
+ * model. An interactive session (the CLIP text tower: small, and someone waits for each run)
+ * keeps the arena whatever MODEL_ARENA says.
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
-  if (usage.interactive) return { ...settings, arena: true };
-  return usage.varyingShape ? { ...settings, arena: false } : settings;
+  return usage.interactive ? { ...settings, arena: true } : settings;
 }
 
 /**
@@ -187,6 +185,8 @@ export class InferenceThreads {
   #sharedScan = 0;
   /** Scan threads the layout allows (the largest `inferenceThreads` a session was created with). */
   #scanThreads = 1;
+  /** The shared arena's registration, once made (or under way). */
+  #arenaShared: Promise<unknown> | undefined;
   readonly #searchQueue: QueuedCall[] = [];
   readonly #scanQueue: QueuedCall[] = [];
 
@@ -204,9 +204,13 @@ export class InferenceThreads {
     return this.threads.length;
   }
 
-  /** Has every inference thread collect its garbage (when the process is idle). */
+  /**
+   * Has every inference thread collect its garbage, then the shared arena hand back what no run
+   * holds (when the process is idle).
+   */
   async collectGarbage(depth: ReleaseDepth): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.collectGarbage(depth)));
+    if (this.#arenaShared) await this.threads[0]?.call({ op: "trim-arena" });
   }
 
   /** Creates a session on a thread of its kind; `settings.inferenceThreads` caps the scan threads. */
@@ -215,6 +219,7 @@ export class InferenceThreads {
     const thread = interactive ? (this.#thread(true) ?? this.#start(true)) : (this.#freeThread(false) ?? this.#startScan() ?? this.#leastBusy());
     thread.creating++;
     try {
+      if (settings.arena) await this.#shareArena(thread);
       const description = (await thread.call({ op: "create", path, settings })).value as SessionDescription;
       this.#providers ??= description.providers;
       if (!description.shared) thread.hosted++;
@@ -225,6 +230,18 @@ export class InferenceThreads {
       thread.creating--;
       this.#stopUnneeded();
     }
+  }
+
+  /**
+   * Registers the shared arena, once for the process (a second registration would make a second
+   * arena): the sessions created meanwhile on other threads wait for it.
+   */
+  #shareArena(thread: InferenceThread): Promise<unknown> {
+    this.#arenaShared ??= thread.call({ op: "share-arena" }).catch((error: unknown) => {
+      this.#arenaShared = undefined;
+      throw error;
+    });
+    return this.#arenaShared;
   }
 
   /** Runs (or releases) a shared session on the first free thread that may take it. */

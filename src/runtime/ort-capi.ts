@@ -7,8 +7,9 @@
  * number of threads, sharing the weights and the arena; a session created here is a native
  * pointer that any inference thread can pass to `Run`, so one copy of a model serves all of them.
  *
- * Same library as onnxruntime-node's (the one it ships, loaded from the same place), same session
- * options as session-host.ts sets through it. Only the functions below are bound; their places in
+ * Same library as onnxruntime-node's (the one it ships, loaded from the same place), the session
+ * options session-host.ts sets through it but for the arena, which the CPU sessions of the process
+ * share (`registerSharedArena`). Only the functions below are bound; their places in
  * the `OrtApi` function table come from onnxruntime_c_api.h, where entries are only ever
  * appended, so the table of API version 13 (onnxruntime 1.13) holds them at these places in every
  * later release.
@@ -17,6 +18,7 @@ import { CFunction, CString, dlopen, FFIType, ptr, read, toArrayBuffer, type Poi
 import { dirname, join } from "node:path";
 import { nativeDir } from "../native/loader.ts";
 import { type BestClasses, bestClasses } from "./best-class.ts";
+import { addModel } from "./tiny-onnx.ts";
 import type { Feed, InputSpec, OutputTensor, TensorElement } from "./onnx-session.ts";
 
 const API_VERSION = 13;
@@ -26,9 +28,11 @@ const FN = {
   GetErrorMessage: 2,
   CreateEnv: 3,
   CreateSession: 7,
+  CreateSessionFromArray: 8,
   Run: 9,
   CreateSessionOptions: 10,
   SetSessionExecutionMode: 13,
+  DisableMemPattern: 17,
   EnableCpuMemArena: 18,
   DisableCpuMemArena: 19,
   SetSessionGraphOptimizationLevel: 23,
@@ -39,6 +43,7 @@ const FN = {
   SessionGetInputTypeInfo: 33,
   SessionGetInputName: 36,
   SessionGetOutputName: 37,
+  CreateRunOptions: 39,
   CreateTensorWithDataAsOrtValue: 49,
   GetTensorMutableData: 51,
   CastTypeInfoToTensorInfo: 55,
@@ -50,12 +55,16 @@ const FN = {
   AllocatorFree: 76,
   GetAllocatorWithDefaultOptions: 78,
   ReleaseStatus: 93,
+  ReleaseMemoryInfo: 94,
   ReleaseSession: 95,
   ReleaseValue: 96,
+  ReleaseRunOptions: 97,
   ReleaseTypeInfo: 98,
   ReleaseTensorTypeAndShapeInfo: 99,
   ReleaseSessionOptions: 100,
   AddSessionConfigEntry: 130,
+  CreateAndRegisterAllocator: 144,
+  AddRunConfigEntry: 165,
 } as const;
 
 /** ONNXTensorElementDataType values, and the bytes per element of those we feed. */
@@ -70,11 +79,13 @@ const ELEMENT_NAMES = new Map<number, TensorElement>(Object.entries(ELEMENT_TYPE
 const LOG_WARNING = 2;
 const GRAPH_OPTIMIZE_ALL = 99;
 const ALLOCATOR_DEVICE = 0;
+const ALLOCATOR_ARENA = 1;
 const MEM_TYPE_DEFAULT = 0;
 
 export interface NativeSessionOptions {
   intraOpThreads: number;
   interOpThreads: number;
+  /** Take memory from the process's shared arena (`registerSharedArena`); else no arena at all. */
   arena: boolean;
 }
 
@@ -144,7 +155,17 @@ class OrtApi {
     return Number(slot[0]);
   }
 
-  release(name: "ReleaseSession" | "ReleaseValue" | "ReleaseTypeInfo" | "ReleaseTensorTypeAndShapeInfo" | "ReleaseSessionOptions", handle: number): void {
+  release(
+    name:
+      | "ReleaseSession"
+      | "ReleaseValue"
+      | "ReleaseTypeInfo"
+      | "ReleaseTensorTypeAndShapeInfo"
+      | "ReleaseSessionOptions"
+      | "ReleaseRunOptions"
+      | "ReleaseMemoryInfo",
+    handle: number,
+  ): void {
     this.fn(name, [FFIType.ptr], FFIType.void)(handle);
   }
 }
@@ -220,6 +241,47 @@ function describeInput(ort: OrtApi, session: number, index: number): InputSpec {
   }
 }
 
+/**
+ * Registers the process's shared arena on onnxruntime's environment: from then on every session
+ * created with `arena` takes its CPU memory from it instead of from an arena of its own. Call it
+ * once per process, before those sessions: a second call registers a second arena, which
+ * sessions created later take instead (measured: onnxruntime 1.30 accepts it).
+ *
+ * Why one arena: an arena keeps the memory of the largest run it has served, so that later runs
+ * reuse it instead of mapping and faulting it in afresh. Kept per session, that was the sum of
+ * every model's largest run, and the models whose input shape varies run to run (OCR, at each
+ * photo's own size) had to go without: the OCR detector's runs then took 1.1-2.0x the plain
+ * process's, their spread following how many huge pages the kernel had at hand. Shared, the arena
+ * holds what the runs under way at once need, whichever models they are, and `trimSharedArena`
+ * hands back what no run holds. Measured in one process, one thread (SCRFD, the face embedder and
+ * the OCR detector, ten runs each, then SCRFD again): 275 MB with an arena per session (the OCR
+ * detector's too), 170 MB shared (bench/RESULTS.md).
+ */
+export function registerSharedArena(): void {
+  pinning(() => {
+    const ort = api();
+    const arenaMemory = ort.out((out) => ort.call("CreateCpuMemoryInfo", [FFIType.i32, FFIType.i32, P], ALLOCATOR_ARENA, MEM_TYPE_DEFAULT, out));
+    try {
+      // No arena configuration: onnxruntime's defaults, as a session's own arena has them.
+      ort.call("CreateAndRegisterAllocator", [P, P, P], ort.env, arenaMemory, null);
+    } finally {
+      ort.release("ReleaseMemoryInfo", arenaMemory);
+    }
+    runTinyModel(false);
+  });
+}
+
+/**
+ * The session takes its memory from the shared arena (onnxruntime falls back to an arena of the
+ * session's own when none is registered). Without onnxruntime's memory pattern: it plans one
+ * block per session and input shape, and in a shared arena such blocks fit little else (same
+ * sequence as above: 217 MB with it).
+ */
+function useSharedArena(ort: OrtApi, sessionOptions: number): void {
+  ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.use_env_allocators"), cString("1"));
+  ort.call("DisableMemPattern", [P], sessionOptions);
+}
+
 /** Loads a model for the CPU provider with the given thread counts and arena setting. */
 export function createNativeSession(modelPath: string, options: NativeSessionOptions): NativeSession {
   return pinning(() => createPinned(modelPath, options));
@@ -234,7 +296,8 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.call("SetInterOpNumThreads", [P, FFIType.i32], sessionOptions, options.interOpThreads);
     ort.call("SetSessionExecutionMode", [P, FFIType.i32], sessionOptions, options.interOpThreads > 1 ? 1 : 0);
     ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
-    ort.call(options.arena ? "EnableCpuMemArena" : "DisableCpuMemArena", [P], sessionOptions);
+    if (options.arena) useSharedArena(ort, sessionOptions);
+    else ort.call("DisableCpuMemArena", [P], sessionOptions);
     // As session-host.ts: idle intra-op threads sleep rather than hold a core.
     ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.intra_op.allow_spinning"), cString("0"));
     session = ort.out((out) => ort.call("CreateSession", [P, P, P, P], ort.env, cString(modelPath), sessionOptions, out));
@@ -320,34 +383,56 @@ export function runNativeSession(
   return pinning(() => runPinned(handle, outputNames, feeds, reduce));
 }
 
-function runPinned(handle: number, outputNames: readonly string[], feeds: Record<string, Feed>, reduce: boolean): Array<OutputTensor | BestClasses> {
+/** An OrtValue over `feed`'s memory: onnxruntime reads (or, for an output, writes) it in place. */
+function tensorOver(ort: OrtApi, feed: Feed): bigint {
+  const shape = pin(BigInt64Array.from(feed.dims.length > 0 ? feed.dims : [0], BigInt));
+  const data = pin(feed.data.byteLength > 0 ? feed.data : new Uint8Array(1));
+  const value = ort.out((out) =>
+    ort.call(
+      "CreateTensorWithDataAsOrtValue",
+      [P, P, U64, P, U64, FFIType.i32, P],
+      ort.cpuMemory,
+      ptr(data),
+      feed.data.byteLength,
+      ptr(shape),
+      feed.dims.length,
+      ELEMENT_TYPES[feed.type].code,
+      out,
+    ),
+  );
+  return BigInt(value);
+}
+
+/** With `into`, the outputs are written there (one per output name) instead of memory onnxruntime allocates. */
+function runPinned(
+  handle: number,
+  outputNames: readonly string[],
+  feeds: Record<string, Feed>,
+  reduce: boolean,
+  runOptions: number | null = null,
+  into: readonly Feed[] = [],
+): Array<OutputTensor | BestClasses> {
   const ort = api();
   const inputNames = Object.keys(feeds);
   const values = pin(new BigUint64Array(inputNames.length));
   const outputs = pin(new BigUint64Array(outputNames.length));
   try {
-    inputNames.forEach((name, index) => {
-      const feed = feeds[name]!;
-      const shape = pin(BigInt64Array.from(feed.dims.length > 0 ? feed.dims : [0], BigInt));
-      const data = pin(feed.data.byteLength > 0 ? feed.data : new Uint8Array(1));
-      const value = ort.out((out) =>
-        ort.call(
-          "CreateTensorWithDataAsOrtValue",
-          [P, P, U64, P, U64, FFIType.i32, P],
-          ort.cpuMemory,
-          ptr(data),
-          feed.data.byteLength,
-          ptr(shape),
-          feed.dims.length,
-          ELEMENT_TYPES[feed.type].code,
-          out,
-        ),
-      );
-      values[index] = BigInt(value);
-    });
+    inputNames.forEach((name, index) => (values[index] = tensorOver(ort, feeds[name]!)));
+    into.forEach((feed, index) => (outputs[index] = tensorOver(ort, feed)));
     const inNames = nameArray(inputNames);
     const outNames = nameArray(outputNames);
-    ort.call("Run", [P, P, P, P, U64, P, U64, P], handle, null, ptr(inNames), ptr(values), inputNames.length, ptr(outNames), outputNames.length, ptr(outputs));
+    ort.call(
+      "Run",
+      [P, P, P, P, U64, P, U64, P],
+      handle,
+      runOptions,
+      ptr(inNames),
+      ptr(values),
+      inputNames.length,
+      ptr(outNames),
+      outputNames.length,
+      ptr(outputs),
+    );
     return Array.from(outputs, (value) => outputTensor(ort, Number(value), reduce));
   } finally {
     for (const value of values) if (value !== 0n) ort.release("ReleaseValue", Number(value));
@@ -358,4 +443,47 @@ function runPinned(handle: number, outputNames: readonly string[], feeds: Record
 /** Frees a session; no run of it may be in flight on any thread. */
 export function releaseNativeSession(handle: number): void {
   pinning(() => api().release("ReleaseSession", handle));
+}
+
+/**
+ * Hands the shared arena's free memory back to the OS: every region of it that no run under way
+ * is using. onnxruntime shrinks an arena only at the end of a run that asks for it (the run option
+ * below), so this runs the tiny `a + b` model once, in a session of its own that takes its memory
+ * from the shared arena: 0.5-5 ms.
+ */
+export function trimSharedArena(): void {
+  pinning(() => runTinyModel(true));
+}
+
+/**
+ * One run of the tiny model (tiny-onnx.ts) in a session on the shared arena. With `shrink`, the
+ * arena hands its free regions back at the end of it, and the sum goes into memory of ours:
+ * allocated from the arena, it would hold the region it landed in through that very shrink.
+ * Without, the sum is the arena's first allocation, which makes its first region a small one
+ * (onnxruntime's initial chunk, 1 MiB): onnxruntime never shrinks an arena's first region, which
+ * would otherwise be sized for the first model's first large tensor and held for good.
+ */
+function runTinyModel(shrink: boolean): void {
+  const ort = api();
+  const sessionOptions = ort.out((out) => ort.call("CreateSessionOptions", [P], out));
+  let session: number;
+  try {
+    ort.call("SetIntraOpNumThreads", [P, FFIType.i32], sessionOptions, 1);
+    ort.call("SetInterOpNumThreads", [P, FFIType.i32], sessionOptions, 1);
+    ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.use_env_allocators"), cString("1"));
+    const model = pin(addModel());
+    session = ort.out((out) => ort.call("CreateSessionFromArray", [P, P, U64, P, P], ort.env, ptr(model), model.byteLength, sessionOptions, out));
+  } finally {
+    ort.release("ReleaseSessionOptions", sessionOptions);
+  }
+  const runOptions = shrink ? ort.out((out) => ort.call("CreateRunOptions", [P], out)) : null;
+  try {
+    if (runOptions) ort.call("AddRunConfigEntry", [P, P, P], runOptions, cString("memory.enable_memory_arena_shrinkage"), cString("cpu:0"));
+    const operand: Feed = { type: "float32", dims: [3], data: new Float32Array(3) };
+    const into: Feed[] = shrink ? [{ type: "float32", dims: [3], data: new Float32Array(3) }] : [];
+    runPinned(session, ["sum"], { a: operand, b: operand }, false, runOptions, into);
+  } finally {
+    if (runOptions) ort.release("ReleaseRunOptions", runOptions);
+    ort.release("ReleaseSession", session);
+  }
 }

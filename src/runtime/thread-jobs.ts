@@ -64,6 +64,8 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
     case "release": {
       if (request.shared) {
         native.releaseNativeSession(request.session);
+        // What its largest runs held in the shared arena goes back with it.
+        native.trimSharedArena();
         return null;
       }
       const hosted = hostedSessions.get(request.session);
@@ -71,6 +73,12 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       await hosted?.session.release();
       return null;
     }
+    case "share-arena":
+      native.registerSharedArena();
+      return null;
+    case "trim-arena":
+      native.trimSharedArena();
+      return null;
   }
 }
 

@@ -150,9 +150,8 @@ describe("interactive sessions", () => {
     expect(threads.count).toBe(0);
   });
 
-  test("keep onnxruntime's arena whatever MODEL_ARENA says; varying shapes go without; other sessions follow it", () => {
+  test("keep onnxruntime's arena whatever MODEL_ARENA says; other sessions follow it", () => {
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { interactive: true }).arena).toBe(true);
-    expect(sessionSettingsFor({ ...SETTINGS, arena: true }, { varyingShape: true }).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });

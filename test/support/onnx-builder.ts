@@ -144,3 +144,22 @@ export function runtimeFailingTextualModel(): Uint8Array {
     ],
   });
 }
+
+/**
+ * A model whose run needs a lot of memory for a little input (`x` f32[1,1,h,w] → `mean` f32[]):
+ * a 1×1 convolution to 32 channels, its sigmoid, their sum, then the mean of it all: three
+ * tensors of 32 × h × w floats, 216 MB at 768², most of them alive at once.
+ */
+export function activationHeavyModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "x", type: "float32", shape: [1, 1, "h", "w"] }],
+    outputs: [{ name: "mean", type: "float32", shape: [] }],
+    initializers: [{ name: "k", dims: [32, 1, 1, 1], values: weights(32, 31) }],
+    nodes: [
+      { op: "Conv", inputs: ["x", "k"], outputs: ["c"], attributes: { kernel_shape: [1, 1] } },
+      { op: "Sigmoid", inputs: ["c"], outputs: ["s"] },
+      { op: "Add", inputs: ["c", "s"], outputs: ["t"] },
+      { op: "ReduceMean", inputs: ["t"], outputs: ["mean"], attributes: { keepdims: 0 } },
+    ],
+  });
+}

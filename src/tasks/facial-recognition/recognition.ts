@@ -3,7 +3,7 @@
  * template (worker thread), then embedded through a micro-batcher, so that the faces of concurrent
  * requests share runs and one request's faces spread over the inference threads: at most
  * `MAX_BATCH_SIZE__FACIAL_RECOGNITION` faces per run (unset: 16), in runs of power-of-two sizes
- * (batch-buckets.ts) so that the session sees a few input shapes and keeps onnxruntime's arena; a
+ * (batch-buckets.ts) so that the session sees a few input shapes, whose memory the arena reuses; a
  * model whose batch axis is fixed to 1 (Immich's buffalo exports) gets one face per run (the file
  * on disk is left as it is). Each face's embedding is the same whatever it was batched with.
  * Embeddings are raw (not normalised), zipped with the detector's box and score.

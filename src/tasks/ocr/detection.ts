@@ -80,7 +80,6 @@ function scoreModeOption(options: ModelOptions): "fast" | "slow" {
 
 export class OcrDetectionModel extends OnnxModel<DetectedText, ModelInputs, OnnxLoaded> {
   readonly identity = { task: "ocr", type: "detection" } as const;
-  protected override readonly varyingShape = true;
 
   constructor(name: string, context: ModelContext) {
     super(parseOcrName(name).base, context);

@@ -35,7 +35,6 @@ interface OcrRecognitionLoaded extends OnnxLoaded {
 export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detection: DetectedText }, OcrRecognitionLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
-  protected override readonly varyingShape = true;
 
   protected override source(): ModelSource {
     return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);

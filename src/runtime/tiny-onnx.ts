@@ -1,6 +1,7 @@
 /**
- * The smallest useful ONNX model, written as protobuf bytes by hand so that `selftest` needs no
- * model file and no protobuf library: `sum = a + b` over float32[3].
+ * The smallest useful ONNX model, written as protobuf bytes by hand so that `selftest` and the
+ * shared arena's trim (ort-capi.ts, which needs a run to do it) need no model file and no protobuf
+ * library: `sum = a + b` over float32[3].
  * Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, ValueInfoProto, TypeProto).
  */
 type Bytes = number[];
