@@ -158,8 +158,9 @@ function targetTable(report: BenchReport): string[] {
   const m = report.memory;
   if (m) {
     const budget = 1.3 * m.modelMb + 80;
+    // Judged on the most the models hold: right after their requests, as during a library scan.
     lines.push(
-      `| RSS, models loaded ≤ 1.3 × ${m.modelMb.toFixed(0)} MB + 80 MB = ${budget.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB | ${mark(m.loadedMb <= budget)} |`,
+      `| RSS, models loaded ≤ 1.3 × ${m.modelMb.toFixed(0)} MB + 80 MB = ${budget.toFixed(0)} MB: right after their requests / idle 2.5 s / idle 12 s | ${m.busyMb.toFixed(0)} / ${m.loadedMb.toFixed(0)} / ${m.trimmedMb.toFixed(0)} MB | ${mark(m.busyMb <= budget)} |`,
     );
     lines.push(`| RSS idle ≤ 80 MB | ${m.idleMb.toFixed(0)} MB | ${mark(m.idleMb <= 80)} |`);
     lines.push(`| RSS after TTL eviction near idle | ${m.evictedMb.toFixed(0)} MB (idle + ${(m.evictedMb - m.idleMb).toFixed(0)} MB) | |`);
@@ -233,11 +234,12 @@ export function renderReport(report: BenchReport): string {
           "idle",
           "CLIP visual + textual, face pair, OCR pair loaded: right after their requests",
           "2.5 s later (idle release done)",
+          "12 s later (shared arena trimmed)",
           "after TTL eviction",
           "model files",
         ],
         [
-          `| ${m.idleMb.toFixed(0)} MB | ${m.busyMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
+          `| ${m.idleMb.toFixed(0)} MB | ${m.busyMb.toFixed(0)} MB | ${m.loadedMb.toFixed(0)} MB (${m.loadedModels} models; ${(m.loadedMb / m.modelMb).toFixed(2)}× the files) | ${m.trimmedMb.toFixed(0)} MB | ${m.evictedMb.toFixed(0)} MB (TTL ${m.ttlSeconds} s) | ${m.modelMb.toFixed(0)} MB |`,
         ],
       ),
     );

@@ -50,6 +50,15 @@ export interface Service {
 const IDLE_RELEASE_SECONDS = 1;
 
 /**
+ * When the shared onnxruntime arena hands back what its runs left (ort-capi.ts): later than the
+ * rest, because taking it back costs the next runs. The first OCR request after a trim took
+ * 180-360 ms instead of 125-135 (its detector faults its activations in again); a library scan
+ * never pauses this long, while an idle service with its models loaded (MODEL_TTL, 5 minutes by
+ * default) holds 140 MB less (bench/RESULTS.md).
+ */
+const ARENA_TRIM_SECONDS = 10;
+
+/**
  * Every thread's JS garbage (decoded images, tensors), then the native heap's free pages, back to
  * the OS. Worker threads collect only when asked: each JS heap keeps its garbage until its own GC.
  * Between requests the JIT's compiled code stays (`collect`, allocator.ts); after an eviction the
@@ -63,6 +72,16 @@ async function releaseMemory(pool: TaskPool, inference: InferenceThreads, imageB
     log.debug(`garbage collection in worker threads failed: ${String(error)}`);
   }
   releaseFreedMemory(depth);
+}
+
+/** The shared arena's free regions, then what glibc holds of them, back to the OS. */
+async function trimArena(inference: InferenceThreads): Promise<void> {
+  try {
+    await inference.trimArena();
+  } catch (error) {
+    log.debug(`trimming the shared arena failed: ${String(error)}`);
+  }
+  releaseFreedMemory("collect");
 }
 
 export function createService(settings: Settings): Service {
@@ -94,7 +113,10 @@ export function createService(settings: Settings): Service {
       void releaseMemory(pool, inference, imageBuffers, "shrink");
     },
     afterLoad: () => releaseFreedMemory("collect"),
-    whenIdle: { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference, imageBuffers, "collect") },
+    whenIdle: [
+      { seconds: IDLE_RELEASE_SECONDS, run: () => void releaseMemory(pool, inference, imageBuffers, "collect") },
+      { seconds: ARENA_TRIM_SECONDS, run: () => void trimArena(inference) },
+    ],
   });
   const stopStageTiming = onStage((stage, phase, seconds) => metrics.stageSeconds.observe({ stage, phase }, seconds));
   const gate = new AdmissionGate(settings.maxConcurrentRequests, settings.maxQueuedRequests);

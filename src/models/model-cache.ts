@@ -48,10 +48,11 @@ export interface ModelCacheOptions {
   /** Called after a model loaded: loading frees as much as it keeps (the parsed file), to hand back too. */
   afterLoad?: () => void;
   /**
-   * Called once no model has been in use for `seconds` (upstream releases memory 5 s after the
-   * last request): what requests freed (activations, images) goes back to the OS while idle.
+   * Each called once no model has been in use for its `seconds` (upstream releases memory 5 s
+   * after the last request): what requests freed (activations, images) goes back to the OS while
+   * idle, the cheap to take back first.
    */
-  whenIdle?: { seconds: number; run: () => void };
+  whenIdle?: ReadonlyArray<{ seconds: number; run: () => void }>;
   /** Seconds a failed load is answered from memory (default FAILURE_COOLDOWN_S). */
   failureCooldownS?: number;
   now?: () => number;
@@ -68,7 +69,7 @@ export class ModelCache {
   private readonly sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly now: () => number;
   private inUse = 0;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private idleTimers: Array<ReturnType<typeof setTimeout>> = [];
   private readonly failedLoads: FailureCooldown<unknown>;
 
   constructor(
@@ -96,7 +97,7 @@ export class ModelCache {
     const entry = this.acquire(identity, name);
     entry.inFlight++;
     this.inUse++;
-    clearTimeout(this.idleTimer);
+    this.clearIdleTimers();
     try {
       await entry.ready;
       return await use(entry.model);
@@ -104,16 +105,19 @@ export class ModelCache {
       entry.inFlight--;
       entry.lastUsed = this.now();
       if (entry.inFlight === 0) entry.whenIdle?.();
-      if (--this.inUse === 0) this.armIdleTimer();
+      if (--this.inUse === 0) this.armIdleTimers();
     }
   }
 
-  private armIdleTimer(): void {
-    const idle = this.options.whenIdle;
-    if (!idle) return;
+  private armIdleTimers(): void {
     // Shared work: it must not belong to the request that happened to finish last.
-    this.idleTimer = outsideRequest(() => setTimeout(idle.run, idle.seconds * 1000));
-    this.idleTimer.unref?.();
+    this.idleTimers = (this.options.whenIdle ?? []).map(({ seconds, run }) => outsideRequest(() => setTimeout(run, seconds * 1000)));
+    for (const timer of this.idleTimers) timer.unref?.();
+  }
+
+  private clearIdleTimers(): void {
+    for (const timer of this.idleTimers) clearTimeout(timer);
+    this.idleTimers = [];
   }
 
   /** Loads a model that must stay resident (the PRELOAD__* settings). */
@@ -208,7 +212,7 @@ export class ModelCache {
   /** Unloads everything (shutdown), each model once the requests still using it have finished. */
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    clearTimeout(this.idleTimer);
+    this.clearIdleTimers();
     const all = [...this.entries.values()];
     this.entries.clear();
     const drained = (entry: Entry) => (entry.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (entry.whenIdle = resolve)));

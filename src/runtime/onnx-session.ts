@@ -204,12 +204,13 @@ export class InferenceThreads {
     return this.threads.length;
   }
 
-  /**
-   * Has every inference thread collect its garbage, then the shared arena hand back what no run
-   * holds (when the process is idle).
-   */
+  /** Has every inference thread collect its garbage (when the process is idle). */
   async collectGarbage(depth: ReleaseDepth): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.collectGarbage(depth)));
+  }
+
+  /** Has the shared arena hand back what no run holds (when the process has been idle a while). */
+  async trimArena(): Promise<void> {
     if (this.#arenaShared) await this.threads[0]?.call({ op: "trim-arena" });
   }
 

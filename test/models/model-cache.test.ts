@@ -159,7 +159,7 @@ describe("model cache", () => {
       ttlSeconds: 0,
       sweepSeconds: 0,
       afterLoad: () => loads++,
-      whenIdle: { seconds: 0.01, run: () => idles++ },
+      whenIdle: [{ seconds: 0.01, run: () => idles++ }],
     });
     let finishFirst!: () => void;
     const first = cache.with(identity, "m", () => new Promise<void>((resolve) => (finishFirst = resolve)));
@@ -172,6 +172,28 @@ describe("model cache", () => {
     await waitUntil(() => idles > 0, "the idle callback");
     await Bun.sleep(30); // three idle delays more: a second callback would have run by now
     expect([loads, idles]).toEqual([1, 1]);
+    await cache.close();
+  });
+
+  test("idle releases come in their order, and a request in between starts the idle clock again", async () => {
+    const ran: Array<{ stage: string; at: number }> = [];
+    const cache = new ModelCache(() => new CountingModel("m", 1), {
+      ttlSeconds: 0,
+      sweepSeconds: 0,
+      whenIdle: [
+        { seconds: 0.01, run: () => ran.push({ stage: "first", at: performance.now() }) },
+        { seconds: 0.08, run: () => ran.push({ stage: "second", at: performance.now() }) },
+      ],
+    });
+    await cache.with(identity, "m", async () => {});
+    await waitUntil(() => ran.length === 1, "the first idle release");
+    // Before the second is due: a request cancels it, and the clock starts again when it ends.
+    await cache.with(identity, "m", async () => {});
+    const secondRequestEnded = performance.now();
+    await waitUntil(() => ran.length === 3, "both idle releases after the second request");
+    expect(ran.map((r) => r.stage)).toEqual(["first", "first", "second"]);
+    // Not the first request's timer (due 70 ms or less after the second request ended).
+    expect(ran[2]!.at - secondRequestEnded).toBeGreaterThan(75);
     await cache.close();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Run as its own process by test/runtime/shared-arena.test.ts, so that its resident memory is the
  * runtime's alone: two sessions of `activationHeavyModel` (paths in argv) created at once on two
- * inference threads, each run in turn, then the idle release and the releases. Prints the
+ * inference threads, each run in turn, then the idle trim and the releases. Prints the
  * process's RSS (MB) after each step as one JSON object.
  */
 import { readFileSync } from "node:fs";
@@ -26,8 +26,8 @@ await a.run(feed());
 rss.afterA = rssMb();
 await b.run(feed());
 rss.afterB = rssMb();
-await threads.collectGarbage("collect");
-rss.afterIdleRelease = rssMb();
+await threads.trimArena();
+rss.afterTrim = rssMb();
 await a.run(feed());
 rss.afterA2 = rssMb();
 await a.release();
