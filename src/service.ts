@@ -51,10 +51,10 @@ const IDLE_RELEASE_SECONDS = 1;
 
 /**
  * When the shared onnxruntime arena hands back what its runs left (ort-capi.ts): later than the
- * rest, because taking it back costs the next runs. The first OCR request after a trim took
- * 180-360 ms instead of 125-135 (its detector faults its activations in again); a library scan
+ * rest, because taking it back costs the next runs: the first OCR request after a trim ran its
+ * detector in 140-364 ms instead of 121-137 (it faults its activations in again). A library scan
  * never pauses this long, while an idle service with its models loaded (MODEL_TTL, 5 minutes by
- * default) holds 140 MB less (bench/RESULTS.md).
+ * default) then holds about 110 MB less (bench/RESULTS.md).
  */
 const ARENA_TRIM_SECONDS = 10;
 
