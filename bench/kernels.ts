@@ -17,7 +17,7 @@
  *   ./node_modules/.bin/bun bench/kernels.ts [--rounds 15] [--first-call-rounds 3] [--baseline <commit>]
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resizeCvLinear } from "../src/imaging/cv-resize.ts";
@@ -53,6 +53,22 @@ async function kernelModules(srcDir: string) {
     clip: await import(join(srcDir, "tasks/clip/kernels.ts")),
     ocr: await import(join(srcDir, "tasks/ocr/kernels.ts")),
     dbPostprocess: (await import(join(srcDir, "tasks/ocr/db-postprocess.ts"))).dbPostprocess,
+    settle: await settler(srcDir),
+  };
+}
+
+/**
+ * What the service does with a kernel's result once its run has read it: a tree with the tensor
+ * pool (src/runtime/tensor-pool.ts) recycles the input tensor, so that the next call writes into
+ * memory already mapped, as in the service; a tree without one has nothing to do.
+ */
+async function settler(srcDir: string): Promise<(result: unknown) => void> {
+  const poolPath = join(srcDir, "runtime/tensor-pool.ts");
+  if (!existsSync(poolPath)) return () => {};
+  const { recycleTensor } = await import(poolPath);
+  return (result) => {
+    const tensor = (result as { tensor?: unknown } | null)?.tensor;
+    if (tensor instanceof Float32Array) recycleTensor(tensor);
   };
 }
 type Modules = Awaited<ReturnType<typeof kernelModules>>;
@@ -151,8 +167,8 @@ function warmTable(cases: BenchCase[], before: Modules, after: Modules): void {
   for (const c of cases) {
     const same = sameBytes(c.call(before), c.call(after));
     const { old, now, ratio } = interleaved(
-      () => c.call(before),
-      () => c.call(after),
+      () => before.settle(c.call(before)),
+      () => after.settle(c.call(after)),
     );
     console.log(
       `| ${c.name} | ${c.size} | ${percentile(old, 50).toFixed(2)} | ${percentile(now, 50).toFixed(2)} | ${ratio.toFixed(1)}× | ${same ? "identical" : "DIFFER"} |`,

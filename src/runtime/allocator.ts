@@ -5,6 +5,7 @@
  * heap (`fixMmapThreshold`). A no-op where glibc is not the allocator.
  */
 import { log } from "../log.ts";
+import { clearTensorPool } from "./tensor-pool.ts";
 
 type Trim = () => void;
 
@@ -63,8 +64,9 @@ export function releaseFreedMemory(depth: ReleaseDepth): void {
   trim();
 }
 
-/** A full collection of this thread's JS heap; with `shrink`, its free blocks handed back too. */
+/** A full collection of this thread's JS heap (its pooled tensors let go first); with `shrink`, its free blocks handed back too. */
 export function collectGarbage(depth: ReleaseDepth): void {
+  clearTensorPool();
   Bun.gc(true);
   // Deprecated, but the only way to ask for the free blocks back.
   if (depth === "shrink") Bun.shrink();

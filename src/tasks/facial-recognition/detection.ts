@@ -6,6 +6,7 @@
 import type { ModelInputs, ModelOptions, Payload } from "../../models/inference-model.ts";
 import { minScoreOption } from "../../models/model-options.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
+import { recycleTensor } from "../../runtime/tensor-pool.ts";
 import type { ResponseShape } from "../response-values.ts";
 import type { FaceDetections } from "./scrfd.ts";
 
@@ -61,6 +62,7 @@ export class FaceDetectionModel extends OnnxModel<DetectedFaces, ModelInputs, Fa
     const outputs = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: tensor, dims: [1, 3, inputSize, inputSize] },
     });
+    recycleTensor(tensor);
     const detections = await pool.run(
       "faces.decode",
       { outputs: outputs.map((o) => ({ dims: [...o.dims], data: o.data })), inputSize, scale, minScore },

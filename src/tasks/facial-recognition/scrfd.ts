@@ -8,6 +8,7 @@ import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
 import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { roundHalfEven } from "../../imaging/cv-round.ts";
+import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 import { greedyNms } from "./nms.ts";
 
 /** One session output as the runtime hands it over. */
@@ -63,7 +64,8 @@ export function scrfdInput(image: RgbImage, inputSize = 640): ScrfdInput {
   }
   const plane = inputSize * inputSize;
   const black = LAYOUT.tables[0][0]!;
-  const tensor = new Float32Array(3 * plane);
+  // Every value is written below (the black canvas too), as a reused tensor requires.
+  const tensor = pooledFloat32(3 * plane);
   resizeCvLinearRows(image, newWidth, newHeight, (y, row) => {
     const start = y * inputSize;
     writePlanarRow(tensor, plane, start, row, newWidth, LAYOUT);

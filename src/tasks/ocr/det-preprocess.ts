@@ -7,6 +7,7 @@ import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { resizePilRows } from "../../imaging/pil-resample.ts";
 import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
+import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
 /** Upstream returns no text for images with a side under this many pixels. */
 export const MIN_SIDE = 32;
@@ -47,7 +48,8 @@ export function ocrDetectionInput(image: RgbImage, maxResolution: number): Detec
   if (image.width < MIN_SIDE || image.height < MIN_SIDE) return null;
   const { width, height } = detectionSize(image.width, image.height, maxResolution);
   const plane = width * height;
-  const tensor = new Float32Array(3 * plane);
+  // The resize writes every row of every plane, as a reused tensor requires.
+  const tensor = pooledFloat32(3 * plane);
   resizePilRows(image, width, height, "lanczos", { left: 0, top: 0, width, height }, (y, row) => writePlanarRow(tensor, plane, y * width, row, width, LAYOUT));
   return { tensor, width, height };
 }

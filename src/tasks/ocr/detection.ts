@@ -8,6 +8,7 @@ import type { ModelSource } from "../../models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../../models/model-options.ts";
 import type { ResponseShape } from "../response-values.ts";
+import { recycleTensor } from "../../runtime/tensor-pool.ts";
 import type { DbBoxes } from "./db-postprocess.ts";
 import { detectionSize, MIN_SIDE } from "./det-preprocess.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
@@ -106,6 +107,7 @@ export class OcrDetectionModel extends OnnxModel<DetectedText, ModelInputs, Onnx
     const [pred] = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: input.tensor, dims: [1, 3, input.height, input.width] },
     });
+    recycleTensor(input.tensor);
     const result = await pool.run(
       "ocr.postprocess",
       { pred: pred!.data, width: input.width, height: input.height, imageWidth: image.width, imageHeight: image.height, options: { boxThresh, scoreMode } },

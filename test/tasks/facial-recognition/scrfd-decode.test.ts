@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeScrfd, MAX_NMS_CANDIDATES, scrfdInput, type RawOutput } from "../../../src/tasks/facial-recognition/scrfd.ts";
 import { greedyNms } from "../../../src/tasks/facial-recognition/nms.ts";
+import { clearTensorPool, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
 
 const STRIDES = [8, 16, 32];
 const ANCHORS = 2;
@@ -185,6 +186,16 @@ describe("scrfdInput", () => {
     expect(scale).toBe(640 / 160);
     // Every value is the image's or the black canvas's, in all three planes.
     expect(canvasCounts(tensor)).toEqual({ white: 3 * 423 * 640, black: 3 * (640 - 423) * 640 });
+  });
+
+  test("a recycled tensor shows none of its previous image: the canvas is written, not assumed zero", () => {
+    clearTensorPool();
+    const portrait = scrfdInput(white(106, 160)).tensor; // white left, black right
+    recycleTensor(portrait);
+    const landscape = scrfdInput(white(548, 342)).tensor; // white top, black bottom
+    expect(landscape.buffer).toBe(portrait.buffer);
+    expect(content(landscape, 640)).toEqual([640, 399]);
+    expect(canvasCounts(landscape)).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
   });
 
   test("RGB planes in order, (p - 127.5) / 128", () => {

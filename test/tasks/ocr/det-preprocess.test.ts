@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { detectionSize, ocrDetectionInput } from "../../../src/tasks/ocr/det-preprocess.ts";
 import { preprocessGolden } from "./golden.ts";
 import { pattern } from "./pattern.ts";
+import { clearTensorPool, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
 
 const golden = await preprocessGolden();
 
@@ -56,5 +57,17 @@ describe("ocrDetectionInput", () => {
     const input = ocrDetectionInput(pattern(100, 50), 736)!;
     expect([input.width, input.height]).toEqual([96, 64]);
     expect(input.tensor.length).toBe(3 * 96 * 64);
+  });
+
+  test("a recycled tensor is rewritten whole: the same values as in a fresh one", () => {
+    const other = pattern(100, 50);
+    other.data.reverse(); // other pixels, same detector size
+    clearTensorPool();
+    const fresh = ocrDetectionInput(pattern(100, 50), 736)!.tensor.slice();
+    const previous = ocrDetectionInput(other, 736)!.tensor;
+    recycleTensor(previous);
+    const reused = ocrDetectionInput(pattern(100, 50), 736)!.tensor;
+    expect(reused.buffer).toBe(previous.buffer);
+    expect(reused).toEqual(fresh);
   });
 });

@@ -1,0 +1,83 @@
+/**
+ * Reusable shared memory for the large input tensors the kernels make (the face detector's 4.9 MB
+ * letterbox, the OCR detector's ~9 MB input). A fresh Float32Array of that size is mapped and
+ * faulted in page by page on every request: measured in the service, the OCR detector's input
+ * kernel took 14.1–14.4 ms with a fresh tensor and 10.7–10.9 ms writing into a reused one
+ * (`bench/sequential-stages.ts --scenario ocr`), and the run reading it was no slower.
+ *
+ * A pooled tensor lives in a SharedArrayBuffer, so it travels to the main thread and on to an
+ * inference thread uncopied (shared buffers are shared by reference, not transferred). Its first
+ * bytes are a header whose state word says whether the tensor is in use; whoever is done with it
+ * (the task, once the run that read it has returned) marks it free with `recycleTensor`, from any
+ * thread, and the pool of the thread that made it hands it out again. A tensor nobody recycles
+ * (its request failed or was abandoned, with a run perhaps still reading it) simply stays in use:
+ * the pool is bounded, falls back to ordinary arrays when full, and is dropped when the service
+ * goes idle (`clearTensorPool`), after which such a buffer lives only as long as its last holder.
+ *
+ * A reused tensor still holds its previous values: callers must write every element.
+ */
+
+/** Header: the state word, a marker telling pooled buffers from other shared memory, padding. */
+const HEADER_BYTES = 16;
+const STATE = 0;
+const MARKER = 1;
+const MARKER_VALUE = 0x7e45_0001;
+const FREE = 0;
+const IN_USE = 1;
+
+/** Bytes pooled per thread: a few detector inputs of each kind in flight at once. */
+export const TENSOR_POOL_BYTES = 48 * 1024 * 1024;
+
+/** This thread's pooled buffers by tensor byte length (in use or free). */
+let buffers = new Map<number, SharedArrayBuffer[]>();
+let pooledBytes = 0;
+
+/**
+ * A Float32Array of `length` values for a tensor: a free pooled one (old values in it), a new
+ * pooled one while the pool has room (made by forgetting free ones of other sizes if need be),
+ * otherwise an ordinary zeroed array.
+ */
+export function pooledFloat32(length: number): Float32Array {
+  const bytes = length * Float32Array.BYTES_PER_ELEMENT;
+  const list = buffers.get(bytes) ?? [];
+  for (const buffer of list) {
+    if (Atomics.compareExchange(new Int32Array(buffer, 0, 2), STATE, FREE, IN_USE) === FREE) return new Float32Array(buffer, HEADER_BYTES, length);
+  }
+  if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) dropFree();
+  if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) return new Float32Array(length);
+  const buffer = new SharedArrayBuffer(HEADER_BYTES + bytes);
+  const header = new Int32Array(buffer, 0, 2);
+  header[MARKER] = MARKER_VALUE;
+  header[STATE] = IN_USE;
+  list.push(buffer);
+  buffers.set(bytes, list);
+  pooledBytes += HEADER_BYTES + bytes;
+  return new Float32Array(buffer, HEADER_BYTES, length);
+}
+
+/** Forgets the free buffers (of sizes no longer asked for, as photos change shape under load). */
+function dropFree(): void {
+  for (const [bytes, list] of buffers) {
+    const inUse = list.filter((buffer) => Atomics.load(new Int32Array(buffer, 0, 2), STATE) === IN_USE);
+    pooledBytes -= (list.length - inUse.length) * (HEADER_BYTES + bytes);
+    if (inUse.length > 0) buffers.set(bytes, inUse);
+    else buffers.delete(bytes);
+  }
+}
+
+/**
+ * Hands a tensor from `pooledFloat32` back to its pool (a no-op for any other array). Call it only
+ * once nothing reads the tensor any more.
+ */
+export function recycleTensor(tensor: Float32Array): void {
+  const buffer = tensor.buffer;
+  if (!(buffer instanceof SharedArrayBuffer) || tensor.byteOffset !== HEADER_BYTES || buffer.byteLength !== HEADER_BYTES + tensor.byteLength) return;
+  const header = new Int32Array(buffer, 0, 2);
+  if (header[MARKER] === MARKER_VALUE) Atomics.store(header, STATE, FREE);
+}
+
+/** Forgets this thread's pool (the service is idle): buffers still in use go with their holders. */
+export function clearTensorPool(): void {
+  buffers = new Map();
+  pooledBytes = 0;
+}
