@@ -343,10 +343,15 @@ export class InferenceThreads {
   }
 }
 
-/** A feed whose view covers its whole buffer can be handed over; a slice of a larger one is copied first. */
-function ownedFeed(feed: Feed): Feed {
+/**
+ * A feed whose view covers its whole buffer can be handed over; a slice of a larger one is copied
+ * first. Shared memory (tensor-pool.ts) is read in place by the inference thread: whoever made it
+ * keeps it untouched until the run returns.
+ */
+export function ownedFeed(feed: Feed): Feed {
   const data = feed.data;
-  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+  if (data.buffer instanceof SharedArrayBuffer) return feed;
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
   return whole ? feed : { ...feed, data: data.slice() as Feed["data"] };
 }
 

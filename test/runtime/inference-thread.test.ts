@@ -8,7 +8,15 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { InferenceThreads, OnnxSession, sessionSettingsFor, type Feed, type SessionRequest, type SessionSettings } from "../../src/runtime/onnx-session.ts";
+import {
+  InferenceThreads,
+  OnnxSession,
+  ownedFeed,
+  sessionSettingsFor,
+  type Feed,
+  type SessionRequest,
+  type SessionSettings,
+} from "../../src/runtime/onnx-session.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
 import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
@@ -101,6 +109,39 @@ describe("inference thread queue", () => {
     expect([second.ok, second.abandoned]).toEqual([false, true]);
     // Skipped at once: it did not run the model.
     expect(second.runMs).toBeLessThan(first.runMs / 4);
+  });
+});
+
+describe("feeds", () => {
+  test("shared memory is passed on as it is, a slice of an ordinary buffer copied, a whole one handed over", () => {
+    const dims = [1, 4];
+    const shared = new Float32Array(new SharedArrayBuffer(32), 16, 4);
+    expect(ownedFeed({ type: "float32", data: shared, dims }).data).toBe(shared);
+    const slice = new Float32Array(8).subarray(4);
+    const copied = ownedFeed({ type: "float32", data: slice, dims }).data;
+    expect(copied).not.toBe(slice);
+    expect([copied.byteOffset, copied.buffer.byteLength]).toEqual([0, 16]);
+    const whole = new Float32Array(4);
+    expect(ownedFeed({ type: "float32", data: whole, dims }).data).toBe(whole);
+  });
+
+  test("one in shared memory at an offset (a pooled tensor) gives what the same values in an ordinary array give", async () => {
+    const threads = new InferenceThreads();
+    const visual = await OnnxSession.create(threads, join(dir, "visual.onnx"), SETTINGS);
+    try {
+      const values = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.37));
+      const shared = new Float32Array(new SharedArrayBuffer(16 + values.byteLength), 16, values.length);
+      shared.set(values);
+      const dims = [1, 3, 224, 224];
+      const [fromShared] = await visual.run({ image: { type: "float32", data: shared, dims } });
+      const [fromOrdinary] = await visual.run({ image: { type: "float32", data: values, dims } });
+      expect(Array.from(fromShared!.data)).toEqual(Array.from(fromOrdinary!.data));
+      // The shared tensor is still the caller's (read in place); the ordinary one was handed over.
+      expect(shared[1]).toBe(Math.fround(Math.sin(0.37)));
+      expect(values.length).toBe(0);
+    } finally {
+      await visual.release();
+    }
   });
 });
 
