@@ -45,7 +45,7 @@ export function dbPostprocess(pred: Float32Array, predWidth: number, predHeight:
   if (pred.length < predWidth * predHeight) {
     throw new Error(`dbPostprocess: map has ${pred.length} values, expected ${predWidth}x${predHeight}`);
   }
-  const mask = dilate2x2(binarize(pred, predWidth * predHeight), predWidth, predHeight);
+  const mask = dilatedTextMask(pred, predWidth, predHeight);
   const contours = findContoursSimple(mask, predWidth, predHeight).slice(0, MAX_CANDIDATES);
 
   const corners: number[] = [];
@@ -86,23 +86,26 @@ export function dbPostprocess(pred: Float32Array, predWidth: number, predHeight:
   return { boxes, scores: Float32Array.from(order, (from) => kept.scores[from]!) };
 }
 
-function binarize(pred: Float32Array, count: number): Uint8Array {
-  const mask = new Uint8Array(count);
-  for (let i = 0; i < count; i++) mask[i] = pred[i]! > BINARY_THRESHOLD ? 1 : 0;
-  return mask;
-}
-
-/** `cv2.dilate` with a 2×2 kernel of ones (anchor at its centre, i.e. the bottom-right cell). */
-function dilate2x2(src: Uint8Array, width: number, height: number): Uint8Array {
-  const out = new Uint8Array(src.length);
-  for (let y = 0; y < height; y++) {
+/**
+ * `cv2.dilate(pred > 0.3, ones((2, 2)))` in one pass: with the anchor at the kernel's centre (its
+ * bottom-right cell), a pixel is set when it or its left, upper or upper-left neighbour is above the
+ * threshold, i.e. the OR of this row's and the previous row's pairs (pixel | left neighbour). One
+ * pass over the map instead of a binarised copy and a second pass with four border tests a pixel.
+ */
+export function dilatedTextMask(pred: Float32Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  let above = new Uint8Array(width); // the previous row's pairs; none above the first row
+  let pairs = new Uint8Array(width);
+  for (let y = 0, row = 0; y < height; y++, row += width) {
+    let left = 0;
     for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      const left = x > 0 ? src[i - 1]! : 0;
-      const up = y > 0 ? src[i - width]! : 0;
-      const upLeft = x > 0 && y > 0 ? src[i - width - 1]! : 0;
-      out[i] = src[i]! | left | up | upLeft;
+      const set = pred[row + x]! > BINARY_THRESHOLD ? 1 : 0;
+      const pair = set | left;
+      left = set;
+      pairs[x] = pair;
+      out[row + x] = pair | above[x]!;
     }
+    [above, pairs] = [pairs, above];
   }
   return out;
 }

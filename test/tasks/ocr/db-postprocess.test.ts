@@ -1,10 +1,37 @@
 /** DB post-processing against the numpy/cv2 reference, and upstream's box ordering rules. */
 import { describe, expect, test } from "bun:test";
-import { dbPostprocess } from "../../../src/tasks/ocr/db-postprocess.ts";
+import { dbPostprocess, dilatedTextMask } from "../../../src/tasks/ocr/db-postprocess.ts";
 import { readingOrder } from "../../../src/tasks/ocr/reading-order.ts";
 import { postprocessCases, probabilityMap } from "./golden.ts";
 
 const cases = await postprocessCases();
+
+describe("dilatedTextMask", () => {
+  /** cv2.dilate's definition with a 2×2 kernel anchored at its centre: the max over (y-1..y, x-1..x). */
+  function naive(pred: Float32Array, width: number, height: number): Uint8Array {
+    const above = (x: number, y: number) => x >= 0 && y >= 0 && pred[y * width + x]! > Math.fround(0.3);
+    return Uint8Array.from({ length: width * height }, (_, i) => {
+      const [x, y] = [i % width, Math.floor(i / width)];
+      return above(x, y) || above(x - 1, y) || above(x, y - 1) || above(x - 1, y - 1) ? 1 : 0;
+    });
+  }
+
+  test("is the 2×2 dilation of the thresholded map, edges and the float32 threshold included", () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const [width, height] of [
+      [1, 1],
+      [1, 7],
+      [9, 1],
+      [37, 23],
+    ] as const) {
+      // Sparse pixels above the threshold (so that dilation shows), some exactly at it.
+      const pred = Float32Array.from({ length: width * height }, () => (random() < 0.1 ? 0.9 : random() < 0.1 ? 0.3 : 0.1));
+      pred[0] = 0.9; // the corner, where the left and upper neighbours do not exist
+      expect(dilatedTextMask(pred, width, height)).toEqual(naive(pred, width, height));
+    }
+  });
+});
 
 describe("dbPostprocess vs the reference (synthetic maps)", () => {
   for (const c of cases) {
