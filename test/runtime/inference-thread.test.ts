@@ -3,9 +3,11 @@
  * are handled one at a time in arrival order; a run whose request was abandoned before it started
  * is skipped. Through the service's dispatcher (onnx-session.ts): interactive sessions (search
  * queries) run on the search thread, never behind scan runs, at normal priority; one model's runs
- * spread over every scan thread the layout allows.
+ * spread over every scan thread the layout allows. Feeds in shared memory (pooled tensors) are
+ * read in place, by C-API and onnxruntime-node sessions alike.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import * as ort from "onnxruntime-node";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -14,9 +16,11 @@ import {
   ownedFeed,
   sessionSettingsFor,
   type Feed,
+  type OutputTensor,
   type SessionRequest,
   type SessionSettings,
 } from "../../src/runtime/onnx-session.ts";
+import { runHostedSession } from "../../src/runtime/session-host.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
 import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
@@ -141,6 +145,24 @@ describe("feeds", () => {
       expect(values.length).toBe(0);
     } finally {
       await visual.release();
+    }
+  });
+});
+
+describe("feeds of accelerator sessions (onnxruntime-node)", () => {
+  test("shared memory at an offset gives what an ordinary array gives", async () => {
+    const session = await ort.InferenceSession.create(join(dir, "visual.onnx"));
+    const hosted = { session, inputs: [], outputNames: session.outputNames, provider: "cpu" };
+    try {
+      const values = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.cos(i * 0.11));
+      const shared = new Float32Array(new SharedArrayBuffer(16 + values.byteLength), 16, values.length);
+      shared.set(values);
+      const dims = [1, 3, 224, 224];
+      const [fromShared] = await runHostedSession(hosted, { image: { type: "float32", data: shared, dims } }, false);
+      const [fromOrdinary] = await runHostedSession(hosted, { image: { type: "float32", data: values, dims } }, false);
+      expect(Array.from((fromShared as OutputTensor).data)).toEqual(Array.from((fromOrdinary as OutputTensor).data));
+    } finally {
+      await session.release();
     }
   });
 });
