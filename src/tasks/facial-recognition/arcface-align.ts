@@ -7,6 +7,7 @@
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { warpAffineCv } from "../../imaging/cv-warp-affine.ts";
 import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
+import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
 export const ARCFACE_SIZE = 112;
 
@@ -75,12 +76,13 @@ export function alignFace(image: RgbImage, landmarks: ArrayLike<number>): RgbIma
 /** Batches aligned crops into the recognition input: [N, 3, 112, 112], RGB, `(p - 127.5) / 127.5`. */
 export function arcfaceInput(crops: RgbImage[]): Float32Array {
   const plane = ARCFACE_SIZE * ARCFACE_SIZE;
-  const tensor = new Float32Array(crops.length * 3 * plane);
   crops.forEach((crop, n) => {
     if (crop.width !== ARCFACE_SIZE || crop.height !== ARCFACE_SIZE) {
       throw new Error(`arcfaceInput: crop ${n} is ${crop.width}x${crop.height}, expected ${ARCFACE_SIZE}x${ARCFACE_SIZE}`);
     }
-    writePlanarRow(tensor, plane, n * 3 * plane, crop.data, plane, LAYOUT);
   });
+  // Every value of every crop is written below, as a reused tensor requires.
+  const tensor = pooledFloat32(crops.length * 3 * plane);
+  crops.forEach((crop, n) => writePlanarRow(tensor, plane, n * 3 * plane, crop.data, plane, LAYOUT));
   return tensor;
 }

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ARCFACE_TEMPLATE, alignFace, arcfaceInput, similarityTransform } from "../../../src/tasks/facial-recognition/arcface-align.ts";
 import { goldenDir, syntheticImage } from "../../imaging/cv/synthetic.ts";
+import { clearTensorPool, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
 
 function apply(m: number[], points: readonly number[]): number[] {
   const out: number[] = [];
@@ -97,5 +98,23 @@ describe("arcfaceInput", () => {
   test("no crops -> empty tensor; wrong size is rejected", () => {
     expect(arcfaceInput([]).length).toBe(0);
     expect(() => arcfaceInput([syntheticImage(100, 112, 1)])).toThrow(/112x112/);
+  });
+
+  test("a recycled tensor is reused and holds nothing of the faces written into it before", () => {
+    clearTensorPool();
+    const first = arcfaceInput([solid(255, 255, 255), solid(0, 0, 0)]);
+    recycleTensor(first);
+    const second = arcfaceInput([solid(0, 0, 0), solid(255, 255, 255)]);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.subarray(0, 3 * plane).every((v) => v === -1)).toBe(true);
+    expect(second.subarray(3 * plane).every((v) => v === 1)).toBe(true);
+  });
+
+  test("a refused batch takes no pooled tensor", () => {
+    clearTensorPool();
+    const pooled = arcfaceInput([solid(1, 2, 3), solid(1, 2, 3)]);
+    recycleTensor(pooled);
+    expect(() => arcfaceInput([solid(1, 2, 3), syntheticImage(100, 112, 1)])).toThrow(/112x112/);
+    expect(arcfaceInput([solid(1, 2, 3), solid(1, 2, 3)]).buffer).toBe(pooled.buffer);
   });
 });
