@@ -18,7 +18,7 @@ export interface PlainRun {
   steps: Array<[string, number]>;
 }
 
-type Question = { op: "once"; id: FloorId } | { op: "rate"; id: FloorId; seconds: number };
+type Question = { op: "once" | "decode"; id: FloorId } | { op: "rate"; id: FloorId; seconds: number };
 
 /** The environment of a process nobody tuned: none of the allocator settings the service may use. */
 function plainEnvironment(): Record<string, string> {
@@ -109,6 +109,15 @@ export class PlainFloor {
     const runtime = median(times.node) <= median(times.bun) ? "node" : "bun";
     this.chosen.set(id, runtime);
     return runtime;
+  }
+
+  /** One request's decodes alone, on the runtime not chosen for `id`. */
+  otherDecode(id: FloorId): Promise<number> {
+    return this.processes[this.otherRuntime(id)][0]!.ask<number>({ op: "decode", id });
+  }
+
+  otherRuntime(id: FloorId): Runtime {
+    return this.runtimeFor(id) === "node" ? "bun" : "node";
   }
 
   runtimeFor(id: FloorId): Runtime {

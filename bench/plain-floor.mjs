@@ -10,6 +10,7 @@
  * Questions come as JSON lines on stdin, answers go as JSON lines on stdout:
  * - `{seq, op: "once", id}` → `{seq, value: {decodeMs, runMs, steps: [[label, ms], …]}}`: one
  *   request's decodes, then its runs one after the other;
+ * - `{seq, op: "decode", id}` → `{seq, value: milliseconds}`: one request's decodes alone;
  * - `{seq, op: "rate", id, seconds}` → `{seq, value: requests per second}`, decode + runs back to back.
  */
 import * as ort from "onnxruntime-node";
@@ -44,12 +45,16 @@ for (const plan of Object.values(plans)) {
 
 const decode = (file) => sharp(fileBytes(file)).removeAlpha().raw().toBuffer();
 
-async function once(plan) {
-  let started = performance.now();
+async function decodeAll(plan) {
+  const started = performance.now();
   for (const image of plan.images) await decode(image);
-  const decodeMs = performance.now() - started;
+  return performance.now() - started;
+}
+
+async function once(plan) {
+  const decodeMs = await decodeAll(plan);
   const steps = [];
-  started = performance.now();
+  const started = performance.now();
   for (const step of plan.steps) {
     const stepStarted = performance.now();
     await sessions.get(step.model).run(step.tensors);
@@ -74,7 +79,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   const question = JSON.parse(line);
   queue = queue.then(async () => {
     const plan = plans[question.id];
-    const value = question.op === "once" ? await once(plan) : await rate(plan, question.seconds);
+    const value = question.op === "once" ? await once(plan) : question.op === "decode" ? await decodeAll(plan) : await rate(plan, question.seconds);
     process.stdout.write(`${JSON.stringify({ seq: question.seq, value })}\n`);
   });
 });

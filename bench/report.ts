@@ -53,7 +53,9 @@ function scenarioTable(results: ScenarioResult[]): string[] {
   ];
   for (const r of results) {
     const l = r.latency;
-    const floors = l ? `${ms(l.floor.p50)} + ${ms(l.decode.p50)} = ${ms(l.requestFloor.p50)} ms (${l.floorRuntime})` : "—";
+    const floors = l
+      ? `${ms(l.floor.p50)} + ${ms(l.decode.p50)} = ${ms(l.requestFloor.p50)} ms (${l.floorRuntime}${l.decode.p50 > 0 && l.decodeRuntime !== l.floorRuntime ? `; decode ${l.decodeRuntime}` : ""})`
+      : "—";
     const service = l ? `${ms(l.service.p50)} ms (${ratio(l.service.p50 / l.requestFloor.p50)})` : "—";
     const p99 = l ? `${ms(l.requestFloor.p99)} → ${ms(l.service.p99)} ms (${ratio(l.service.p99 / l.requestFloor.p99)})` : "—";
     const s = r.saturation;
@@ -187,7 +189,7 @@ export function renderReport(report: BenchReport): string {
     "",
     "### Service vs floors, per scenario",
     "",
-    "Plain floor: onnxruntime's default session options (arena on) with the service's thread counts, in a plain Node or Bun process (the faster, per scenario), plus sharp's decode to raw RGB; at saturation as many such processes as the service has inference threads. Old floor: the service's own former settings (arena off, 128 KiB mmap threshold, huge pages, nice +10), runs only.",
+    "Plain floor: onnxruntime's default session options (arena on) with the service's thread counts, in a plain Node or Bun process (the faster, per scenario), plus sharp's decode to raw RGB (in whichever runtime decoded faster in the same rounds); at saturation as many such processes as the service has inference threads. Old floor: the service's own former settings (arena off, 128 KiB mmap threshold, huge pages, nice +10), runs only.",
     "",
     ...scenarioTable(report.scenarios),
     "",
