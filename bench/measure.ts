@@ -33,7 +33,7 @@ export interface SequentialLatency {
   oldFloor: Latency;
   /** Which runtime ran the plain floor (the faster one). */
   floorRuntime: Runtime;
-  /** Whose decodes `decode` and `requestFloor` count: the runtime with the faster median decode in these rounds. */
+  /** Whose decodes `decode` and `requestFloor` count: the runtime with the faster median decode in these rounds (the chosen one on a tie, as for text). */
   decodeRuntime: Runtime;
   /**
    * Milliseconds each model ran per request, all its runs together: plain floor vs the service's

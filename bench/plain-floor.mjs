@@ -45,7 +45,9 @@ for (const plan of Object.values(plans)) {
 
 const decode = (file) => sharp(fileBytes(file)).removeAlpha().raw().toBuffer();
 
+/** Milliseconds to decode the request's photos; exactly 0 for a request without one (a text query). */
 async function decodeAll(plan) {
+  if (plan.images.length === 0) return 0;
   const started = performance.now();
   for (const image of plan.images) await decode(image);
   return performance.now() - started;
@@ -79,7 +81,8 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   const question = JSON.parse(line);
   queue = queue.then(async () => {
     const plan = plans[question.id];
-    const value = question.op === "once" ? await once(plan) : question.op === "decode" ? await decodeAll(plan) : await rate(plan, question.seconds);
+    const answers = { once: () => once(plan), decode: () => decodeAll(plan), rate: () => rate(plan, question.seconds) };
+    const value = await answers[question.op]();
     process.stdout.write(`${JSON.stringify({ seq: question.seq, value })}\n`);
   });
 });

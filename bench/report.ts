@@ -54,7 +54,7 @@ function scenarioTable(results: ScenarioResult[]): string[] {
   for (const r of results) {
     const l = r.latency;
     const floors = l
-      ? `${ms(l.floor.p50)} + ${ms(l.decode.p50)} = ${ms(l.requestFloor.p50)} ms (${l.floorRuntime}${l.decode.p50 > 0 && l.decodeRuntime !== l.floorRuntime ? `; decode ${l.decodeRuntime}` : ""})`
+      ? `${ms(l.floor.p50)} + ${ms(l.decode.p50)} = ${ms(l.requestFloor.p50)} ms (${l.floorRuntime}${l.decodeRuntime !== l.floorRuntime ? `; decode ${l.decodeRuntime}` : ""})`
       : "—";
     const service = l ? `${ms(l.service.p50)} ms (${ratio(l.service.p50 / l.requestFloor.p50)})` : "—";
     const p99 = l ? `${ms(l.requestFloor.p99)} → ${ms(l.service.p99)} ms (${ratio(l.service.p99 / l.requestFloor.p99)})` : "—";
