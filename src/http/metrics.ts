@@ -15,6 +15,16 @@ export function modelLabel(name: string): string {
   return lookupModel(name)?.name ?? "unknown";
 }
 
+/**
+ * How often the default metrics' event-loop delay monitor samples (prom-client's default: 10 ms).
+ * Each sample wakes the HTTP thread, which runs at a higher priority than inference
+ * (thread-priority.ts) and so preempts a run: at 10 ms, 100 wake-ups a second, the saturated
+ * service made 5.8-6.1 OCR requests/s on 2 cores against 6.5-6.6 without the monitor
+ * (`bench/thread-cpu.ts`, alternating). Sampled once a second, the idle HTTP thread wakes 11-15
+ * times in 2 s instead of 210, and a stalled loop still shows; /ping latency is the direct signal.
+ */
+const EVENT_LOOP_SAMPLE_MS = 1000;
+
 /** Whole-request latencies: from a cached text query (ms) to a first model download (s). */
 const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -96,6 +106,6 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "immich_ml_" });
+    collectDefaultMetrics({ register: this.registry, prefix: "immich_ml_", eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 }
