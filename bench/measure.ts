@@ -1,8 +1,8 @@
 /**
  * The measurements, each taken against its floors in the same run: sequential latency (service
  * request, old floor plan and plain floor request in alternation, so that a noisy machine slows
- * all alike), the floor's back-to-back rate, and the service at saturation (autocannon) with
- * /ping sampled meanwhile and the server's stage timers read before and after.
+ * all alike), the floor's back-to-back rate, the service at saturation (autocannon) with the
+ * server's stage timers read before and after, and /ping under the same load in a window of its own.
  */
 import { resolve } from "node:path";
 import type { FloorProcess } from "./floor-client.ts";
@@ -97,20 +97,32 @@ export async function sequentialLatency(
 
 export interface Saturation {
   load: LoadResult;
-  ping: Latency & { max: number; samples: number };
   profile: StageProfile;
 }
 
-/** autocannon at `connections` for `seconds`, /ping sampled from its own process meanwhile. */
+/** /ping latency while autocannon saturates the service, and the rate it reached meanwhile. */
+export interface PingUnderLoad {
+  ping: Latency & { max: number; samples: number };
+  requestsPerSecond: number;
+}
+
+/**
+ * autocannon alone at `connections` for `seconds`, the server's stage timers read before and
+ * after. Nothing else runs meanwhile, as nothing else runs beside the floor's processes: a /ping
+ * sampler asks 100 times a second, and in the same window it cost the service 0.5-9 % of its
+ * throughput (`pingUnderLoad` measures it in a window of its own).
+ */
 export async function saturate(server: ServerProcess, requests: LoadRequest[], connections: number, seconds: number): Promise<Saturation> {
   const before = await stageTotals(server.url);
+  const load = await runAutocannon(`${server.url}/predict`, requests, connections, seconds);
+  const after = await stageTotals(server.url);
+  return { load, profile: stageProfile(before, after, load.completed, seconds) };
+}
+
+/** The same load as `saturate`, with /ping sampled every 10 ms from a process of its own. */
+export async function pingUnderLoad(server: ServerProcess, requests: LoadRequest[], connections: number, seconds: number): Promise<PingUnderLoad> {
   const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-sampler.ts"), server.url, String(seconds)], { stdout: "pipe" });
   const load = await runAutocannon(`${server.url}/predict`, requests, connections, seconds);
   const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
-  const after = await stageTotals(server.url);
-  return {
-    load,
-    ping: { ...summarize(pings), max: Math.max(...pings), samples: pings.length },
-    profile: stageProfile(before, after, load.completed, seconds),
-  };
+  return { ping: { ...summarize(pings), max: Math.max(...pings), samples: pings.length }, requestsPerSecond: load.requestsPerSecond };
 }

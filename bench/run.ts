@@ -20,7 +20,7 @@ import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
 import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
 import { immichConcurrency, type ImmichConcurrencyResult } from "./immich-concurrency.ts";
-import { postRequest, saturate, sequentialLatency, summarize, type Latency, type Saturation } from "./measure.ts";
+import { pingUnderLoad, postRequest, saturate, sequentialLatency, summarize, type Latency, type PingUnderLoad, type Saturation } from "./measure.ts";
 import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
@@ -70,12 +70,17 @@ const windowFor = (floorRps: number) => Math.max(seconds, Math.ceil((3 * connect
 
 const saturateOn = (target: ServerProcess, s: Scenario, window: number) => saturate(target, s.requests, connections, window);
 
-/** Plain floor rate half before and half after the service's run, so drift on the machine hits both. */
-async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation }> {
+/**
+ * Plain floor rate half before and half after the service's run, so drift on the machine hits
+ * both; then /ping under the same load, in a window of its own.
+ */
+async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation; ping: PingUnderLoad }> {
   const before = await plain.rate(s.id, seconds / 2);
-  const saturation = await saturateOn(server, s, windowFor(before * s.requests.length));
+  const window = windowFor(before * s.requests.length);
+  const saturation = await saturateOn(server, s, window);
   const after = await plain.rate(s.id, seconds / 2);
-  return { floorRps: ((before + after) / 2) * s.requests.length, saturation };
+  const ping = await pingUnderLoad(server, s.requests, connections, window);
+  return { floorRps: ((before + after) / 2) * s.requests.length, saturation, ping };
 }
 
 /** Two servers compared at saturation in alternation (A B A B), so drift hits both alike. */
@@ -117,8 +122,8 @@ try {
     console.error(`— ${s.id}`);
     await warmUp(server.url, s);
     const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, sequentialRounds(s)) : undefined;
-    const { floorRps, saturation } = await floorAround(s);
-    results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation });
+    const { floorRps, saturation, ping } = await floorAround(s);
+    results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation, ping });
   }
 
   if (!skip.has("concurrency") && (!only || only.includes("concurrency"))) {
