@@ -24,7 +24,19 @@ const WEIGHT_SHIFT = 15;
 const HALF = 1 << (WEIGHT_SHIFT - 1);
 const INT32_MAX = 2 ** 31 - 1;
 
-export function warpAffineCv(src: RgbImage, matrix: readonly number[], width: number, height: number): RgbImage {
+/**
+ * Where each output pixel samples the source, in 1/1024 pixel: output (x, y) reads at
+ * (rowX[y] + colX[x], rowY[y] + colY[x]) after `| 0` and a shift by AB_BITS - INTER_BITS.
+ * Shared by this file's loop and the WebAssembly one (cv-warp-affine-wasm.ts).
+ */
+export interface WarpPlan {
+  readonly colX: Int32Array;
+  readonly colY: Int32Array;
+  readonly rowX: Int32Array;
+  readonly rowY: Int32Array;
+}
+
+export function warpPlan(matrix: readonly number[], width: number, height: number): WarpPlan {
   if (matrix.length !== 6) throw new Error(`warpAffineCv: expected a 2x3 matrix, got ${matrix.length} numbers`);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new Error(`warpAffineCv: invalid target size ${width}x${height}`);
@@ -36,7 +48,17 @@ export function warpAffineCv(src: RgbImage, matrix: readonly number[], width: nu
     colX[x] = saturateInt(inv[0] * x * AB_SCALE);
     colY[x] = saturateInt(inv[3] * x * AB_SCALE);
   }
+  const rowX = new Int32Array(height);
+  const rowY = new Int32Array(height);
+  for (let y = 0; y < height; y++) {
+    rowX[y] = saturateInt((inv[1] * y + inv[2]) * AB_SCALE) + ROUND_DELTA;
+    rowY[y] = saturateInt((inv[4] * y + inv[5]) * AB_SCALE) + ROUND_DELTA;
+  }
+  return { colX, colY, rowX, rowY };
+}
 
+export function warpAffineCv(src: RgbImage, matrix: readonly number[], width: number, height: number): RgbImage {
+  const { colX, colY, rowX: rowsX, rowY: rowsY } = warpPlan(matrix, width, height);
   const out = new Uint8Array(width * height * CHANNELS);
   const data = src.data;
   const sw = src.width;
@@ -44,8 +66,8 @@ export function warpAffineCv(src: RgbImage, matrix: readonly number[], width: nu
   const stride = sw * CHANNELS;
   let o = 0;
   for (let y = 0; y < height; y++) {
-    const rowX = saturateInt((inv[1] * y + inv[2]) * AB_SCALE) + ROUND_DELTA;
-    const rowY = saturateInt((inv[4] * y + inv[5]) * AB_SCALE) + ROUND_DELTA;
+    const rowX = rowsX[y]!;
+    const rowY = rowsY[y]!;
     for (let x = 0; x < width; x++, o += CHANNELS) {
       // `| 0` wraps like OpenCV's int arithmetic; `>>` floors negative positions as C does.
       const X = ((rowX + colX[x]!) | 0) >> (AB_BITS - INTER_BITS);

@@ -40,6 +40,22 @@ interface ResampleExports {
     rows: number,
     out: number,
   ): void;
+  warp_affine_planar(
+    src: number,
+    stride: number,
+    left: number,
+    top: number,
+    imageWidth: number,
+    imageHeight: number,
+    colX: number,
+    colY: number,
+    rowX: number,
+    rowY: number,
+    width: number,
+    height: number,
+    table: number,
+    out: number,
+  ): void;
 }
 
 /**

@@ -5,8 +5,10 @@
  * bilinear warp with a black border, then `(p - 127.5) / 127.5` in RGB planes.
  */
 import type { RgbImage } from "../../imaging/rgb-image.ts";
-import { warpAffineCv } from "../../imaging/cv-warp-affine.ts";
+import { warpAffineCv, warpPlan } from "../../imaging/cv-warp-affine.ts";
+import { warpAffinePlanarWasm } from "../../imaging/cv-warp-affine-wasm.ts";
 import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
+import { type ResampleBackend, wasmFor } from "../../imaging/wasm/resample-module.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
 export const ARCFACE_SIZE = 112;
@@ -16,11 +18,10 @@ export const ARCFACE_TEMPLATE: readonly number[] = Object.freeze([38.2946, 51.69
 
 const MEAN = 127.5;
 const STD = 127.5;
-/** `(p - 127.5) / 127.5` for every byte, as the float32 tensor stores it, in RGB planes. */
-const LAYOUT = uniformLayout(
-  byteTable((p) => (p - MEAN) / STD),
-  [0, 1, 2],
-);
+/** `(p - 127.5) / 127.5` for every byte, as the float32 tensor stores it. */
+const TABLE = byteTable((p) => (p - MEAN) / STD);
+/** The same in RGB planes. */
+const LAYOUT = uniformLayout(TABLE, [0, 1, 2]);
 
 /**
  * The similarity `dst ≈ s·R·src + t` minimising the squared error over all point pairs, as a
@@ -73,16 +74,28 @@ export function alignFace(image: RgbImage, landmarks: ArrayLike<number>): RgbIma
   return warpAffineCv(image, similarityTransform(landmarks, ARCFACE_TEMPLATE), ARCFACE_SIZE, ARCFACE_SIZE);
 }
 
-/** Batches aligned crops into the recognition input: [N, 3, 112, 112], RGB, `(p - 127.5) / 127.5`. */
-export function arcfaceInput(crops: RgbImage[]): Float32Array {
+/**
+ * The recognition input for the faces of `image` whose landmarks are given (10 coordinates each):
+ * [N, 3, 112, 112], RGB planes of `(p - 127.5) / 127.5`, in a pooled tensor. Each crop is warped
+ * straight into the tensor by the WebAssembly kernel where available (`backend` as for the
+ * resizes), else made by `alignFace` and written through the same table: the same values, in
+ * about half the time (bench/README.md: 4 crops of a 1440 px photo 750 → 360 µs).
+ */
+export function alignedFacesInput(image: RgbImage, landmarks: ArrayLike<number>, backend?: ResampleBackend): Float32Array {
+  const points = ARCFACE_TEMPLATE.length;
+  if (landmarks.length % points !== 0) throw new Error(`alignedFacesInput: expected 10 landmark coordinates per face, got ${landmarks.length}`);
   const plane = ARCFACE_SIZE * ARCFACE_SIZE;
-  crops.forEach((crop, n) => {
-    if (crop.width !== ARCFACE_SIZE || crop.height !== ARCFACE_SIZE) {
-      throw new Error(`arcfaceInput: crop ${n} is ${crop.width}x${crop.height}, expected ${ARCFACE_SIZE}x${ARCFACE_SIZE}`);
-    }
-  });
+  const count = landmarks.length / points;
+  // The kernel copies in only the part of the photo a crop reads, at most the whole photo.
+  const wasm = count > 0 ? wasmFor("alignedFacesInput", image.width * image.height * 3, backend) : null;
   // Every value of every crop is written below, as a reused tensor requires.
-  const tensor = pooledFloat32(crops.length * 3 * plane);
-  crops.forEach((crop, n) => writePlanarRow(tensor, plane, n * 3 * plane, crop.data, plane, LAYOUT));
+  const tensor = pooledFloat32(count * 3 * plane);
+  for (let n = 0; n < count; n++) {
+    const face = Array.from({ length: points }, (_, i) => landmarks[n * points + i]!);
+    const offset = n * 3 * plane;
+    const plan = wasm && warpPlan(similarityTransform(face, ARCFACE_TEMPLATE), ARCFACE_SIZE, ARCFACE_SIZE);
+    if (wasm && plan && warpAffinePlanarWasm(wasm, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, TABLE, tensor, offset)) continue;
+    writePlanarRow(tensor, plane, offset, alignFace(image, face).data, plane, LAYOUT);
+  }
   return tensor;
 }

@@ -1,6 +1,6 @@
 /** Face task kernels, run on worker threads. */
 import type { RgbImage } from "../../imaging/rgb-image.ts";
-import { alignFace, arcfaceInput } from "./arcface-align.ts";
+import { alignedFacesInput } from "./arcface-align.ts";
 import { decodeScrfd, scrfdInput, type RawOutput } from "./scrfd.ts";
 
 export const faceKernels = {
@@ -8,9 +8,5 @@ export const faceKernels = {
   "faces.decode": (args: { outputs: RawOutput[]; inputSize: number; scale: number; minScore: number }) =>
     decodeScrfd(args.outputs, args.inputSize, args.scale, args.minScore),
   /** Aligned, normalised recognition input for every face: [N, 3, 112, 112]. */
-  "faces.recognitionInput": (args: { image: RgbImage; landmarks: Float32Array }) => {
-    const crops: RgbImage[] = [];
-    for (let i = 0; i < args.landmarks.length; i += 10) crops.push(alignFace(args.image, args.landmarks.subarray(i, i + 10)));
-    return arcfaceInput(crops);
-  },
+  "faces.recognitionInput": (args: { image: RgbImage; landmarks: Float32Array }) => alignedFacesInput(args.image, args.landmarks),
 };

@@ -1,7 +1,8 @@
 /** Alignment maths and the recognition tensor; uses only committed golden values, no fixtures. */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ARCFACE_TEMPLATE, alignFace, arcfaceInput, similarityTransform } from "../../../src/tasks/facial-recognition/arcface-align.ts";
+import { ARCFACE_TEMPLATE, alignFace, alignedFacesInput, similarityTransform } from "../../../src/tasks/facial-recognition/arcface-align.ts";
+import type { ResampleBackend } from "../../../src/imaging/wasm/resample-module.ts";
 import { goldenDir, syntheticImage } from "../../imaging/cv/synthetic.ts";
 import { clearTensorPool, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
 
@@ -74,47 +75,63 @@ describe("alignFace", () => {
   });
 });
 
-describe("arcfaceInput", () => {
-  const solid = (r: number, g: number, b: number) => {
-    const data = new Uint8Array(112 * 112 * 3);
-    for (let i = 0; i < data.length; i += 3) data.set([r, g, b], i);
-    return { width: 112, height: 112, data };
-  };
+describe("alignedFacesInput", () => {
   const plane = 112 * 112;
+  const solid = (value: number) => ({ width: 130, height: 120, data: new Uint8Array(130 * 120 * 3).fill(value) });
+  /** Landmarks of `faces` faces, each on the template (so each crop is the photo's top-left 112x112). */
+  const onTemplate = (faces: number) => Array.from({ length: faces }, () => ARCFACE_TEMPLATE).flat();
 
-  test("uniform grey 128 becomes (128 - 127.5) / 127.5 everywhere", () => {
-    const tensor = arcfaceInput([solid(128, 128, 128)]);
-    expect(tensor.length).toBe(3 * plane);
-    expect(tensor.every((v) => v === Math.fround(0.5 / 127.5))).toBe(true);
+  for (const backend of ["js", "wasm"] as ResampleBackend[]) {
+    test(`${backend}: landmarks on the template give the photo's top-left 112x112, (p - 127.5) / 127.5 in RGB planes`, () => {
+      const image = syntheticImage(130, 120, 21);
+      const tensor = alignedFacesInput(image, onTemplate(2), backend);
+      expect(tensor.length).toBe(2 * 3 * plane);
+      const expected = new Float32Array(3 * plane);
+      for (let y = 0; y < 112; y++) {
+        for (let x = 0; x < 112; x++) {
+          for (let c = 0; c < 3; c++) expected[c * plane + y * 112 + x] = (image.data[(y * 130 + x) * 3 + c]! - 127.5) / 127.5;
+        }
+      }
+      expect(tensor.subarray(0, 3 * plane)).toEqual(expected);
+      expect(tensor.subarray(3 * plane)).toEqual(expected);
+    });
+  }
+
+  test("both backends give the same values: faces inside, across the border, outside, degenerate", () => {
+    const image = syntheticImage(300, 200, 7);
+    const faces = [
+      [120, 80, 160, 82, 140, 105, 125, 125, 158, 126], // upright, inside
+      [10, 10, 40, 30, 20, 40, 5, 55, 30, 62], // rotated, across the top-left corner
+      [270, 170, 330, 190, 300, 215, 280, 240, 320, 250], // across the bottom-right corner
+      [900, 900, 950, 900, 925, 930, 905, 960, 945, 960], // entirely outside: black
+      [60, 60, 61, 60, 60.5, 61, 60, 62, 61, 62], // a tiny face: a large zoom
+      new Array(10).fill(5), // coincident: a NaN matrix
+    ].flat();
+    const js = alignedFacesInput(image, faces, "js").slice();
+    const wasm = alignedFacesInput(image, faces, "wasm");
+    expect(wasm).toEqual(js);
+    expect(js.subarray(3 * 3 * plane, 4 * 3 * plane).every((v) => v === -1)).toBe(true);
   });
 
-  test("N crops -> [N, 3, 112, 112] with R, G, B planes", () => {
-    const tensor = arcfaceInput([solid(255, 0, 128), solid(0, 255, 255)]);
-    expect(tensor.length).toBe(2 * 3 * plane);
-    expect([tensor[0], tensor[plane], tensor[2 * plane]]).toEqual([1, -1, Math.fround(0.5 / 127.5)]);
-    expect([tensor[3 * plane], tensor[4 * plane], tensor[6 * plane - 1]]).toEqual([-1, 1, 1]);
-  });
-
-  test("no crops -> empty tensor; wrong size is rejected", () => {
-    expect(arcfaceInput([]).length).toBe(0);
-    expect(() => arcfaceInput([syntheticImage(100, 112, 1)])).toThrow(/112x112/);
+  test("no faces -> empty tensor; a landmark count that is not 10 per face is rejected", () => {
+    expect(alignedFacesInput(syntheticImage(4, 4, 1), []).length).toBe(0);
+    expect(() => alignedFacesInput(syntheticImage(4, 4, 1), [1, 2, 3, 4])).toThrow(/10 landmark coordinates/);
   });
 
   test("a recycled tensor is reused and holds nothing of the faces written into it before", () => {
     clearTensorPool();
-    const first = arcfaceInput([solid(255, 255, 255), solid(0, 0, 0)]);
+    const first = alignedFacesInput(solid(255), onTemplate(2));
     recycleTensor(first);
-    const second = arcfaceInput([solid(0, 0, 0), solid(255, 255, 255)]);
+    const second = alignedFacesInput(solid(0), onTemplate(2));
     expect(second.buffer).toBe(first.buffer);
-    expect(second.subarray(0, 3 * plane).every((v) => v === -1)).toBe(true);
-    expect(second.subarray(3 * plane).every((v) => v === 1)).toBe(true);
+    expect(second.every((v) => v === -1)).toBe(true);
   });
 
   test("a refused batch takes no pooled tensor", () => {
     clearTensorPool();
-    const pooled = arcfaceInput([solid(1, 2, 3), solid(1, 2, 3)]);
+    const pooled = alignedFacesInput(solid(1), onTemplate(2));
     recycleTensor(pooled);
-    expect(() => arcfaceInput([solid(1, 2, 3), syntheticImage(100, 112, 1)])).toThrow(/112x112/);
-    expect(arcfaceInput([solid(1, 2, 3), solid(1, 2, 3)]).buffer).toBe(pooled.buffer);
+    expect(() => alignedFacesInput(solid(1), onTemplate(2).slice(0, 15))).toThrow(/10 landmark coordinates/);
+    expect(alignedFacesInput(solid(1), onTemplate(2)).buffer).toBe(pooled.buffer);
   });
 });

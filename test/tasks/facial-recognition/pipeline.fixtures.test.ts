@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
 import { warpAffineCv } from "../../../src/imaging/cv-warp-affine.ts";
-import { alignFace, arcfaceInput } from "../../../src/tasks/facial-recognition/arcface-align.ts";
+import { alignFace, alignedFacesInput } from "../../../src/tasks/facial-recognition/arcface-align.ts";
 import { decodeScrfd, scrfdInput, type FaceDetections } from "../../../src/tasks/facial-recognition/scrfd.ts";
 import { compareImages, goldenDir, readRgb } from "../../imaging/cv/synthetic.ts";
 import { describeWithFixtures, fixturePath } from "../../support/fixtures.ts";
@@ -55,9 +55,10 @@ describeWithFixtures("face pipeline on fixture models", () => {
     return decodeScrfd(outputs, 640, scale, minScore);
   }
 
-  async function embed(crop: RgbImage): Promise<Float32Array> {
+  /** The embedding of the face at `landmarks` in `image`, its crop made as the service makes it. */
+  async function embed({ image, landmarks }: { image: RgbImage; landmarks: Float32Array }): Promise<Float32Array> {
     const session = sessions.get("face_embedding_512.onnx")!;
-    const results = await session.run({ input: new ort.Tensor("float32", arcfaceInput([crop]), [1, 3, 112, 112]) });
+    const results = await session.run({ input: new ort.Tensor("float32", alignedFacesInput(image, landmarks), [1, 3, 112, 112]) });
     return results.output!.data as Float32Array;
   }
 
@@ -109,7 +110,7 @@ describeWithFixtures("face pipeline on fixture models", () => {
     const firstCrop = async (image: RgbImage) => {
       const det = await detect("scrfd_2.5g.onnx", image, 0.5);
       expect(det.scores.length).toBe(1);
-      return alignFace(image, det.landmarks.subarray(0, 10));
+      return { image, landmarks: det.landmarks.subarray(0, 10) };
     };
     const messi = images.get("messi5.jpg")!;
     const [face, mirrored, other] = await Promise.all([

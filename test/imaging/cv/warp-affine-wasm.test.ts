@@ -1,0 +1,88 @@
+/**
+ * The WebAssembly warp (cv-warp-affine-wasm.ts) against the JavaScript one, which the OpenCV
+ * goldens pin (warp-affine.test.ts): OpenCV's own matrices and many random ones, with the crop
+ * inside the source, across its borders and past them.
+ */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { warpAffineCv, warpPlan } from "../../../src/imaging/cv-warp-affine.ts";
+import { warpAffinePlanarWasm } from "../../../src/imaging/cv-warp-affine-wasm.ts";
+import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
+import { wasmFor } from "../../../src/imaging/wasm/resample-module.ts";
+import { goldenDir, syntheticImage } from "./synthetic.ts";
+
+const wasm = wasmFor("warp-affine-wasm.test", 0, "wasm")!;
+/** Each byte as itself: the planes then hold the crop's bytes. */
+const IDENTITY = Float32Array.from({ length: 256 }, (_, byte) => byte);
+
+/** The JavaScript crop's bytes in three planes, as the kernel writes them. */
+function planes(crop: RgbImage): Float32Array {
+  const plane = crop.width * crop.height;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[c * plane + i] = crop.data[i * 3 + c]!;
+  return out;
+}
+
+/** Whether the kernel wrote the JavaScript warp's values; null when it declined (nothing written). */
+function sameAsJs(src: RgbImage, matrix: number[], width: number, height: number): boolean | null {
+  const out = new Float32Array(3 * width * height).fill(-1);
+  if (!warpAffinePlanarWasm(wasm, src, warpPlan(matrix, width, height), width, height, IDENTITY, out, 0)) return null;
+  return Buffer.from(out.buffer).equals(Buffer.from(planes(warpAffineCv(src, matrix, width, height)).buffer));
+}
+
+/** Deterministic stream so a failing case can be replayed. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe("warpAffineCv: the WebAssembly kernel gives the JavaScript values", () => {
+  test("OpenCV's golden matrices", async () => {
+    const cases: { name: string; src: [number, number, number]; matrix: number[]; size: [number, number] }[] = (
+      await Bun.file(join(goldenDir, "cv.json")).json()
+    ).warp;
+    for (const c of cases)
+      expect({ name: c.name, same: sameAsJs(syntheticImage(c.src[0], c.src[1], c.src[2]), c.matrix, c.size[0], c.size[1]) }).toEqual({
+        name: c.name,
+        same: true,
+      });
+  });
+
+  for (let seed = 1; seed <= 6; seed++) {
+    test(`random rotations, zooms and shifts, seed ${seed}`, () => {
+      const rnd = lcg(seed);
+      const between = (lo: number, hi: number) => lo + rnd() * (hi - lo);
+      let written = 0;
+      for (let i = 0; i < 60; i++) {
+        const src = syntheticImage(1 + Math.floor(rnd() * 120), 1 + Math.floor(rnd() * 90), seed * 100 + i);
+        const angle = between(-Math.PI, Math.PI);
+        const scale = Math.exp(between(-2.5, 2.5));
+        const matrix = [
+          scale * Math.cos(angle),
+          -scale * Math.sin(angle),
+          between(-30, 60),
+          scale * Math.sin(angle),
+          scale * Math.cos(angle),
+          between(-30, 60),
+        ];
+        const [width, height] = [1 + Math.floor(rnd() * 130), 1 + Math.floor(rnd() * 130)];
+        const same = sameAsJs(src, matrix, width, height);
+        if (same === null) {
+          // Declined only when the crop reads no pixel of the source: all black.
+          expect(warpAffineCv(src, matrix, width, height).data.every((v) => v === 0)).toBe(true);
+          continue;
+        }
+        written++;
+        expect({ i, matrix, width, height, same }).toEqual({ i, matrix, width, height, same: true });
+      }
+      expect(written).toBeGreaterThan(20);
+    });
+  }
+
+  test("a degenerate (NaN) matrix is left to the JavaScript warp", () => {
+    expect(sameAsJs(syntheticImage(20, 20, 1), new Array(6).fill(Number.NaN), 8, 8)).toBeNull();
+  });
+});
