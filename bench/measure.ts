@@ -100,10 +100,10 @@ export interface Saturation {
   profile: StageProfile;
 }
 
-/** /ping latency while autocannon saturates the service, and the rate it reached meanwhile. */
+/** /ping latency while autocannon saturates the service, and the load meanwhile. */
 export interface PingUnderLoad {
   ping: Latency & { max: number; samples: number };
-  requestsPerSecond: number;
+  load: LoadResult;
 }
 
 /**
@@ -119,10 +119,13 @@ export async function saturate(server: ServerProcess, requests: LoadRequest[], c
   return { load, profile: stageProfile(before, after, load.completed, seconds) };
 }
 
-/** The same load as `saturate`, with /ping sampled every 10 ms from a process of its own. */
+/**
+ * The same load as `saturate`, with /ping sampled every 10 ms from a process of its own (so the
+ * load generator's event loop adds no latency to it).
+ */
 export async function pingUnderLoad(server: ServerProcess, requests: LoadRequest[], connections: number, seconds: number): Promise<PingUnderLoad> {
   const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-sampler.ts"), server.url, String(seconds)], { stdout: "pipe" });
   const load = await runAutocannon(`${server.url}/predict`, requests, connections, seconds);
   const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
-  return { ping: { ...summarize(pings), max: Math.max(...pings), samples: pings.length }, requestsPerSecond: load.requestsPerSecond };
+  return { ping: { ...summarize(pings), max: Math.max(...pings), samples: pings.length }, load };
 }

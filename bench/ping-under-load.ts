@@ -5,10 +5,10 @@
  *
  *   bun bench/ping-under-load.ts [--seconds 20] [--connections 4]
  */
-import { resolve } from "node:path";
 import { availableParallelism, cpus } from "node:os";
-import { startServerProcess, percentile, multipartBody, argNumber, runAutocannon } from "./lib.ts";
+import { startServerProcess, multipartBody, argNumber } from "./lib.ts";
 import { buildBenchCache, removeBenchCache } from "./cache.ts";
+import { pingUnderLoad } from "./measure.ts";
 
 const seconds = argNumber("--seconds", 20);
 const connections = argNumber("--connections", 4);
@@ -25,17 +25,13 @@ const { body, contentType } = multipartBody({ entries: '{"clip":{"visual":{"mode
 const probe = await fetch(`${server.url}/predict`, { method: "POST", body, headers: { "content-type": contentType } });
 if (!probe.ok) throw new Error(`the server refused the benchmark request: ${probe.status} ${await probe.text()}`);
 
-// /ping is sampled from a separate process so the load generator's own event loop does not add latency.
-const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-sampler.ts"), server.url, String(seconds)], { stdout: "pipe" });
-
-const load = await runAutocannon(`${server.url}/predict`, [{ body, contentType }], connections, seconds);
-const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
+const { ping, load } = await pingUnderLoad(server, [{ body, contentType }], connections, seconds);
 await server.stop();
 removeBenchCache(cache);
 
 const result = {
   machine: `${cpus()[0]?.model ?? "unknown"} x${availableParallelism()}, ${process.platform}`,
   predict: load,
-  ping: { samples: pings.length, p50ms: percentile(pings, 50), p99ms: percentile(pings, 99), maxMs: Math.max(...pings) },
+  ping: { samples: ping.samples, p50ms: ping.p50, p99ms: ping.p99, maxMs: ping.max },
 };
 console.log(JSON.stringify(result, null, 2));

@@ -64,7 +64,7 @@ function scenarioTable(results: ScenarioResult[]): string[] {
     const s = r.saturation;
     const errors = s.load.non2xx + s.load.errors > 0 ? `, ${s.load.non2xx} non-2xx, ${s.load.errors} errors` : "";
     lines.push(
-      `| ${r.title} | ${l ? `${ms(l.oldFloor.p50)} ms` : "—"} | ${floors} | ${service} | ${p99} | ${rate(r.floorRps)} → ${rate(s.load.requestsPerSecond)} (${ratio(s.load.requestsPerSecond / r.floorRps)})${errors} | ${ms(r.ping.ping.p99)} ms (${ms(r.ping.ping.max)}) (${rate(r.ping.requestsPerSecond)}) |`,
+      `| ${r.title} | ${l ? `${ms(l.oldFloor.p50)} ms` : "—"} | ${floors} | ${service} | ${p99} | ${rate(r.floorRps)} → ${rate(s.load.requestsPerSecond)} (${ratio(s.load.requestsPerSecond / r.floorRps)})${errors} | ${ms(r.ping.ping.p99)} ms (${ms(r.ping.ping.max)}) (${rate(r.ping.load.requestsPerSecond)}) |`,
     );
   }
   return lines;
