@@ -33,6 +33,12 @@ static void fill_pair_weights(void) {
   pair_weights_ready = 1;
 }
 
+/* The two neighbouring pixels at `p`, interleaved (R0 R1 G0 G1 B0 B1 ..) and widened to 16 bits. */
+static inline v128_t neighbours(const uint8_t *p) {
+  const v128_t bytes = wasm_v128_load(p);
+  return wasm_u16x8_extend_low_u8x16(wasm_i8x16_shuffle(bytes, bytes, 0, 3, 1, 4, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+
 __attribute__((export_name("warp_affine_planar")))
 void warp_affine_planar(const uint8_t *src, int32_t stride, int32_t left, int32_t top, int32_t image_width, int32_t image_height,
                         const int32_t *col_x, const int32_t *col_y, const int32_t *row_x, const int32_t *row_y, int32_t width,
@@ -49,10 +55,10 @@ void warp_affine_planar(const uint8_t *src, int32_t stride, int32_t left, int32_
       const int32_t sx = px >> 5, sy = py >> 5, fx = px & 31, fy = py & 31;
       int32_t r = 0, g = 0, b = 0;
       if (sx >= 0 && sx + 1 < image_width && sy >= 0 && sy + 1 < image_height) {
-        /* All four taps inside: each row's two pixels interleaved (R0 R1 G0 G1 B0 B1 ..), one dot product per row. */
+        /* All four taps inside: one dot product per row blends its two pixels in all three channels. */
         const uint8_t *p = src + (sy - top) * stride + (sx - left) * 3;
-        const v128_t upper = wasm_u16x8_extend_low_u8x16(wasm_i8x16_shuffle(wasm_v128_load(p), wasm_v128_load(p), 0, 3, 1, 4, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-        const v128_t lower = wasm_u16x8_extend_low_u8x16(wasm_i8x16_shuffle(wasm_v128_load(p + stride), wasm_v128_load(p + stride), 0, 3, 1, 4, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        const v128_t upper = neighbours(p);
+        const v128_t lower = neighbours(p + stride);
         const int32_t *pair = pair_weights[fy * 32 + fx];
         const v128_t w_upper = wasm_i32x4_splat(pair[0]);
         const v128_t w_lower = wasm_i32x4_splat(pair[1]);

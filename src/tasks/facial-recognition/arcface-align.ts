@@ -93,8 +93,10 @@ export function alignedFacesInput(image: RgbImage, landmarks: ArrayLike<number>,
   for (let n = 0; n < count; n++) {
     const face = Array.from({ length: points }, (_, i) => landmarks[n * points + i]!);
     const offset = n * 3 * plane;
-    const plan = wasm && warpPlan(similarityTransform(face, ARCFACE_TEMPLATE), ARCFACE_SIZE, ARCFACE_SIZE);
-    if (wasm && plan && warpAffinePlanarWasm(wasm, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, TABLE, tensor, offset)) continue;
+    if (wasm) {
+      const plan = warpPlan(similarityTransform(face, ARCFACE_TEMPLATE), ARCFACE_SIZE, ARCFACE_SIZE);
+      if (warpAffinePlanarWasm(wasm, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, TABLE, tensor, offset)) continue;
+    }
     writePlanarRow(tensor, plane, offset, alignFace(image, face).data, plane, LAYOUT);
   }
   return tensor;
