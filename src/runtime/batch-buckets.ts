@@ -30,3 +30,15 @@ export function bucketRuns(count: number, largest: number): number[] {
   }
   return runs;
 }
+
+/**
+ * The sizes of the runs one batch is shared out in among `threads` inference threads: as equal as
+ * can be, larger first (5 items on 2 threads: 3 + 2), one run per thread at most and never an
+ * empty one. For a session whose items' outputs do not depend on their batch companions, so that a
+ * lone request's batch keeps every idle thread busy instead of one.
+ */
+export function threadShares(count: number, threads: number): number[] {
+  if (!(threads >= 1)) throw new RangeError(`threads must be at least 1, got ${threads}`);
+  const runs = Math.min(count, threads);
+  return Array.from({ length: runs }, (_, i) => Math.floor(count / runs) + (i < count % runs ? 1 : 0));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bucketRuns, largestBucket } from "../../src/runtime/batch-buckets.ts";
+import { bucketRuns, largestBucket, threadShares } from "../../src/runtime/batch-buckets.ts";
 
 describe("batch buckets", () => {
   test("the largest bucket is the largest power of two within the limit", () => {
@@ -24,5 +24,15 @@ describe("batch buckets", () => {
       runs.forEach((size) => sizes.add(size));
     }
     expect([...sizes].sort((a, b) => a - b)).toEqual([1, 2, 4, 8, 16]);
+  });
+
+  test("a batch is shared out among threads in near-equal runs, larger first, never an empty one", () => {
+    expect(threadShares(5, 2)).toEqual([3, 2]);
+    expect(threadShares(6, 2)).toEqual([3, 3]);
+    expect(threadShares(7, 3)).toEqual([3, 2, 2]);
+    expect(threadShares(1, 2)).toEqual([1]);
+    expect(threadShares(4, 1)).toEqual([4]);
+    expect(threadShares(0, 2)).toEqual([]);
+    expect(() => threadShares(3, 0)).toThrow(RangeError);
   });
 });

@@ -41,7 +41,7 @@ export function cropTextLines(image: RgbImage, boxes: Float32Array): RgbImage[] 
 export interface RecognitionBatch {
   /** Positions in the `crops` argument of the batch's rows, in row order. */
   readonly indices: number[];
-  /** `[indices.length, 3, 48, width]`, channels B, G, R, values in [−1, 1], zero-padded right. */
+  /** `[indices.length, 3, 48, width]`, channels B, G, R, values in [−1, 1], zero-padded right; in shared memory. */
   readonly tensor: Float32Array;
   readonly width: number;
 }
@@ -60,7 +60,8 @@ export function recognitionBatches(crops: RgbImage[], maxBatch: number): Recogni
     const indices = order.slice(start, start + maxBatch);
     const maxRatio = Math.max(REC_MIN_WIDTH / REC_HEIGHT, ...indices.map((i) => ratio[i]!));
     const width = Math.trunc(REC_HEIGHT * maxRatio);
-    const tensor = new Float32Array(indices.length * 3 * REC_HEIGHT * width);
+    // Shared memory, zeroed (the padding), so that a run over some of its rows reads them in place.
+    const tensor = new Float32Array(new SharedArrayBuffer(indices.length * 3 * REC_HEIGHT * width * Float32Array.BYTES_PER_ELEMENT));
     indices.forEach((i, row) => writeRow(tensor, row, width, crops[i]!));
     batches.push({ indices, tensor, width });
   }

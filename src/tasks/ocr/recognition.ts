@@ -1,8 +1,9 @@
 /**
  * OCR text recognition (`ocr`/`recognition`): each detected box cropped from the original image,
- * batched by aspect ratio (`MAX_BATCH_SIZE__OCR`, default 6), CTC-decoded; lines with
- * `textScore > minScore` (default 0.9; the server sends 0.8) are kept. Boxes come back normalised
- * to 0–1 and flattened, 8 numbers per line, as upstream answers.
+ * batched by aspect ratio (`MAX_BATCH_SIZE__OCR`, default 6), each batch shared out among the
+ * inference threads, CTC-decoded; lines with `textScore > minScore` (default 0.9; the server
+ * sends 0.8) are kept. Boxes come back normalised to 0–1 and flattened, 8 numbers per line, as
+ * upstream answers.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -13,6 +14,7 @@ import type { ModelType } from "../../models/identity.ts";
 import type { ModelSource } from "../../models/model-store.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import { minScoreOption } from "../../models/model-options.ts";
+import { threadShares } from "../../runtime/batch-buckets.ts";
 import { ctcGreedyDecode, loadCharset } from "./ctc.ts";
 import type { DetectedText } from "./detection.ts";
 import { rapidOcrSource } from "./rapidocr-source.ts";
@@ -61,15 +63,23 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
       maxBatch: this.context.settings.maxBatchSize.ocr,
     });
     const lines = new Array<{ text: string; score: number }>(count);
-    // All batches are queued at once, so that idle inference threads share them out; each line's
-    // result is the same whichever run it went in.
+    // Each batch is split into one run per inference thread and all runs are queued at once, so
+    // that a lone photo's lines keep every idle thread busy (its recogniser time halves on two).
+    // A run keeps its batch's width, so every line is padded as upstream pads it, and each line's
+    // result is the same whichever run it went in (bit for bit: test/tasks/ocr/recognition-runs.test.ts).
     await Promise.all(
-      batches.map(async (batch) => {
-        // Only each step's best class leaves the inference thread, not the 18k-class probabilities.
-        const [steps] = await session.runBestClasses({
-          [session.inputs[0]!.name]: { type: "float32", data: batch.tensor, dims: [batch.indices.length, 3, 48, batch.width] },
+      batches.flatMap((batch) => {
+        const lineValues = batch.tensor.length / batch.indices.length;
+        let first = 0;
+        return threadShares(batch.indices.length, this.context.settings.inferenceThreads).map(async (rows) => {
+          const start = first;
+          first += rows;
+          // A view of the shared batch tensor, read in place by the inference thread.
+          const data = batch.tensor.subarray(start * lineValues, (start + rows) * lineValues);
+          // Only each step's best class leaves the inference thread, not the 18k-class probabilities.
+          const [steps] = await session.runBestClasses({ [session.inputs[0]!.name]: { type: "float32", data, dims: [rows, 3, 48, batch.width] } });
+          ctcGreedyDecode(steps!, charset).forEach((line, row) => (lines[batch.indices[start + row]!] = line));
         });
-        ctcGreedyDecode(steps!, charset).forEach((line, row) => (lines[batch.indices[row]!] = line));
       }),
     );
 
