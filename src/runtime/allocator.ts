@@ -22,17 +22,22 @@ function loadTrim(): Trim {
   }
 }
 
-/** `M_MMAP_THRESHOLD` from glibc's malloc.h, and glibc's own starting value for it. */
+/** `M_MMAP_THRESHOLD` from glibc's malloc.h. */
 const M_MMAP_THRESHOLD = -3;
-const MMAP_THRESHOLD_BYTES = 128 * 1024;
+/** Above the 6.2 MB a 1440 px preview (Immich's default) decodes to; see `fixMmapThreshold`. */
+const MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 /**
- * Fixes glibc's mmap threshold at its 128 KiB default. glibc raises the threshold each time a
- * large block is freed (up to 32 MiB); from then on decoded images, request bodies and tensors of
- * every size come from the heap and fragment it, so under varied traffic RSS crept up by about
- * 100 MiB over 30,000 requests, beyond what malloc_trim returns (`npm run fuzz`, bench/RESULTS.md).
- * A fixed threshold keeps such buffers in their own mappings, handed back to the OS when freed.
- * Same as `MALLOC_MMAP_THRESHOLD_=131072`; an operator who set that variable keeps their value.
+ * Fixes glibc's mmap threshold at 8 MiB. Left alone, glibc raises the threshold each time a large
+ * block is freed (up to 32 MiB); from then on decoded images, request bodies and tensors of every
+ * size come from the heap and fragment it, so under varied traffic RSS crept up by about 100 MiB
+ * over 30,000 requests, beyond what malloc_trim returns (`npm run fuzz`, bench/RESULTS.md). Fixed
+ * at glibc's starting 128 KiB, every decode's output (4.45 MB for a 1440x1080 photo) was a fresh
+ * mapping faulted in and unmapped again: 1-3 ms of CPU a photo. At 8 MiB a preview's pixels reuse
+ * heap memory, while anything larger still gets its own mapping; measured, a 6-minute mixed scan
+ * answered 4.6 % more requests for 37-46 MiB more RSS under load, and RSS grew no more over 30,000
+ * fuzz requests (bench/RESULTS.md). Same as `MALLOC_MMAP_THRESHOLD_=8388608`; an operator who set
+ * that variable keeps their value.
  */
 export function fixMmapThreshold(): void {
   if (process.platform !== "linux" || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return;
