@@ -8,19 +8,14 @@ import { expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { loadSettings } from "../../../src/config/settings.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
-import type { ModelContext } from "../../../src/models/inference-model.ts";
-import { ModelStore } from "../../../src/models/model-store.ts";
-import { InferenceThreads } from "../../../src/runtime/onnx-session.ts";
-import { WorkerPool } from "../../../src/runtime/worker-pool.ts";
-import { TASK_KERNELS } from "../../../src/tasks/kernels.ts";
 import { dbPostprocess, type DbBoxes } from "../../../src/tasks/ocr/db-postprocess.ts";
 import { ocrDetectionInput } from "../../../src/tasks/ocr/det-preprocess.ts";
 import { OcrDetectionModel } from "../../../src/tasks/ocr/detection.ts";
 import { cropTextLines } from "../../../src/tasks/ocr/rec-preprocess.ts";
 import { type OcrLines, OcrRecognitionModel } from "../../../src/tasks/ocr/recognition.ts";
 import { describeWithFixtures, fixturePath, repoRoot } from "../../support/fixtures.ts";
+import { offlineModelContext } from "../../support/model-context.ts";
 import { tempDir } from "../../support/temp.ts";
 import { goldenDir, photosGolden } from "./golden.ts";
 import { compareImages, readRgb } from "./images.ts";
@@ -59,14 +54,7 @@ async function ocrModels(
     copyFileSync(file, join(cacheFolder, "ocr", name, type, "model.onnx"));
   }
   copyFileSync(dictionary, join(cacheFolder, "ocr", "fixture-rec", "recognition", "ppocr_keys.txt"));
-  const settings = loadSettings({ MACHINE_LEARNING_CACHE_FOLDER: cacheFolder });
-  const context: ModelContext = {
-    settings,
-    store: new ModelStore({ cacheFolder, revision: "main", offline: true }),
-    pool: new WorkerPool(0, TASK_KERNELS), // kernels inline: one test, no threads to start
-    session: { inferenceThreads: 1, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" },
-    inference: new InferenceThreads(),
-  };
+  const context = offlineModelContext(cacheFolder);
   const detection = new OcrDetectionModel("fixture-det", context);
   const recognition = new OcrRecognitionModel("fixture-rec", context);
   await Promise.all([detection.load(), recognition.load()]);

@@ -8,16 +8,11 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { loadSettings } from "../../../src/config/settings.ts";
-import type { ModelContext } from "../../../src/models/inference-model.ts";
-import { ModelStore } from "../../../src/models/model-store.ts";
-import { InferenceThreads } from "../../../src/runtime/onnx-session.ts";
 import { onStage } from "../../../src/runtime/stage-timing.ts";
-import { WorkerPool } from "../../../src/runtime/worker-pool.ts";
-import { TASK_KERNELS } from "../../../src/tasks/kernels.ts";
 import { DetectedText } from "../../../src/tasks/ocr/detection.ts";
 import { type OcrLines, OcrRecognitionModel } from "../../../src/tasks/ocr/recognition.ts";
 import { repoRoot } from "../../support/fixtures.ts";
+import { offlineModelContext } from "../../support/model-context.ts";
 import { tempDir } from "../../support/temp.ts";
 import { pattern } from "./pattern.ts";
 
@@ -49,17 +44,9 @@ afterAll(async () => {
   await Promise.all(opened.map((model) => model.unload()));
 });
 
-/** The recogniser as the service loads it, with `threads` inference threads and these batch settings. */
+/** The recogniser as the service loads it, with `threads` inference threads and these settings. */
 async function recogniser(threads: number, env: Record<string, string> = {}): Promise<OcrRecognitionModel> {
-  const settings = loadSettings({ MACHINE_LEARNING_CACHE_FOLDER: cacheFolder, MACHINE_LEARNING_INFERENCE_THREADS: String(threads), ...env });
-  const context: ModelContext = {
-    settings,
-    store: new ModelStore({ cacheFolder, revision: "main", offline: true }),
-    pool: new WorkerPool(0, TASK_KERNELS),
-    session: { inferenceThreads: threads, intraOpThreads: 1, interOpThreads: 1, arena: false, deviceId: "0" },
-    inference: new InferenceThreads(),
-  };
-  const model = new OcrRecognitionModel("npm-rec", context);
+  const model = new OcrRecognitionModel("npm-rec", offlineModelContext(cacheFolder, threads, env));
   await model.load();
   opened.push(model);
   return model;
