@@ -2,10 +2,11 @@
  * Cross-request micro-batching for a model whose graph takes a batch axis: items (e.g. aligned
  * faces) submitted by concurrent requests are run together, up to `maxBatch` per run, in the order
  * they came. Up to `maxRuns` batches run at once (one per inference thread that can take them):
- * what is queued when a slot is free is shared out among the free slots, so that one request's
- * 16 faces run as two batches of 8 on two idle threads instead of 16 on one while the other
- * waits, and items that arrive while every slot is busy go together in the next run as soon as
- * one ends. While nothing runs, the first item waits at most `maxWaitMs` for companions (0: it
+ * what is queued when a slot is free is shared out among the free slots whose runs would start at
+ * once (`startableRuns`), so that one request's 16 faces run as two batches of 8 on two idle
+ * threads instead of 16 on one while the other idles, while on a busy service they run as one
+ * batch (two runs that would both wait cost more than one: each reads all of the model's weights),
+ * and items that arrive while every slot is busy go together in the next run as soon as one ends. While nothing runs, the first item waits at most `maxWaitMs` for companions (0: it
  * starts at once, so a lone request pays nothing). Each item gets its own output back; a failed
  * run fails the requests whose items were in it. Items of a request abandoned (timed out) while
  * they waited are dropped before the run, and the run itself belongs to no single request, so one
@@ -20,6 +21,8 @@ export interface MicroBatchOptions {
   maxWaitMs: number;
   /** Batches that may run at once (≥ 1). */
   maxRuns: number;
+  /** Runs that would start at once if queued now (an idle inference thread each); absent: every free slot's. */
+  startableRuns?: () => number;
 }
 
 interface Queued<In, Out> {
@@ -70,7 +73,8 @@ export class MicroBatcher<In, Out> {
     this.dropAbandoned();
     const free = this.options.maxRuns - this.running;
     if (free <= 0 || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, Math.min(this.limit, Math.ceil(this.queue.length / free)));
+    const shares = Math.min(free, Math.max(1, this.options.startableRuns?.() ?? free));
+    const batch = this.queue.splice(0, Math.min(this.limit, Math.ceil(this.queue.length / shares)));
     this.running++;
     // Started before the next share, so that runs begin in queue order; a throw becomes a rejection.
     const run = (async () => outsideRequest(() => this.runBatch(batch.map((queued) => queued.item))))();

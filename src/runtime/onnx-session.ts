@@ -253,6 +253,16 @@ export class InferenceThreads {
     });
   }
 
+  /**
+   * Runs of a shared session that would start at once if queued now: the free threads that may
+   * take it, plus the scan threads the layout may still start. 0 while every such thread is busy
+   * (runs then wait in the queue, which holds nothing while one is free).
+   */
+  idleThreads(interactive: boolean): number {
+    const free = this.threads.filter((thread) => thread.free && (interactive || !thread.search)).length;
+    return free + Math.max(0, this.#scanThreads - this.threads.filter((thread) => !thread.search).length);
+  }
+
   /** A shared session was released: one fewer reason to keep the threads. */
   sharedReleased(interactive: boolean): void {
     if (interactive) this.#sharedSearch--;
@@ -391,6 +401,16 @@ export class OnnxSession {
       description.outputNames,
       description.provider,
     );
+  }
+
+  /**
+   * How many runs of this session would start at once if queued now (at least 1): as many as
+   * there are idle inference threads for a shared session, one for an accelerator's session,
+   * which runs on its own thread. A batch shared out among more runs than this gains nothing: the
+   * extra runs wait, and each run reads all of the model's weights again.
+   */
+  get parallelRunsNow(): number {
+    return this.thread ? 1 : Math.max(1, this.threads.idleThreads(this.interactive));
   }
 
   input(name: string): InputSpec | undefined {

@@ -184,6 +184,32 @@ describe("MicroBatcher", () => {
       expect(await late).toEqual(["out4"]);
     });
 
+    test("a request's items are shared out only among the runs that would start now", () => {
+      const runner = controlledRunner();
+      let idle = 1;
+      const batcher = new MicroBatcher(runner.run, { maxBatch: 16, maxWaitMs: 0, maxRuns: 2, startableRuns: () => idle });
+      // One inference thread busy with another model: both halves would not start, so one run.
+      void batcher.submit([1, 2, 3, 4]);
+      expect(runner.batches).toEqual([[1, 2, 3, 4]]);
+      // Both threads busy: still one run, which waits for a thread.
+      idle = 0;
+      void batcher.submit([5, 6]);
+      expect(runner.batches).toEqual([
+        [1, 2, 3, 4],
+        [5, 6],
+      ]);
+    });
+
+    test("with every thread idle, a request's items are shared out as without the hint", () => {
+      const runner = controlledRunner();
+      const batcher = new MicroBatcher(runner.run, { maxBatch: 16, maxWaitMs: 0, maxRuns: 2, startableRuns: () => 2 });
+      void batcher.submit([1, 2, 3, 4]);
+      expect(runner.batches).toEqual([
+        [1, 2],
+        [3, 4],
+      ]);
+    });
+
     test("maxBatch still caps each share", () => {
       const runner = controlledRunner();
       const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxWaitMs: 0, maxRuns: 2 });

@@ -45,9 +45,14 @@ export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly
     const fixedBatch = session.inputs[0]?.shape[0];
     const configured = this.context.settings.maxBatchSize.facialRecognition;
     const maxBatch = largestBucket(typeof fixedBatch === "number" ? Math.min(fixedBatch, configured ?? fixedBatch) : (configured ?? DEFAULT_LARGEST_BUCKET));
-    // As many batches at once as there are inference threads to run them.
+    // As many batches at once as there are inference threads to run them, a request's faces split
+    // among those idle now.
     const maxRuns = this.context.settings.inferenceThreads;
-    return { session, batcher: new MicroBatcher((crops) => embedCrops(session, crops, maxBatch), { maxBatch, maxWaitMs: BATCH_WAIT_MS, maxRuns }) };
+    const startableRuns = () => session.parallelRunsNow;
+    return {
+      session,
+      batcher: new MicroBatcher((crops) => embedCrops(session, crops, maxBatch), { maxBatch, maxWaitMs: BATCH_WAIT_MS, maxRuns, startableRuns }),
+    };
   }
 
   async predict(payload: Payload, _options: ModelOptions, { detection: faces }: { readonly detection: DetectedFaces }): Promise<RecognizedFace[]> {

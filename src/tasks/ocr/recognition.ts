@@ -63,15 +63,16 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
       maxBatch: this.context.settings.maxBatchSize.ocr,
     });
     const lines = new Array<{ text: string; score: number }>(count);
-    // Each batch is split into one run per inference thread and all runs are queued at once, so
-    // that a lone photo's lines keep every idle thread busy (its recogniser time halves on two).
+    // Each batch is split into one run per idle inference thread and all runs are queued at once,
+    // so that a lone photo's lines keep every idle thread busy (its recogniser time halves on two),
+    // while on a busy service a batch stays one run (runs that would wait gain nothing).
     // A run keeps its batch's width, so every line is padded as upstream pads it, and each line's
     // result is the same whichever run it went in (bit for bit: test/tasks/ocr/recognition-runs.test.ts).
     await Promise.all(
       batches.flatMap((batch) => {
         const lineValues = batch.tensor.length / batch.indices.length;
         let first = 0;
-        return threadShares(batch.indices.length, this.context.settings.inferenceThreads).map(async (rows) => {
+        return threadShares(batch.indices.length, session.parallelRunsNow).map(async (rows) => {
           const start = first;
           first += rows;
           // A view of the shared batch tensor, read in place by the inference thread.
