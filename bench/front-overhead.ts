@@ -4,6 +4,9 @@
  * asked in alternation so machine noise falls on both alike. Prints p50 of a CLIP text request
  * and of a 1440 px JPEG upload (CLIP visual), and /ping p99 while each serves image requests
  * from two clients (sampled from its own process, windows alternating between the two servers).
+ * A model run's speed differs by a few per cent from one process to another, which the request
+ * figures include; so it also prints the HTTP path alone, on answers that run no model: `/ping`
+ * and a /predict refused for its malformed `entries` (422, the form read as for any request).
  *
  *   bun bench/front-overhead.ts [--rounds 200] [--images 40] [--ping-windows 2]
  */
@@ -29,21 +32,32 @@ const text = multipartBody({ entries: JSON.stringify({ clip: { textual: { modelN
 const jpeg = await sharp(fixture("images", "messi5.jpg")).resize({ width: 1440 }).jpeg({ quality: 90 }).toBuffer();
 const image = multipartBody({ entries: JSON.stringify({ clip: { visual: { modelName: CLIP_MODEL } } }), image: jpeg });
 
-async function timed(server: ServerProcess, body: { body: Buffer; contentType: string }): Promise<number> {
+/** A form whose `entries` is not JSON: answered 422 after the form is read, before any model. */
+const malformed = multipartBody({ entries: "{not json", text: "a photo of a dog on a beach" });
+
+async function timed(server: ServerProcess, body: { body: Buffer; contentType: string }, status = 200): Promise<number> {
   const started = performance.now();
   const res = await fetch(`${server.url}/predict`, { method: "POST", body: body.body, headers: { "content-type": body.contentType } });
+  await res.arrayBuffer();
+  if (res.status !== status) throw new Error(`${res.status} from ${server.url}`);
+  return performance.now() - started;
+}
+
+async function timedPing(server: ServerProcess): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${server.url}/ping`);
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`${res.status} from ${server.url}`);
   return performance.now() - started;
 }
 
-/** Alternates the two servers, `count` requests each, after a warm-up of five each. */
-async function alternate(body: { body: Buffer; contentType: string }, count: number): Promise<{ front: number; direct: number }> {
+/** Alternates the two servers, `count` requests each (`ask` one request), after a warm-up of five each. */
+async function alternate(ask: (server: ServerProcess) => Promise<number>, count: number): Promise<{ front: number; direct: number }> {
   const samples = { front: [] as number[], direct: [] as number[] };
   for (let i = 0; i < count + 5; i++) {
     const order = i % 2 === 0 ? (["front", "direct"] as const) : (["direct", "front"] as const);
     for (const side of order) {
-      const ms = await timed(servers[side], body);
+      const ms = await ask(servers[side]);
       if (i >= 5) samples[side].push(ms);
     }
   }
@@ -60,11 +74,17 @@ async function pingUnderLoad(server: ServerProcess): Promise<number[]> {
   return JSON.parse(await new Response(sampler.stdout).text()) as number[];
 }
 
-const textP50 = await alternate(text, rounds);
+const pingP50 = await alternate(timedPing, rounds);
+const refusedP50 = await alternate((server) => timed(server, malformed, 422), rounds);
+console.log(
+  `HTTP path alone, p50 (${rounds} each, alternating): /ping front ${pingP50.front.toFixed(3)} ms, direct ${pingP50.direct.toFixed(3)} ms; ` +
+    `a /predict form refused with 422 front ${refusedP50.front.toFixed(3)} ms, direct ${refusedP50.direct.toFixed(3)} ms`,
+);
+const textP50 = await alternate((server) => timed(server, text), rounds);
 console.log(
   `CLIP text p50 (${rounds} each, alternating): front ${textP50.front.toFixed(2)} ms, direct ${textP50.direct.toFixed(2)} ms, difference ${(textP50.front - textP50.direct).toFixed(2)} ms`,
 );
-const imageP50 = await alternate(image, images);
+const imageP50 = await alternate((server) => timed(server, image), images);
 console.log(
   `1440 px JPEG (${jpeg.byteLength} bytes) p50 (${images} each, alternating): front ${imageP50.front.toFixed(1)} ms, direct ${imageP50.direct.toFixed(1)} ms, ratio ${(imageP50.front / imageP50.direct).toFixed(3)}`,
 );
