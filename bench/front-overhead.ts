@@ -35,21 +35,20 @@ const image = multipartBody({ entries: JSON.stringify({ clip: { visual: { modelN
 /** A form whose `entries` is not JSON: answered 422 after the form is read, before any model. */
 const malformed = multipartBody({ entries: "{not json", text: "a photo of a dog on a beach" });
 
-async function timed(server: ServerProcess, body: { body: Buffer; contentType: string }, status = 200): Promise<number> {
+/** Milliseconds until the whole answer to `url` has arrived; throws unless it has `status`. */
+async function timedFetch(url: string, init: RequestInit | undefined, status: number): Promise<number> {
   const started = performance.now();
-  const res = await fetch(`${server.url}/predict`, { method: "POST", body: body.body, headers: { "content-type": body.contentType } });
+  const res = await fetch(url, init);
   await res.arrayBuffer();
-  if (res.status !== status) throw new Error(`${res.status} from ${server.url}`);
+  if (res.status !== status) throw new Error(`${res.status} from ${url}`);
   return performance.now() - started;
 }
 
-async function timedPing(server: ServerProcess): Promise<number> {
-  const started = performance.now();
-  const res = await fetch(`${server.url}/ping`);
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${res.status} from ${server.url}`);
-  return performance.now() - started;
+function timed(server: ServerProcess, body: { body: Buffer; contentType: string }, status = 200): Promise<number> {
+  return timedFetch(`${server.url}/predict`, { method: "POST", body: body.body, headers: { "content-type": body.contentType } }, status);
 }
+
+const timedPing = (server: ServerProcess) => timedFetch(`${server.url}/ping`, undefined, 200);
 
 /** Alternates the two servers, `count` requests each (`ask` one request), after a warm-up of five each. */
 async function alternate(ask: (server: ServerProcess) => Promise<number>, count: number): Promise<{ front: number; direct: number }> {

@@ -6,8 +6,9 @@
  * once (`startableRuns`), so that one request's 16 faces run as two batches of 8 on two idle
  * threads instead of 16 on one while the other idles, while on a busy service they run as one
  * batch (two runs that would both wait cost more than one: each reads all of the model's weights),
- * and items that arrive while every slot is busy go together in the next run as soon as one ends. While nothing runs, the first item waits at most `maxWaitMs` for companions (0: it
- * starts at once, so a lone request pays nothing). Each item gets its own output back; a failed
+ * and items that arrive while every slot is busy go together in the next run as soon as one ends.
+ * While nothing runs, the first item waits at most `maxWaitMs` for companions (0: it starts at
+ * once, so a lone request pays nothing). Each item gets its own output back; a failed
  * run fails the requests whose items were in it. Items of a request abandoned (timed out) while
  * they waited are dropped before the run, and the run itself belongs to no single request, so one
  * request timing out cannot cancel the others' items.
