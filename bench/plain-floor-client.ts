@@ -18,6 +18,14 @@ export interface PlainRun {
   steps: Array<[string, number]>;
 }
 
+/** The thread counts the service gives its sessions (from /health), which the plain floor copies. */
+interface FloorThreads {
+  intraOpThreads: number;
+  interOpThreads: number;
+  /** Of the sessions the service opens as interactive (search queries); `intraOpThreads` when absent. */
+  searchIntraOpThreads?: number;
+}
+
 type Question = { op: "once" | "decode"; id: FloorId } | { op: "rate"; id: FloorId; seconds: number };
 
 /** The environment of a process nobody tuned: none of the allocator settings the service may use. */
@@ -35,9 +43,10 @@ class PlainProcess {
   readonly ready: Promise<unknown>;
   private readonly child: Subprocess<"pipe", "pipe", "inherit">;
 
-  constructor(runtime: Runtime, planFolder: string, intraOpThreads: number, interOpThreads: number) {
+  constructor(runtime: Runtime, planFolder: string, threads: FloorThreads) {
     const executable = runtime === "node" ? "node" : process.execPath;
-    this.child = Bun.spawn([executable, resolve(import.meta.dir, "plain-floor.mjs"), planFolder, String(intraOpThreads), String(interOpThreads)], {
+    const counts = [threads.intraOpThreads, threads.interOpThreads, threads.searchIntraOpThreads ?? threads.intraOpThreads].map(String);
+    this.child = Bun.spawn([executable, resolve(import.meta.dir, "plain-floor.mjs"), planFolder, ...counts], {
       stdin: "pipe",
       stdout: "pipe",
       stderr: "inherit",
@@ -81,12 +90,8 @@ export class PlainFloor {
 
   private constructor(private readonly processes: Record<Runtime, PlainProcess[]>) {}
 
-  static async start(planFolder: string, settings: { inferenceThreads: number; intraOpThreads: number; interOpThreads: number }): Promise<PlainFloor> {
-    const spawn = (runtime: Runtime) =>
-      Array.from(
-        { length: Math.max(1, settings.inferenceThreads) },
-        () => new PlainProcess(runtime, planFolder, settings.intraOpThreads, settings.interOpThreads),
-      );
+  static async start(planFolder: string, settings: FloorThreads & { inferenceThreads: number }): Promise<PlainFloor> {
+    const spawn = (runtime: Runtime) => Array.from({ length: Math.max(1, settings.inferenceThreads) }, () => new PlainProcess(runtime, planFolder, settings));
     const processes = { node: spawn("node"), bun: spawn("bun") };
     await Promise.all([...processes.node, ...processes.bun].map((p) => p.ready));
     return new PlainFloor(processes);

@@ -17,6 +17,8 @@ export interface PlanFileStep {
   model: string;
   /** `<name>/<type>`, as the service labels the model's stage timers. */
   label: string;
+  /** The service opens this model's session as interactive: with the search query thread count. */
+  interactive?: boolean;
   feeds: Record<string, PlanFileTensor>;
 }
 
@@ -45,6 +47,7 @@ export function writePlanFiles(folder: string, plans: Record<string, FloorPlan>)
       steps: plan.steps.map((step) => ({
         model: step.model,
         label: stepLabel(step.model),
+        interactive: step.interactive,
         feeds: Object.fromEntries(
           Object.entries(step.feeds).map(([name, tensor]) => [
             name,

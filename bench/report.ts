@@ -183,7 +183,7 @@ export function renderReport(report: BenchReport): string {
   const t = settings.runtime;
   const out = [
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}; Bun ${machine.bun}, onnxruntime-node ${machine.onnxruntime}.`,
-    `Thread layout (chosen from the core count): ${t.inferenceThreads} inference thread(s) × ${t.intraOpThreads} intra-op threads (inter-op ${t.interOpThreads}), ${t.workers} pre/post-processing worker(s); onnxruntime memory arena ${t.arena ? "on" : "off"}.`,
+    `Thread layout (chosen from the core count): ${t.inferenceThreads} inference thread(s) × ${t.intraOpThreads} intra-op threads (inter-op ${t.interOpThreads}; search queries: ${t.searchIntraOpThreads ?? t.intraOpThreads} intra-op threads), ${t.workers} pre/post-processing worker(s); onnxruntime memory arena ${t.arena ? "on" : "off"}.`,
     `Command: \`${report.command}\` — ${settings.connections} connections, ${settings.seconds} s per saturation run, ${settings.rounds} sequential rounds; ${report.date}, commit ${report.commit}.`,
     "",
     "### Targets",
@@ -192,7 +192,7 @@ export function renderReport(report: BenchReport): string {
     "",
     "### Service vs floors, per scenario",
     "",
-    "Plain floor: onnxruntime's default session options (arena on) with the service's thread counts, in a plain Node or Bun process (the faster, per scenario), plus sharp's decode to raw RGB (in whichever runtime decoded faster in the same rounds); at saturation as many such processes as the service has inference threads. Old floor: the service's own former settings (arena off, 128 KiB mmap threshold, huge pages, nice +10), runs only.",
+    "Plain floor: onnxruntime's default session options (arena on) with the thread counts the service gives each session (a search query's its own), in a plain Node or Bun process (the faster, per scenario), plus sharp's decode to raw RGB (in whichever runtime decoded faster in the same rounds); at saturation as many such processes as the service has inference threads. Old floor: the service's own former settings (arena off, 128 KiB mmap threshold, huge pages, nice +10), runs only.",
     "",
     ...scenarioTable(report.scenarios),
     "",

@@ -96,6 +96,7 @@ export function createService(settings: Settings): Service {
   const session: SessionSettings = {
     inferenceThreads: settings.inferenceThreads,
     intraOpThreads: settings.intraOpThreads,
+    searchIntraOpThreads: settings.searchIntraOpThreads,
     interOpThreads: settings.interOpThreads,
     arena: settings.modelArena,
     deviceId: settings.deviceId,

@@ -28,7 +28,8 @@ async function serve(): Promise<void> {
   const service = createService(settings);
   log.info(
     `immich-ml ${VERSION}: cache ${settings.cacheFolder}, ${settings.requestThreads} worker threads, ` +
-      `${settings.inferenceThreads} inference threads with ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads}, ` +
+      `${settings.inferenceThreads} inference threads with ORT intra ${settings.intraOpThreads} / inter ${settings.interOpThreads} ` +
+      `(search queries: intra ${settings.searchIntraOpThreads}), ` +
       `model TTL ${settings.modelTtl} s`,
   );
   const hostname = settings.host.replace(/^\[(.*)\]$/, "$1");

@@ -29,6 +29,8 @@ export interface Settings {
   inferenceThreads: number;
   interOpThreads: number;
   intraOpThreads: number;
+  /** Intra-op threads of search queries' sessions: MODEL_INTRA_OP_THREADS when set, like every session's. */
+  searchIntraOpThreads: number;
   modelArena: boolean;
   preload: PreloadSettings;
   maxBatchSize: { facialRecognition: number | undefined; ocr: number };
@@ -274,6 +276,7 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     inferenceThreads: inferenceThreads > 0 ? inferenceThreads : layout.inferenceThreads,
     interOpThreads: interOp > 0 ? interOp : layout.interOpThreads,
     intraOpThreads: intraOp > 0 ? intraOp : layout.intraOpThreads,
+    searchIntraOpThreads: intraOp > 0 ? intraOp : layout.searchIntraOpThreads,
     // On, as upstream: each run reuses its activations' memory instead of mapping and faulting it
     // in afresh. Measured on 2 cores, one thread, interleaved: face detector 40 vs 48 ms, embedder
     // 6.5 vs 7.8 ms; for about 40 MB more RSS with CLIP, a face pair and an OCR pair loaded

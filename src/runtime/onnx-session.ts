@@ -31,6 +31,8 @@ export interface SessionSettings {
   /** How many inference threads sessions are spread over. */
   inferenceThreads: number;
   intraOpThreads: number;
+  /** Intra-op threads of interactive sessions; `intraOpThreads` when absent. */
+  searchIntraOpThreads?: number;
   interOpThreads: number;
   arena: boolean;
   deviceId: string;
@@ -85,10 +87,12 @@ export interface SessionUsage {
  * sessions of the process share one (ort-capi.ts `registerSharedArena`), which holds what the
  * runs under way at once need and hands the rest back when the service goes idle or evicts a
  * model. An interactive session (the CLIP text tower: small, and someone waits for each run)
- * keeps the arena whatever MODEL_ARENA says.
+ * keeps the arena whatever MODEL_ARENA says, and runs on its own intra-op thread count
+ * (thread-layout.ts: at least 2).
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
-  return usage.interactive ? { ...settings, arena: true } : settings;
+  if (!usage.interactive) return settings;
+  return { ...settings, arena: true, intraOpThreads: settings.searchIntraOpThreads ?? settings.intraOpThreads };
 }
 
 /**

@@ -11,12 +11,17 @@
  *   on 2 cores two plain single-threaded processes made 1.3× (CLIP image) and 2.3× (faces) the
  *   requests per second of one process running on both cores, spinning allowed, for single
  *   requests 20–30 % slower (bench/RESULTS.md).
+ * - intra-op threads of a search query's session (the CLIP text tower): at least 2. Someone waits
+ *   for each query, queries are rare, and the scans it preempts run at a lower priority: on 2
+ *   cores a query answered in 45 ms instead of 77 (75 → 45 ms beside a CPU hog on every core)
+ *   for about 1.3× the CPU time, while CLIP text at saturation lost 5 % (bench/RESULTS.md).
  * - pool workers: pre/post-processing (resizes, alignment, decoding of outputs). They run below
  *   inference (thread-priority.ts) and need about a quarter of a run's CPU time: one per 4 cores.
  *
  *   cores:              2    4    8   12   16
  *   inference threads:  2    2    2    3    4
  *   intra-op threads:   1    2    4    4    4
+ *   search intra-op:    2    2    4    4    4
  *   pool workers:       1    1    2    3    4
  *
  * Measured on 2 cores; the rows above follow the same rules.
@@ -24,6 +29,8 @@
 export interface ThreadLayout {
   inferenceThreads: number;
   intraOpThreads: number;
+  /** Intra-op threads of interactive sessions (search queries). */
+  searchIntraOpThreads: number;
   interOpThreads: number;
   workers: number;
 }
@@ -31,14 +38,17 @@ export interface ThreadLayout {
 const CORES_PER_THREAD = 4;
 const MIN_INFERENCE_THREADS = 2;
 const MAX_INFERENCE_THREADS = 4;
+const MIN_SEARCH_INTRA_OP_THREADS = 2;
 
 export function defaultThreadLayout(cores: number): ThreadLayout {
   const cpus = Math.max(1, Math.floor(cores));
   const perFour = Math.floor(cpus / CORES_PER_THREAD);
   const inferenceThreads = Math.min(MAX_INFERENCE_THREADS, Math.max(MIN_INFERENCE_THREADS, perFour));
+  const intraOpThreads = Math.max(1, Math.floor(cpus / inferenceThreads));
   return {
     inferenceThreads,
-    intraOpThreads: Math.max(1, Math.floor(cpus / inferenceThreads)),
+    intraOpThreads,
+    searchIntraOpThreads: Math.min(cpus, Math.max(MIN_SEARCH_INTRA_OP_THREADS, intraOpThreads)),
     interOpThreads: 1,
     workers: Math.max(1, perFour),
   };

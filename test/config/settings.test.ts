@@ -12,9 +12,10 @@ describe("settings from the environment", () => {
     expect(s.modelTtl).toBe(300);
     expect(s.modelTtlPollS).toBe(10);
     const layout = defaultThreadLayout(availableParallelism());
-    expect([s.inferenceThreads, s.intraOpThreads, s.interOpThreads, s.requestThreads]).toEqual([
+    expect([s.inferenceThreads, s.intraOpThreads, s.searchIntraOpThreads, s.interOpThreads, s.requestThreads]).toEqual([
       layout.inferenceThreads,
       layout.intraOpThreads,
+      layout.searchIntraOpThreads,
       layout.interOpThreads,
       layout.workers,
     ]);
@@ -61,7 +62,7 @@ describe("settings from the environment", () => {
       HF_HUB_OFFLINE: "1",
       IMMICH_LOG_LEVEL: "Warning",
     });
-    expect([s.interOpThreads, s.intraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, false, 3, 0]);
+    expect([s.interOpThreads, s.intraOpThreads, s.searchIntraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, 4, false, 3, 0]);
     expect(s.maxBatchSize).toEqual({ facialRecognition: 2, ocr: 4 });
     expect([s.modelOrganization, s.modelRevision]).toEqual(["immich-testing", "v2"]);
     expect(s.hf).toEqual({ endpoint: "http://mirror.local", token: "secret", offline: true });

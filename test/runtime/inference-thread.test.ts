@@ -218,4 +218,12 @@ describe("interactive sessions", () => {
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });
+
+  test("run on the search intra-op thread count; other sessions keep theirs", () => {
+    const searchThreads = { ...SETTINGS, intraOpThreads: 1, searchIntraOpThreads: 2 };
+    expect(sessionSettingsFor(searchThreads, { interactive: true }).intraOpThreads).toBe(2);
+    expect(sessionSettingsFor(searchThreads, {}).intraOpThreads).toBe(1);
+    // Without a search count (the field is optional), interactive sessions take the common one.
+    expect(sessionSettingsFor({ ...SETTINGS, intraOpThreads: 3 }, { interactive: true }).intraOpThreads).toBe(3);
+  });
 });
