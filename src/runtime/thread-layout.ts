@@ -13,8 +13,8 @@
  *   requests 20–30 % slower (bench/RESULTS.md).
  * - intra-op threads of a search query's session (the CLIP text tower): at least 2. Someone waits
  *   for each query, queries are rare, and the scans it preempts run at a lower priority: on 2
- *   cores a query answered in 45 ms instead of 77 (75 → 45 ms beside a CPU hog on every core)
- *   for about 1.3× the CPU time, while CLIP text at saturation lost 5 % (bench/RESULTS.md).
+ *   cores a query took 48 ms instead of 79–80 (81–116 instead of 118–149 ms beside a CPU hog on
+ *   every core) for 1.2–1.4× the CPU time, while CLIP text at saturation lost 2–6 % (bench/RESULTS.md).
  * - pool workers: pre/post-processing (resizes, alignment, decoding of outputs). They run below
  *   inference (thread-priority.ts) and need about a quarter of a run's CPU time: one per 4 cores.
  *
