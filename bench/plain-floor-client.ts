@@ -8,6 +8,7 @@
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { FloorId } from "./scenarios.ts";
+import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 
 export type Runtime = "node" | "bun";
 
@@ -16,14 +17,6 @@ export interface PlainRun {
   runMs: number;
   /** Each session run: the model's label (`<name>/<type>`) and its milliseconds. */
   steps: Array<[string, number]>;
-}
-
-/** The thread counts the service gives its sessions (from /health), which the plain floor copies. */
-interface FloorThreads {
-  intraOpThreads: number;
-  interOpThreads: number;
-  /** Of the sessions the service opens as interactive (search queries); `intraOpThreads` when absent. */
-  searchIntraOpThreads?: number;
 }
 
 type Question = { op: "once" | "decode"; id: FloorId } | { op: "rate"; id: FloorId; seconds: number };
@@ -43,9 +36,11 @@ class PlainProcess {
   readonly ready: Promise<unknown>;
   private readonly child: Subprocess<"pipe", "pipe", "inherit">;
 
-  constructor(runtime: Runtime, planFolder: string, threads: FloorThreads) {
+  /** `settings`: the service's (from /health), whose thread counts the plain floor copies, a search query's session's included. */
+  constructor(runtime: Runtime, planFolder: string, settings: SessionSettings) {
     const executable = runtime === "node" ? "node" : process.execPath;
-    const counts = [threads.intraOpThreads, threads.interOpThreads, threads.searchIntraOpThreads ?? threads.intraOpThreads].map(String);
+    const searchIntraOpThreads = sessionSettingsFor(settings, { interactive: true }).intraOpThreads;
+    const counts = [settings.intraOpThreads, settings.interOpThreads, searchIntraOpThreads].map(String);
     this.child = Bun.spawn([executable, resolve(import.meta.dir, "plain-floor.mjs"), planFolder, ...counts], {
       stdin: "pipe",
       stdout: "pipe",
@@ -90,7 +85,7 @@ export class PlainFloor {
 
   private constructor(private readonly processes: Record<Runtime, PlainProcess[]>) {}
 
-  static async start(planFolder: string, settings: FloorThreads & { inferenceThreads: number }): Promise<PlainFloor> {
+  static async start(planFolder: string, settings: SessionSettings): Promise<PlainFloor> {
     const spawn = (runtime: Runtime) => Array.from({ length: Math.max(1, settings.inferenceThreads) }, () => new PlainProcess(runtime, planFolder, settings));
     const processes = { node: spawn("node"), bun: spawn("bun") };
     await Promise.all([...processes.node, ...processes.bun].map((p) => p.ready));

@@ -47,9 +47,10 @@ const SPIN_SETTLE_MS = 60;
 const sessions = new Map();
 for (const plan of Object.values(plans)) {
   for (const step of plan.steps) {
+    const options = sessionOptions(step.interactive);
     step.key = `${step.model}:${step.interactive === true}`;
-    plan.spins ||= sessionOptions(step.interactive).intraOpNumThreads > 1;
-    if (!sessions.has(step.key)) sessions.set(step.key, await ort.InferenceSession.create(step.model, sessionOptions(step.interactive)));
+    plan.spins ||= options.intraOpNumThreads > 1;
+    if (!sessions.has(step.key)) sessions.set(step.key, await ort.InferenceSession.create(step.model, options));
     step.tensors = Object.fromEntries(Object.entries(step.feeds).map(([name, feed]) => [name, tensor(feed)]));
   }
 }

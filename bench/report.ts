@@ -4,7 +4,7 @@ import type { MemoryResult } from "./memory.ts";
 import type { BusyNeighbourResult } from "./busy-neighbour.ts";
 import type { ImmichConcurrencyResult } from "./immich-concurrency.ts";
 import type { Latency, PingUnderLoad, Saturation, SequentialLatency } from "./measure.ts";
-import type { SessionSettings } from "../src/runtime/onnx-session.ts";
+import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import type { StageProfile } from "./stage-profile.ts";
 
 export interface ScenarioResult {
@@ -183,7 +183,7 @@ export function renderReport(report: BenchReport): string {
   const t = settings.runtime;
   const out = [
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}; Bun ${machine.bun}, onnxruntime-node ${machine.onnxruntime}.`,
-    `Thread layout (chosen from the core count): ${t.inferenceThreads} inference thread(s) × ${t.intraOpThreads} intra-op threads (inter-op ${t.interOpThreads}; search queries: ${t.searchIntraOpThreads ?? t.intraOpThreads} intra-op threads), ${t.workers} pre/post-processing worker(s); onnxruntime memory arena ${t.arena ? "on" : "off"}.`,
+    `Thread layout (chosen from the core count): ${t.inferenceThreads} inference thread(s) × ${t.intraOpThreads} intra-op threads (inter-op ${t.interOpThreads}; search queries: ${sessionSettingsFor(t, { interactive: true }).intraOpThreads} intra-op threads), ${t.workers} pre/post-processing worker(s); onnxruntime memory arena ${t.arena ? "on" : "off"}.`,
     `Command: \`${report.command}\` — ${settings.connections} connections, ${settings.seconds} s per saturation run, ${settings.rounds} sequential rounds; ${report.date}, commit ${report.commit}.`,
     "",
     "### Targets",
