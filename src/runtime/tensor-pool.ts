@@ -1,6 +1,7 @@
 /**
  * Reusable shared memory for the large input tensors the kernels make (the face detector's 4.9 MB
- * letterbox, the OCR detector's ~9 MB input, a photo's aligned face crops: 2.4 MB for 16 faces).
+ * letterbox, the OCR detector's ~9 MB input, a photo's aligned face crops: 2.4 MB for 16 faces,
+ * CLIP's 602 KB image input).
  * A fresh Float32Array of that size is mapped and faulted in page by page on every request:
  * measured in the service, the OCR detector's input kernel took 14.1–14.4 ms with a fresh tensor
  * and 10.7–10.9 ms writing into a reused one (`bench/sequential-stages.ts --scenario ocr`), and

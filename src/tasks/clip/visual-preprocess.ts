@@ -7,6 +7,7 @@
 import { resizePilRows, resizePilWindow, type PixelWindow } from "../../imaging/pil-resample.ts";
 import { byteTable, writePlanarRow, type PlaneLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
+import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
 export interface ClipPreprocessConfig {
   /** Square input side of the visual model. */
@@ -92,7 +93,9 @@ function clipResizeGeometry(image: RgbImage, size: number): { width: number; hei
 export function clipVisualInput(image: RgbImage, cfg: ClipPreprocessConfig): Float32Array {
   const { size } = cfg;
   const plane = size * size;
-  const out = new Float32Array(3 * plane);
+  // Pooled: a fresh 602 KB array was faulted in page by page on every photo (tensor-pool.ts).
+  // Every element is written below, as a reused tensor requires.
+  const out = pooledFloat32(3 * plane);
   // Only 256 possible inputs per channel: compute each once.
   const table = (c: number) => {
     const mean = Math.fround(cfg.mean[c]!);

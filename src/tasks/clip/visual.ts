@@ -10,6 +10,7 @@ import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { Embedding } from "../response-values.ts";
 import { parseClipPreprocessConfig, type ClipPreprocessConfig } from "./visual-preprocess.ts";
 import { EmbeddingReader } from "./embedding-size.ts";
+import { recycleTensor } from "../../runtime/tensor-pool.ts";
 
 interface ClipVisualLoaded extends OnnxLoaded {
   readonly config: ClipPreprocessConfig;
@@ -32,6 +33,7 @@ export class ClipVisualModel extends OnnxModel<Embedding, ModelInputs, ClipVisua
     const [output] = await session.run({
       [session.inputs[0]!.name]: { type: "float32", data: tensor, dims: [1, 3, config.size, config.size] },
     });
+    recycleTensor(tensor);
     return this.embeddings.read(output!);
   }
 }

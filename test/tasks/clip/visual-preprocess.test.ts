@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { resizePilWindow } from "../../../src/imaging/pil-resample.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
 import { clipResizeCrop, clipVisualInput, parseClipPreprocessConfig, type ClipPreprocessConfig } from "../../../src/tasks/clip/visual-preprocess.ts";
+import { clearTensorPool, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
 import { describeWithFixtures, fixturePath, repoRoot } from "../../support/fixtures.ts";
 
 const sharp = require("sharp");
@@ -94,6 +95,19 @@ function runCase(c: GoldenCase): void {
 
 describe("clipVisualInput vs upstream (synthetic inputs)", () => {
   for (const c of cases.filter((c) => !c.input.startsWith("fixture:"))) runCase(c);
+
+  test("a recycled tensor is reused and keeps nothing of the photo written into it before", async () => {
+    const c = cases.find((c) => !c.input.startsWith("fixture:"))!;
+    const cfg: ClipPreprocessConfig = { size: c.size, mean: c.mean, std: c.std };
+    const image = await decodeRgb(join(goldenDir, c.input));
+    const other: RgbImage = { ...image, data: image.data.map((v) => 255 - v) };
+    clearTensorPool();
+    const first = clipVisualInput(other, cfg);
+    recycleTensor(first);
+    const second = clipVisualInput(image, cfg);
+    expect(second.buffer).toBe(first.buffer);
+    expect(sha256(second)).toBe(c.tensorSha256);
+  });
 });
 
 describeWithFixtures("clipVisualInput vs upstream (fixture photos)", () => {
