@@ -3,7 +3,9 @@
  * of one scenario in flight for `--seconds`, and the CPU time each of the server's threads used
  * meanwhile (utime + stime from /proc, grouped by thread name) is divided by the requests
  * completed. Shows what a request costs beyond its model runs (HTTP, decoding, kernels, garbage
- * collection), the part the plain floor does not pay. Linux only.
+ * collection), the part the plain floor does not pay, and the minor page faults each kind of
+ * thread took per request (memory touched afresh, which costs more on a VM that hands freed pages
+ * to its host: bench/RESULTS.md). Linux only.
  *
  *   bun bench/thread-cpu.ts [--only clip-image,faces] [--connections 4] [--seconds 10]
  */
@@ -33,9 +35,15 @@ function serverPids(): number[] {
     .map(Number);
 }
 
-/** CPU ticks per thread kind (the OS thread name without trailing numbers). */
-function ticksByThreadKind(): Map<string, number> {
-  const ticks = new Map<string, number>();
+interface ThreadUsage {
+  ticks: number;
+  /** Minor page faults: memory touched for the first time since it was mapped or handed back. */
+  faults: number;
+}
+
+/** CPU ticks and minor page faults per thread kind (the OS thread name without trailing numbers). */
+function usageByThreadKind(): Map<string, ThreadUsage> {
+  const usage = new Map<string, ThreadUsage>();
   for (const pid of serverPids()) {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
@@ -43,37 +51,49 @@ function ticksByThreadKind(): Map<string, number> {
           .trim()
           .replace(/[\s\d#]+$/, "");
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        // Fields after the parenthesised name start at field 3: minflt is field 10, utime and stime 14 and 15.
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        ticks.set(name, (ticks.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]));
+        const kind = usage.get(name) ?? { ticks: 0, faults: 0 };
+        kind.ticks += Number(fields[11]) + Number(fields[12]);
+        kind.faults += Number(fields[7]);
+        usage.set(name, kind);
       } catch {
         // the thread ended between listing and reading
       }
     }
   }
-  return ticks;
+  return usage;
 }
 
 const cache = buildBenchCache();
 const server = await startServerProcess({ MACHINE_LEARNING_CACHE_FOLDER: cache.folder, MACHINE_LEARNING_MODEL_TTL: "0", IMMICH_LOG_LEVEL: "warn" });
 const scenarios = await buildScenarios();
 try {
-  console.log(`| scenario | req/s | CPU ms per request, by thread | total | share of ${availableParallelism()} cores |`);
-  console.log("|---|---|---|---|---|");
+  console.log(
+    `| scenario | req/s | CPU ms per request, by thread | total | share of ${availableParallelism()} cores | minor page faults per request, by thread |`,
+  );
+  console.log("|---|---|---|---|---|---|");
   for (const id of ids) {
     const scenario = scenarios.find((s) => s.id === id)!;
     for (let i = 0; i < 3; i++) for (const request of scenario.requests) await postRequest(server.url, request);
-    const before = ticksByThreadKind();
+    const before = usageByThreadKind();
     const started = performance.now();
     const { load } = await saturate(server, scenario.requests, connections, seconds);
     const wallSeconds = (performance.now() - started) / 1000;
-    const perRequest = [...ticksByThreadKind()]
-      .map(([name, ticks]) => [name, (ticks - (before.get(name) ?? 0)) / CLOCK_TICKS_PER_MS / load.completed] as const)
-      .filter(([, ms]) => ms >= 0.1)
-      .sort((a, b) => b[1] - a[1]);
-    const total = perRequest.reduce((sum, [, ms]) => sum + ms, 0);
+    const used = [...usageByThreadKind()].map(([name, { ticks, faults }]) => {
+      const earlier = before.get(name) ?? { ticks: 0, faults: 0 };
+      return { name, ms: (ticks - earlier.ticks) / CLOCK_TICKS_PER_MS / load.completed, faults: (faults - earlier.faults) / load.completed };
+    });
+    const busy = used.filter(({ ms }) => ms >= 0.1).sort((a, b) => b.ms - a.ms);
+    const total = busy.reduce((sum, { ms }) => sum + ms, 0);
     const share = (total * load.completed) / 1000 / wallSeconds / availableParallelism();
-    const threads = perRequest.map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join("; ");
-    console.log(`| ${id} | ${load.requestsPerSecond.toFixed(1)} | ${threads} | ${total.toFixed(1)} | ${share.toFixed(2)} |`);
+    const threads = busy.map(({ name, ms }) => `${name} ${ms.toFixed(1)}`).join("; ");
+    const faults = used
+      .filter(({ faults }) => faults >= 1)
+      .sort((a, b) => b.faults - a.faults)
+      .map(({ name, faults }) => `${name} ${faults.toFixed(0)}`)
+      .join("; ");
+    console.log(`| ${id} | ${load.requestsPerSecond.toFixed(1)} | ${threads} | ${total.toFixed(1)} | ${share.toFixed(2)} | ${faults} |`);
   }
 } finally {
   await server.stop();
