@@ -67,7 +67,8 @@ async function settler(srcDir: string): Promise<(result: unknown) => void> {
   if (!existsSync(poolPath)) return () => {};
   const { recycleTensor } = await import(poolPath);
   return (result) => {
-    const tensor = (result as { tensor?: unknown } | null)?.tensor;
+    // Some kernels return the tensor itself (CLIP's input, the face crops), others an object holding it.
+    const tensor = result instanceof Float32Array ? result : (result as { tensor?: unknown } | null)?.tensor;
     if (tensor instanceof Float32Array) recycleTensor(tensor);
   };
 }
