@@ -3,9 +3,10 @@
  * (src/imaging/wasm/cv-resize.c), with that module's source indices and weights copied in.
  */
 import type { AxisTaps } from "./cv-resize.ts";
-import type { RowSink } from "./planar-row.ts";
+import type { RowOutput } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import type { ResampleModule } from "./wasm/resample-module.ts";
+import { deliverRows } from "./wasm-rows.ts";
 
 /** What resizeCvLinearRows has worked out: each column's two tap offsets (bytes) and both axes' weights. */
 export interface CvLinearPlan {
@@ -15,7 +16,7 @@ export interface CvLinearPlan {
   readonly ys: AxisTaps;
 }
 
-export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: number, height: number, plan: CvLinearPlan, sink: RowSink): void {
+export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: number, height: number, plan: CvLinearPlan, output: RowOutput): void {
   const rowLen = width * 3;
   const srcBytes = src.width * src.height * 3;
   const [source, tap0, tap1, xWeights, yIndex, yW0, yW1, rows, out] = wasm.scratch(
@@ -41,9 +42,8 @@ export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: n
   wasm.writeInt32(yW0, plan.ys.w0);
   wasm.writeInt32(yW1, plan.ys.w1);
   wasm.exports.resize_cv_linear(source, src.width * 3, src.height, width, height, tap0, tap1, xWeights, yIndex, yW0, yW1, rows, out);
-  const bytes = wasm.bytes(out, height * rowLen);
   try {
-    for (let y = 0; y < height; y++) sink(y, bytes.subarray(y * rowLen, (y + 1) * rowLen));
+    deliverRows(wasm, out, width, height, output);
   } finally {
     // Also when a sink throws: a grown memory is not kept either way.
     wasm.finish();

@@ -17,7 +17,8 @@
 import type { RgbImage } from "./rgb-image.ts";
 import { resizeCvLinearWasm } from "./cv-resize-wasm.ts";
 import { roundHalfEven } from "./cv-round.ts";
-import type { RowSink } from "./planar-row.ts";
+import { type RowOutput, type RowSink, rowSink } from "./planar-row.ts";
+import { DELIVERY_SCRATCH_BYTES } from "./wasm-rows.ts";
 import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 const CHANNELS = 3;
@@ -46,13 +47,15 @@ export function resizeCvLinear(src: RgbImage, width: number, height: number, bac
  * The same resize, handing over one output row at a time, so that a caller that converts the
  * pixels anyway (e.g. to a normalised planar tensor) needs no intermediate image. The row is
  * read-only: its buffer is reused for the next row (or is a view of the source, when sizes are equal).
+ * Given a tensor's planes instead of a sink, the rows are written there.
  */
-export function resizeCvLinearRows(src: RgbImage, width: number, height: number, sink: RowSink, backend?: ResampleBackend): void {
+export function resizeCvLinearRows(src: RgbImage, width: number, height: number, output: RowOutput, backend?: ResampleBackend): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new Error(`resizeCvLinear: invalid target size ${width}x${height}`);
   }
   if (src.width <= 0 || src.height <= 0) throw new Error("resizeCvLinear: empty source image");
   const rowLen = width * CHANNELS;
+  const sink = rowSink(output, width);
   if (width === src.width && height === src.height) {
     for (let y = 0; y < height; y++) sink(y, src.data.subarray(y * rowLen, (y + 1) * rowLen));
     return;
@@ -74,9 +77,9 @@ export function resizeCvLinearRows(src: RgbImage, width: number, height: number,
     tap1[dx] = Math.min(x + 1, src.width - 1) * CHANNELS;
   }
   // The wasm path's scratch: a copy of the source, and the output.
-  const wasm = wasmFor("resizeCvLinear", (src.width * src.height + width * height) * CHANNELS, backend);
+  const wasm = wasmFor("resizeCvLinear", (src.width * src.height + width * height) * CHANNELS + DELIVERY_SCRATCH_BYTES, backend);
   if (wasm) {
-    resizeCvLinearWasm(wasm, src, width, height, { tap0, tap1, xs, ys }, sink);
+    resizeCvLinearWasm(wasm, src, width, height, { tap0, tap1, xs, ys }, output);
     return;
   }
   const lastRow = src.height - 1;

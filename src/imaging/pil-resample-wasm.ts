@@ -4,9 +4,10 @@
  * that only the multiply-adds move and the bytes stay Pillow's.
  */
 import type { AxisCoefficients } from "./pil-resample.ts";
-import type { RowSink } from "./planar-row.ts";
+import type { RowOutput } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import type { ResampleModule } from "./wasm/resample-module.ts";
+import { deliverRows } from "./wasm-rows.ts";
 
 /** What resizePilRows has worked out: the window, the source rows it needs, each axis' weights. */
 export interface ResamplePlan {
@@ -21,7 +22,7 @@ export interface ResamplePlan {
   readonly vertical: AxisCoefficients | undefined;
 }
 
-export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: ResamplePlan, sink: RowSink): void {
+export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: ResamplePlan, output: RowOutput): void {
   const { left, outWidth, outHeight, rowStart, rowEnd, horizontal: h, vertical: v } = plan;
   const rows = rowEnd - rowStart;
   const srcRowBytes = src.width * 3;
@@ -67,9 +68,8 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
     wasm.writeInt32(vWeights, v.weights);
     wasm.exports.resample_columns(between, outRow, outHeight, vFirst, vCount, vWeights, v.taps, out);
   }
-  const bytes = wasm.bytes(result, count * outRow);
   try {
-    for (let y = 0; y < count; y++) sink(y, bytes.subarray(y * outRow, (y + 1) * outRow));
+    deliverRows(wasm, result, outWidth, count, output);
   } finally {
     // Also when a sink throws: a grown memory is not kept either way.
     wasm.finish();

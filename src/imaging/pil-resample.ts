@@ -16,7 +16,8 @@
  * flips output bytes.
  */
 import { resampleWasm } from "./pil-resample-wasm.ts";
-import type { RowSink } from "./planar-row.ts";
+import { type RowOutput, type RowSink, rowSink } from "./planar-row.ts";
+import { DELIVERY_SCRATCH_BYTES } from "./wasm-rows.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
@@ -238,7 +239,8 @@ export function resizePilWindow(src: RgbImage, width: number, height: number, fi
 
 /**
  * The same resize, handing over the window's rows one at a time (read-only, valid during the
- * call), so that a caller turning them into a tensor needs no resized image.
+ * call), so that a caller turning them into a tensor needs no resized image; or, given a tensor's
+ * planes instead of a sink, writing them there.
  */
 export function resizePilRows(
   src: RgbImage,
@@ -246,7 +248,7 @@ export function resizePilRows(
   height: number,
   filter: PilFilter,
   window: PixelWindow,
-  sink: RowSink,
+  output: RowOutput,
   backend?: ResampleBackend,
 ): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
@@ -270,12 +272,13 @@ export function resizePilRows(
   const rowStart = vertical ? vertical.first[0]! : top;
   const rowEnd = vertical ? vertical.first[outH - 1]! + vertical.count[outH - 1]! : top + outH;
   // The wasm path's scratch: the source rows, the horizontal pass's output, the vertical one's.
-  const scratchBytes = (rowEnd - rowStart) * (src.width + outW) * 3 + outW * outH * 3;
+  const scratchBytes = (rowEnd - rowStart) * (src.width + outW) * 3 + outW * outH * 3 + DELIVERY_SCRATCH_BYTES;
   const wasm = wasmFor("resizePil", scratchBytes, backend);
   if (wasm) {
-    resampleWasm(wasm, src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, sink);
+    resampleWasm(wasm, src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, output);
     return;
   }
+  const sink = rowSink(output, outW);
   const rows = horizontal
     ? resampleRows(src.data, src.width, rowStart, rowEnd, outW, horizontal)
     : copyBlock(src.data, src.width, left, rowStart, outW, rowEnd - rowStart);

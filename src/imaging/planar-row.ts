@@ -7,6 +7,31 @@
 /** Receives output rows (interleaved RGB) as a resizer makes them; `row` is valid during the call only. */
 export type RowSink = (y: number, row: Uint8Array) => void;
 
+/**
+ * A tensor's three planes as the destination of an image's rows: pixel x of row y goes to offset
+ * `start + y * stride + x` of each plane (`plane` values apart), through `layout`.
+ */
+export interface PlanarTarget {
+  readonly tensor: Float32Array;
+  readonly plane: number;
+  readonly start: number;
+  readonly stride: number;
+  readonly layout: PlaneLayout;
+}
+
+/**
+ * Where a resizer's rows go: a sink, or straight into a tensor's planes, which the WebAssembly
+ * kernels convert inside their module (src/imaging/wasm-rows.ts) instead of row by row here.
+ */
+export type RowOutput = RowSink | PlanarTarget;
+
+/** `output` as a sink of rows `width` pixels wide (the JavaScript resizers' way of writing). */
+export function rowSink(output: RowOutput, width: number): RowSink {
+  if (typeof output === "function") return output;
+  const { tensor, plane, start, stride, layout } = output;
+  return (y, row) => writePlanarRow(tensor, plane, start + y * stride, row, width, layout);
+}
+
 export interface PlaneLayout {
   /** Source channel (0 R, 1 G, 2 B) of tensor planes 0, 1, 2: `[2, 1, 0]` for BGR models. */
   readonly channels: readonly [number, number, number];

@@ -7,8 +7,9 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resizeCvLinear } from "../../src/imaging/cv-resize.ts";
-import { type PilFilter, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import { resizeCvLinear, resizeCvLinearRows } from "../../src/imaging/cv-resize.ts";
+import { type PilFilter, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import { byteTable, type PlanarTarget, type PlaneLayout } from "../../src/imaging/planar-row.ts";
 import { wasmFor } from "../../src/imaging/wasm/resample-module.ts";
 import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
 
@@ -100,6 +101,59 @@ describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes",
     const src = noise(lcg(7), 1440, 899);
     expect(Buffer.from(resizeCvLinear(src, 640, 400, "wasm").data).equals(Buffer.from(resizeCvLinear(src, 640, 400, "js").data))).toBe(true);
   });
+});
+
+describe("rows written into a tensor's planes: converted in the module, the same floats as in JavaScript", () => {
+  const SENTINEL = -12345;
+  // A different table per plane and the channels permuted, so that a plane or channel mixed up shows.
+  const layout: PlaneLayout = {
+    channels: [2, 0, 1],
+    tables: [byteTable((v) => v / 7 - 3), byteTable((v) => (v - 127.5) / 128), byteTable((v) => Math.fround(v * 1.5) + 0.25)],
+  };
+  /** A tensor of `plane`-value planes holding only the sentinel, with the target placing rows at `start`, `stride` apart. */
+  const target = (plane: number, start: number, stride: number): PlanarTarget => ({
+    tensor: new Float32Array(3 * plane).fill(SENTINEL),
+    plane,
+    start,
+    stride,
+    layout,
+  });
+  // Rows as wide as the stride (one copy per plane and band) and narrower (a copy per row); more
+  // pixels than one band (2^18) in both.
+  const shapes: [number, number, number, number, number][] = [
+    // source w, h, output w, h, stride
+    [1440, 1080, 992, 736, 992],
+    [1440, 899, 600, 500, 640],
+    [90, 70, 33, 21, 40],
+    [50, 60, 64, 48, 64],
+  ];
+  for (const [sw, sh, width, height, stride] of shapes) {
+    test(`${sw}x${sh} -> ${width}x${height}, rows ${stride} values apart`, () => {
+      const src = noise(lcg(sw + height), sw, sh);
+      const plane = stride * (height + 3);
+      const start = stride + 1 > plane - stride * height ? 0 : stride + 1;
+      const window = { left: 0, top: 0, width, height };
+      const [pilJs, pilWasm, cvJs, cvWasm] = [
+        target(plane, start, stride),
+        target(plane, start, stride),
+        target(plane, start, stride),
+        target(plane, start, stride),
+      ];
+      resizePilRows(src, width, height, "lanczos", window, pilJs, "js");
+      resizePilRows(src, width, height, "lanczos", window, pilWasm, "wasm");
+      resizeCvLinearRows(src, width, height, cvJs, "js");
+      resizeCvLinearRows(src, width, height, cvWasm, "wasm");
+      expect(Buffer.from(pilWasm.tensor.buffer).equals(Buffer.from(pilJs.tensor.buffer))).toBe(true);
+      expect(Buffer.from(cvWasm.tensor.buffer).equals(Buffer.from(cvJs.tensor.buffer))).toBe(true);
+      // Every pixel of every row written, nothing else: the sentinel left exactly outside the rows.
+      const written = (tensor: Float32Array) => tensor.reduce((n, value) => n + (value === SENTINEL ? 0 : 1), 0);
+      expect(written(pilWasm.tensor)).toBe(3 * width * height);
+      // And the values are the resized bytes through the layout: pixel (0, 0) of plane 0 is channel 2's.
+      const bytes = resizePilWindow(src, width, height, "lanczos", window, "js").data;
+      expect(pilWasm.tensor[start]).toBe(layout.tables[0][bytes[2]!]!);
+      expect(pilWasm.tensor[2 * plane + start + (height - 1) * stride + width - 1]).toBe(layout.tables[2][bytes[(height * width - 1) * 3 + 1]!]!);
+    });
+  }
 });
 
 describe("wasm module use", () => {

@@ -40,6 +40,7 @@ interface ResampleExports {
     rows: number,
     out: number,
   ): void;
+  planar_floats(src: number, count: number, c0: number, c1: number, c2: number, tables: number, out: number, planeStride: number): void;
   warp_affine_planar(
     src: number,
     stride: number,
@@ -110,6 +111,14 @@ export class ResampleModule {
    */
   scratch(...blocks: number[]): number[] {
     this.next = this.heapBase;
+    return this.reserve(...blocks);
+  }
+
+  /**
+   * More blocks for the call in progress, after those `scratch` and earlier `reserve`s returned
+   * (which stay valid; views of the memory may not, as for `scratch`).
+   */
+  reserve(...blocks: number[]): number[] {
     const offsets = blocks.map((bytes) => {
       const at = align16(this.next);
       this.next = at + align16(bytes) + 16;

@@ -5,7 +5,7 @@
  * (float32 tensor included) rather than "improved".
  */
 import { resizePilRows, resizePilWindow, type PixelWindow } from "../../imaging/pil-resample.ts";
-import { byteTable, writePlanarRow, type PlaneLayout } from "../../imaging/planar-row.ts";
+import { byteTable, type PlaneLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
@@ -104,6 +104,6 @@ export function clipVisualInput(image: RgbImage, cfg: ClipPreprocessConfig): Flo
   };
   const layout: PlaneLayout = { channels: [0, 1, 2], tables: [table(0), table(1), table(2)] };
   const { width, height, window } = clipResizeGeometry(image, size);
-  resizePilRows(image, width, height, "bicubic", window, (y, row) => writePlanarRow(out, plane, y * size, row, size, layout));
+  resizePilRows(image, width, height, "bicubic", window, { tensor: out, plane, start: 0, stride: size, layout });
   return out;
 }

@@ -5,7 +5,7 @@
  * the landmarks that drive face alignment match the Python service.
  */
 import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
-import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
+import { byteTable, uniformLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
@@ -66,12 +66,13 @@ export function scrfdInput(image: RgbImage, inputSize = 640): ScrfdInput {
   const black = LAYOUT.tables[0][0]!;
   // Every value is written below (the black canvas too), as a reused tensor requires.
   const tensor = pooledFloat32(3 * plane);
-  resizeCvLinearRows(image, newWidth, newHeight, (y, row) => {
-    const start = y * inputSize;
-    writePlanarRow(tensor, plane, start, row, newWidth, LAYOUT);
-    for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + start + newWidth, c * plane + start + inputSize);
-  });
-  // The black canvas below the image.
+  resizeCvLinearRows(image, newWidth, newHeight, { tensor, plane, start: 0, stride: inputSize, layout: LAYOUT });
+  // The black canvas right of the image (a portrait photo's) and below it.
+  if (newWidth < inputSize) {
+    for (let y = 0; y < newHeight; y++) {
+      for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + y * inputSize + newWidth, c * plane + (y + 1) * inputSize);
+    }
+  }
   for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + newHeight * inputSize, (c + 1) * plane);
   return { tensor, scale: newHeight / image.height };
 }

@@ -5,7 +5,7 @@
  */
 import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { resizePilRows } from "../../imaging/pil-resample.ts";
-import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
+import { byteTable, uniformLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
@@ -50,7 +50,7 @@ export function ocrDetectionInput(image: RgbImage, maxResolution: number): Detec
   const plane = width * height;
   // The resize writes every row of every plane, as a reused tensor requires.
   const tensor = pooledFloat32(3 * plane);
-  resizePilRows(image, width, height, "lanczos", { left: 0, top: 0, width, height }, (y, row) => writePlanarRow(tensor, plane, y * width, row, width, LAYOUT));
+  resizePilRows(image, width, height, "lanczos", { left: 0, top: 0, width, height }, { tensor, plane, start: 0, stride: width, layout: LAYOUT });
   return { tensor, width, height };
 }
 

@@ -4,7 +4,7 @@
  * aspect ratio and normalised the way RapidOCR's `TextRecognizer` does.
  */
 import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
-import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
+import { byteTable, uniformLayout } from "../../imaging/planar-row.ts";
 import { perspectiveCropPil } from "../../imaging/pil-perspective.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
@@ -74,7 +74,7 @@ function writeRow(tensor: Float32Array, row: number, width: number, crop: RgbIma
   const resizedWidth = wanted > width ? width : wanted;
   const plane = REC_HEIGHT * width;
   const base = row * 3 * plane;
-  resizeCvLinearRows(crop, resizedWidth, REC_HEIGHT, (y, line) => writePlanarRow(tensor, plane, base + y * width, line, resizedWidth, LAYOUT));
+  resizeCvLinearRows(crop, resizedWidth, REC_HEIGHT, { tensor, plane, start: base, stride: width, layout: LAYOUT });
 }
 
 /**

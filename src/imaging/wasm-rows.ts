@@ -1,0 +1,50 @@
+/**
+ * Rows a WebAssembly kernel left in its module's memory, handed to their output. A sink gets
+ * them one by one; a tensor's planes get them converted inside the module (`planar_floats`,
+ * src/imaging/wasm/planar-floats.c: the same table lookup as `writePlanarRow`, 2.5× faster than
+ * it in JavaScript) a band of rows at a time, each band's planes then copied into the tensor.
+ */
+import type { RowOutput } from "./planar-row.ts";
+import type { ResampleModule } from "./wasm/resample-module.ts";
+
+/**
+ * Float values converted per band: 3 × 2^18 × 4 bytes = 3 MiB of scratch, so that the 992x736 OCR
+ * detector input (8.8 MB of floats) keeps its module's memory under RETAINED_LIMIT.
+ */
+const BAND_PIXELS = 1 << 18;
+
+/** Scratch bytes `deliverRows` reserves beyond the caller's own, for sizing a call's wasm memory. */
+export const DELIVERY_SCRATCH_BYTES = 3 * 256 * 4 + 3 * BAND_PIXELS * 4 + 64;
+
+/**
+ * Hands `count` rows of `width` RGB pixels, back to back at `rowsAt` in `wasm`'s memory, to
+ * `output`. Call before `wasm.finish()`, with the call's scratch still reserved.
+ */
+export function deliverRows(wasm: ResampleModule, rowsAt: number, width: number, count: number, output: RowOutput): void {
+  const rowBytes = width * 3;
+  if (typeof output === "function") {
+    const bytes = wasm.bytes(rowsAt, count * rowBytes);
+    for (let y = 0; y < count; y++) output(y, bytes.subarray(y * rowBytes, (y + 1) * rowBytes));
+    return;
+  }
+  const { tensor, plane, start, stride, layout } = output;
+  const bandRows = Math.max(1, Math.floor(BAND_PIXELS / width));
+  const bandValues = bandRows * width;
+  const [tables, band] = wasm.reserve(3 * 256 * 4, 3 * bandValues * 4) as [number, number];
+  const memory = wasm.exports.memory;
+  layout.tables.forEach((table, k) => new Float32Array(memory.buffer, tables + k * 256 * 4, 256).set(table));
+  const [c0, c1, c2] = layout.channels;
+  for (let first = 0; first < count; first += bandRows) {
+    const rows = Math.min(bandRows, count - first);
+    wasm.exports.planar_floats(rowsAt + first * rowBytes, rows * width, c0, c1, c2, tables, band, bandValues);
+    for (let k = 0; k < 3; k++) {
+      const planeAt = band + k * bandValues * 4;
+      const to = k * plane + start + first * stride;
+      if (stride === width) {
+        tensor.set(new Float32Array(memory.buffer, planeAt, rows * width), to);
+      } else {
+        for (let y = 0; y < rows; y++) tensor.set(new Float32Array(memory.buffer, planeAt + y * width * 4, width), to + y * stride);
+      }
+    }
+  }
+}
