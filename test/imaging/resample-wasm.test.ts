@@ -119,7 +119,7 @@ describe("rows written into a tensor's planes: converted in the module, the same
     layout,
   });
   // Rows as wide as the stride (one copy per plane and band) and narrower (a copy per row); more
-  // pixels than one band (2^18) in both.
+  // pixels than one band (2^16) in both.
   const shapes: [number, number, number, number, number][] = [
     // source w, h, output w, h, stride
     [1440, 1080, 992, 736, 992],

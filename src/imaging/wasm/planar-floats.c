@@ -3,7 +3,8 @@
  * three float32 planes of a tensor, each byte looked up in its plane's 256-entry table (the
  * model's normalisation, computed once per byte by src/imaging/planar-row.ts). The same lookup as
  * that file's `writePlanarRow`, hence the same values; a scalar loop, because a table lookup has
- * no SIMD form, yet about 2.5× the JavaScript's speed (bench/README.md).
+ * no SIMD form, yet 2.5× the JavaScript's speed where the output stays in the caches
+ * (src/imaging/wasm-rows.ts).
  */
 #include <stdint.h>
 
