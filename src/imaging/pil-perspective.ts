@@ -11,15 +11,24 @@
  *     repeats the previous row's (horizontally filtered) value;
  *   - the result is clamped to [0, 255] and truncated, not rounded.
  */
+import { perspectiveCropWasm } from "./pil-perspective-wasm.ts";
 import type { RgbImage } from "./rgb-image.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 /**
  * Crops the quadrilateral `corners` (x,y of top-left, top-right, bottom-right, bottom-left) from
- * `src` into a `width`×`height` image.
+ * `src` into a `width`×`height` image. `backend` as for the resizes (ResampleBackend): by default
+ * the WebAssembly SIMD kernel where available (bench/README.md); the loop below is the reference
+ * and the fallback.
  */
-export function perspectiveCropPil(src: RgbImage, corners: ArrayLike<number>, width: number, height: number): RgbImage {
+export function perspectiveCropPil(src: RgbImage, corners: ArrayLike<number>, width: number, height: number, backend?: ResampleBackend): RgbImage {
   if (corners.length !== 8) throw new Error(`perspectiveCropPil: expected 8 corner values, got ${corners.length}`);
-  const [a0, a1, a2, a3, a4, a5, a6, a7] = solveHomography([0, 0, width, 0, width, height, 0, height], corners);
+  const coefficients = solveHomography([0, 0, width, 0, width, height, 0, height], corners);
+  // The kernel copies in at most the whole photo, and its crop.
+  const wasm = wasmFor("perspectiveCropPil", (src.width * src.height + width * height) * 3, backend);
+  const crop = wasm ? perspectiveCropWasm(wasm, src, corners, coefficients, width, height) : null;
+  if (crop) return crop;
+  const [a0, a1, a2, a3, a4, a5, a6, a7] = coefficients;
   const out = new Uint8Array(width * height * 3);
   for (let y = 0, o = 0; y < height; y++) {
     const yin = y + 0.5;

@@ -40,6 +40,20 @@ interface ResampleExports {
     rows: number,
     out: number,
   ): void;
+  perspective_bicubic(
+    src: number,
+    stride: number,
+    left: number,
+    top: number,
+    columns: number,
+    rows: number,
+    imageWidth: number,
+    imageHeight: number,
+    coefficients: number,
+    width: number,
+    height: number,
+    out: number,
+  ): number;
   planar_floats(src: number, count: number, c0: number, c1: number, c2: number, tables: number, out: number, planeStride: number): void;
   warp_affine_planar(
     src: number,
