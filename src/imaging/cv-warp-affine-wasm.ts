@@ -70,12 +70,7 @@ export function warpAffinePlanarWasm(
     256 * 4,
     values * 4,
   ) as [number, number, number, number, number, number, number];
-  const into = wasm.bytes(source, stride * regionHeight);
-  const imageStride = src.width * 3;
-  for (let y = 0; y < regionHeight; y++) {
-    const from = (region.top + y) * imageStride + region.left * 3;
-    into.set(src.data.subarray(from, from + stride), y * stride);
-  }
+  wasm.writeRegion(source, src, region.left, region.top, regionWidth, regionHeight);
   wasm.writeInt32(colX, plan.colX);
   wasm.writeInt32(colY, plan.colY);
   wasm.writeInt32(rowX, plan.rowX);

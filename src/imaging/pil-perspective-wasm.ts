@@ -36,12 +36,7 @@ export function perspectiveCropWasm(
   const stride = columns * 3;
   const outBytes = width * height * 3;
   const [source, coefficientsAt, out] = wasm.scratch(stride * rows, 8 * 8, outBytes) as [number, number, number];
-  const into = wasm.bytes(source, stride * rows);
-  const imageStride = src.width * 3;
-  for (let y = 0; y < rows; y++) {
-    const from = (top + y) * imageStride + left * 3;
-    into.set(src.data.subarray(from, from + stride), y * stride);
-  }
+  wasm.writeRegion(source, src, left, top, columns, rows);
   new Float64Array(wasm.exports.memory.buffer, coefficientsAt, 8).set(coefficients);
   try {
     const done = wasm.exports.perspective_bicubic(source, stride, left, top, columns, rows, src.width, src.height, coefficientsAt, width, height, out);

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 // Imported as a file so that the single executable embeds it (scripts/build.ts).
 import wasmPath from "./resample.wasm" with { type: "file" };
+import type { RgbImage } from "../rgb-image.ts";
 
 interface ResampleExports {
   readonly memory: WebAssembly.Memory;
@@ -155,6 +156,20 @@ export class ResampleModule {
    */
   finish(): void {
     if (this.exports.memory.buffer.byteLength > RETAINED_LIMIT) this.instance = new WebAssembly.Instance(this.module);
+  }
+
+  /**
+   * Copies the `columns` x `rows` pixels of `image` from (left, top) into the memory at `offset`,
+   * row after row (`columns * 3` bytes each): the part of a photo a crop reads.
+   */
+  writeRegion(offset: number, image: RgbImage, left: number, top: number, columns: number, rows: number): void {
+    const rowBytes = columns * 3;
+    const into = this.bytes(offset, rowBytes * rows);
+    const imageStride = image.width * 3;
+    for (let y = 0; y < rows; y++) {
+      const from = (top + y) * imageStride + left * 3;
+      into.set(image.data.subarray(from, from + rowBytes), y * rowBytes);
+    }
   }
 
   /** Copies `values` into the memory at `offset`. */
