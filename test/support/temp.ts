@@ -4,14 +4,18 @@ import { join } from "node:path";
 
 const created: string[] = [];
 
-// Removed when the test process exits (test files run in one process), so runs leave no folders behind.
-process.on("exit", () => {
-  for (const dir of created) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh empty folder under the OS temp dir, removed when the test run ends. */
+/** A fresh empty folder under the OS temp dir, removed when the test run ends (`removeTempDirs`). */
 export function tempDir(prefix = "immich-ml-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   created.push(dir);
   return dir;
+}
+
+/**
+ * Removes every folder `tempDir` made. Called once after all test files (test/setup.ts): `bun test`
+ * fires no process "exit" handlers, so a handler there left ~200 folders (and a built executable)
+ * in the temp dir per run.
+ */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
