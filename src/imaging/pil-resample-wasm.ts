@@ -27,19 +27,20 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
   const rows = rowEnd - rowStart;
   const srcRowBytes = src.width * 3;
   const outRow = outWidth * 3;
-  const [hFirst, hCount, hWeights, hPairs, vFirst, vCount, vWeights, source, between, out] = wasm.scratch(
+  const [hFirst, hCount, hWeights, hPairs, vFirst, vCount, vWeights, vPairs, source, between, out] = wasm.scratch(
     h ? h.first.length * 4 : 0,
     h ? h.count.length * 4 : 0,
     h ? h.weights.length * 4 : 0,
-    // The horizontal kernel's packed weight pairs: hi and lo int32 per pair of taps.
+    // Each kernel's packed weight pairs: hi and lo int32 per pair of taps.
     h ? outWidth * Math.ceil(h.taps / 2) * 8 : 0,
     v ? v.first.length * 4 : 0,
     v ? v.count.length * 4 : 0,
     v ? v.weights.length * 4 : 0,
+    v ? outHeight * Math.ceil(v.taps / 2) * 8 : 0,
     h ? rows * srcRowBytes : 0,
     rows * outRow,
     v ? outHeight * outRow : 0,
-  ) as [number, number, number, number, number, number, number, number, number, number];
+  ) as [number, number, number, number, number, number, number, number, number, number, number];
 
   if (h) {
     wasm.bytes(source, rows * srcRowBytes).set(src.data.subarray(rowStart * srcRowBytes, rowEnd * srcRowBytes));
@@ -66,7 +67,7 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
     );
     wasm.writeInt32(vCount, v.count);
     wasm.writeInt32(vWeights, v.weights);
-    wasm.exports.resample_columns(between, outRow, outHeight, vFirst, vCount, vWeights, v.taps, out);
+    wasm.exports.resample_columns(between, outRow, outHeight, vFirst, vCount, vWeights, v.taps, vPairs, out);
   }
   try {
     deliverRows(wasm, result, outWidth, count, output);

@@ -130,6 +130,20 @@ describe.each(BACKENDS)("resizePilWindow (%s) equals resize-then-crop", (backend
     }
   }
 
+  test("windows of one size at different places each get their own coefficients", () => {
+    // The coefficient tables are kept between calls: one window's must not serve another's.
+    const src = synthImage("noise", 40, 30, 7);
+    const full = resizePil(src, 97, 61, "lanczos", backend);
+    for (const [left, top] of [
+      [0, 0],
+      [13, 7],
+      [40, 20],
+    ] as const) {
+      const window = resizePilWindow(src, 97, 61, "lanczos", { left, top, width: 50, height: 40 }, backend);
+      expect(window.data).toEqual(crop(full, left, top, 50, 40));
+    }
+  });
+
   test("rejects a window outside the resized image", () => {
     const src = synthImage("noise", 5, 4, 1);
     expect(() => resizePilWindow(src, 10, 8, "bicubic", { left: 5, top: 0, width: 6, height: 8 })).toThrow(RangeError);

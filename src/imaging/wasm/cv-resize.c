@@ -13,15 +13,17 @@
 /*
  * Horizontal pass of one source row: out[dx * 3 + c] = row[tap0[dx] + c] * w0 + row[tap1[dx] + c] * w1
  * as int32, the weights packed as the 16-bit pair (w0, w1) in weights[dx] (both <= 2^11). The
- * two taps' bytes are interleaved (R0 R1 G0 G1 B0 B1 ..) and widened to 16 bits, so one dot
- * product gives R, G and B; the fourth lane lands on the next pixel (overwritten) or the spare.
+ * two taps' first four bytes go into one vector, whose swizzle interleaves them (R0 R1 G0 G1 B0
+ * B1 ..) and widens them to 16 bits (out-of-range indices give the zero high bytes): one byte
+ * shuffle in Bun's JIT, where a two-source shuffle is two and an OR. One dot product then gives
+ * R, G and B; the fourth lane lands on the next pixel (overwritten) or the spare.
  */
 static void filter_row(const uint8_t *row, const int32_t *tap0, const int32_t *tap1, const int32_t *weights,
                        int32_t width, int32_t *out) {
+  const v128_t interleave = wasm_i8x16_const(0, -128, 4, -128, 1, -128, 5, -128, 2, -128, 6, -128, 3, -128, 7, -128);
   for (int32_t dx = 0; dx < width; dx++, out += 3) {
-    const v128_t p0 = wasm_v128_load(row + tap0[dx]);
-    const v128_t p1 = wasm_v128_load(row + tap1[dx]);
-    const v128_t pair = wasm_u16x8_extend_low_u8x16(wasm_i8x16_shuffle(p0, p1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+    const v128_t both = wasm_v128_load32_lane(row + tap1[dx], wasm_v128_load32_zero(row + tap0[dx]), 1);
+    const v128_t pair = wasm_i8x16_swizzle(both, interleave);
     wasm_v128_store(out, wasm_i32x4_dot_i16x8(pair, wasm_i32x4_splat(weights[dx])));
   }
 }

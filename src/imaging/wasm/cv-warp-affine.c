@@ -33,10 +33,13 @@ static void fill_pair_weights(void) {
   pair_weights_ready = 1;
 }
 
-/* The two neighbouring pixels at `p`, interleaved (R0 R1 G0 G1 B0 B1 ..) and widened to 16 bits. */
+/*
+ * The two neighbouring pixels at `p`, interleaved (R0 R1 G0 G1 B0 B1 ..) and widened to 16 bits:
+ * one swizzle, whose out-of-range indices give the zero high bytes (Bun's JIT turns a constant
+ * swizzle into one byte shuffle, but a shuffle into two and an OR, and a widening more).
+ */
 static inline v128_t neighbours(const uint8_t *p) {
-  const v128_t bytes = wasm_v128_load(p);
-  return wasm_u16x8_extend_low_u8x16(wasm_i8x16_shuffle(bytes, bytes, 0, 3, 1, 4, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  return wasm_i8x16_swizzle(wasm_v128_load(p), wasm_i8x16_const(0, -128, 3, -128, 1, -128, 4, -128, 2, -128, 5, -128, 6, -128, 7, -128));
 }
 
 __attribute__((export_name("warp_affine_planar")))

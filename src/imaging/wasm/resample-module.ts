@@ -25,7 +25,17 @@ interface ResampleExports {
     pairs: number,
     out: number,
   ): void;
-  resample_columns(src: number, stride: number, outHeight: number, firstRow: number, count: number, weights: number, taps: number, out: number): void;
+  resample_columns(
+    src: number,
+    stride: number,
+    outHeight: number,
+    firstRow: number,
+    count: number,
+    weights: number,
+    taps: number,
+    pairs: number,
+    out: number,
+  ): void;
   resize_cv_linear(
     src: number,
     srcRowBytes: number,
