@@ -55,6 +55,15 @@ const REFUSAL =
   "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +
   `Content-Length: ${Buffer.byteLength(REFUSAL_BODY)}\r\nConnection: close\r\n\r\n${REFUSAL_BODY}`;
 
+/**
+ * A copy of bytes a socket handed over (Bun may reuse their memory). The copy constructor is a
+ * memcpy; `Uint8Array.from` takes the iterator path for a Buffer (5.3 ms for a 300 KB photo's
+ * body against 0.07 ms), and a Buffer's own `slice` copies nothing.
+ */
+function copyOf(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
+}
+
 /** One direction of a pipe: bytes the receiving socket has not taken yet, sent on its next drain. */
 class Outbox {
   private queue: Uint8Array[] = [];
@@ -66,7 +75,7 @@ class Outbox {
       if (written === data.byteLength) return;
       data = data.subarray(Math.max(written, 0));
     }
-    this.queue.push(Uint8Array.from(data));
+    this.queue.push(copyOf(data));
     from?.pause();
   }
 
@@ -259,7 +268,7 @@ export function startConnectionGuard(options: ConnectionGuardOptions): Connectio
         }
         if (link.inner) return link.toInner.send(link.inner, data, client);
         // Until the HTTP server's socket opens (a moment on a unix socket) bytes wait here, the client paused.
-        link.early.push(Uint8Array.from(data));
+        link.early.push(copyOf(data));
         client.pause();
       },
       drain(client) {
