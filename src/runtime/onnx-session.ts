@@ -22,6 +22,7 @@ import type { HostedSession } from "./session-host.ts";
 import type { BestClasses } from "./best-class.ts";
 import type { ReleaseDepth } from "./allocator.ts";
 import { AbandonedError, requestSignal, throwIfAbandoned } from "./request-scope.ts";
+import { INTERACTIVE_SPIN_MICROSECONDS } from "./intra-op-spin.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
 import { SEARCH_THREAD_NAME } from "./thread-priority.ts";
@@ -36,6 +37,8 @@ export interface SessionSettings {
   interOpThreads: number;
   arena: boolean;
   deviceId: string;
+  /** How long idle intra-op threads spin for more work (intra-op-spin.ts); 0 or absent: they sleep. */
+  spinMicroseconds?: number;
 }
 
 export type TensorElement = "float32" | "int32" | "int64" | "uint8";
@@ -87,12 +90,18 @@ export interface SessionUsage {
  * sessions of the process share one (ort-capi.ts `registerSharedArena`), which holds what the
  * runs under way at once need and hands the rest back when the service goes idle or evicts a
  * model. An interactive session (the CLIP text tower: small, and someone waits for each run)
- * keeps the arena whatever MODEL_ARENA says, and runs on its own intra-op thread count
- * (thread-layout.ts: at least 2).
+ * keeps the arena whatever MODEL_ARENA says, runs on its own intra-op thread count
+ * (thread-layout.ts: at least 2), and its idle intra-op threads spin a moment before sleeping
+ * (intra-op-spin.ts).
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
   if (!usage.interactive) return settings;
-  return { ...settings, arena: true, intraOpThreads: settings.searchIntraOpThreads ?? settings.intraOpThreads };
+  return {
+    ...settings,
+    arena: true,
+    intraOpThreads: settings.searchIntraOpThreads ?? settings.intraOpThreads,
+    spinMicroseconds: INTERACTIVE_SPIN_MICROSECONDS,
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import { CFunction, CString, dlopen, FFIType, ptr, read, toArrayBuffer, type Poi
 import { dirname, join } from "node:path";
 import { nativeDir } from "../native/loader.ts";
 import { type BestClasses, bestClasses } from "./best-class.ts";
+import { intraOpSpinEntries } from "./intra-op-spin.ts";
 import { addModel } from "./tiny-onnx.ts";
 import type { Feed, InputSpec, OutputTensor, TensorElement } from "./onnx-session.ts";
 
@@ -87,6 +88,8 @@ export interface NativeSessionOptions {
   interOpThreads: number;
   /** Take memory from the process's shared arena (`registerSharedArena`); else no arena at all. */
   arena: boolean;
+  /** How long idle intra-op threads spin for more work (intra-op-spin.ts); 0 or absent: they sleep. */
+  spinMicroseconds?: number;
 }
 
 /** A created session: its native pointer (valid in every thread of the process) and signature. */
@@ -298,8 +301,9 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
     if (options.arena) useSharedArena(ort, sessionOptions);
     else ort.call("DisableCpuMemArena", [P], sessionOptions);
-    // As session-host.ts: idle intra-op threads sleep rather than hold a core.
-    ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.intra_op.allow_spinning"), cString("0"));
+    for (const [key, value] of Object.entries(intraOpSpinEntries(options.spinMicroseconds ?? 0))) {
+      ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString(key), cString(value));
+    }
     session = ort.out((out) => ort.call("CreateSession", [P, P, P, P], ort.env, cString(modelPath), sessionOptions, out));
   } finally {
     ort.release("ReleaseSessionOptions", sessionOptions);

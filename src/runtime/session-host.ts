@@ -3,7 +3,7 @@
  * why not on the main thread). Upstream's session policy (spec §2.8): provider preference
  * CUDA > CoreML > CPU filtered by what this onnxruntime-node build can use, CPU arena per
  * `MODEL_ARENA`, inter/intra-op threads, parallel execution when inter-op threads > 1; plus
- * non-spinning intra-op threads.
+ * intra-op threads that sleep when idle, but for a search query's (intra-op-spin.ts).
  *
  * A CPU session is created through onnxruntime's C API (ort-capi.ts) so that every inference
  * thread can run it; an accelerator's session (CUDA, CoreML) goes through onnxruntime-node and
@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { log } from "../log.ts";
 
 import type { Feed, InputSpec, OutputTensor, SessionSettings } from "./onnx-session.ts";
+import { intraOpSpinEntries } from "./intra-op-spin.ts";
 import { createNativeSession, type NativeSession } from "./ort-capi.ts";
 import { type BestClasses, bestClasses } from "./best-class.ts";
 
@@ -70,10 +71,7 @@ export async function createSession(modelPath: string, settings: SessionSettings
         executionMode: settings.interOpThreads > 1 ? "parallel" : "sequential",
         enableCpuMemArena: settings.arena,
         graphOptimizationLevel: "all",
-        // Idle intra-op threads sleep instead of spinning: a spinning thread holds its core
-        // between parallel sections, which is exactly when pre-processing (a lower priority, see
-        // thread-priority.ts) and the other processes of an Immich host should run.
-        extra: { session: { intra_op: { allow_spinning: "0" } } },
+        extra: intraOpSpinEntries(settings.spinMicroseconds ?? 0),
       });
       return { hosted: { session, inputs: describeInputs(session), outputNames: session.outputNames, provider } };
     } catch (error) {

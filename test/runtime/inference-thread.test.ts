@@ -20,6 +20,7 @@ import {
   type SessionRequest,
   type SessionSettings,
 } from "../../src/runtime/onnx-session.ts";
+import { INTERACTIVE_SPIN_MICROSECONDS } from "../../src/runtime/intra-op-spin.ts";
 import { runHostedSession } from "../../src/runtime/session-host.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
@@ -217,6 +218,11 @@ describe("interactive sessions", () => {
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, { interactive: true }).arena).toBe(true);
     expect(sessionSettingsFor({ ...SETTINGS, arena: false }, {}).arena).toBe(false);
     expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
+  });
+
+  test("spin their idle intra-op threads a moment; other sessions' threads sleep", () => {
+    expect(sessionSettingsFor(SETTINGS, { interactive: true }).spinMicroseconds).toBe(INTERACTIVE_SPIN_MICROSECONDS);
+    expect(sessionSettingsFor(SETTINGS, {}).spinMicroseconds).toBeUndefined();
   });
 
   test("run on the search intra-op thread count; other sessions keep theirs", () => {

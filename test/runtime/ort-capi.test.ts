@@ -74,6 +74,22 @@ describe("a C-API session", () => {
     }
   });
 
+  test("on two intra-op threads that spin between parallel sections, computes what onnxruntime-node's defaults compute", async () => {
+    const path = join(dir, "text64.onnx");
+    const native = createNativeSession(path, { ...OPTIONS, intraOpThreads: 2, spinMicroseconds: 100 });
+    const reference = await ort.InferenceSession.create(path, { intraOpNumThreads: 2, interOpNumThreads: 1 });
+    try {
+      const feed: Feed = { type: "int64", data: BigInt64Array.from({ length: 77 }, (_, i) => BigInt((i * 17) % 1000)), dims: [1, 77] };
+      const name = native.inputs[0]!.name;
+      const [ours] = runNativeSession(native.handle, native.outputNames, { [name]: feed });
+      const theirs = await reference.run({ [name]: new ort.Tensor(feed.type, feed.data, feed.dims) });
+      expect(Array.from(ours!.data)).toEqual(Array.from(theirs[native.outputNames[0]!]!.data as Float32Array));
+    } finally {
+      releaseNativeSession(native.handle);
+      await reference.release();
+    }
+  });
+
   test("reduced to the best class per position, reads what the full output holds", () => {
     const native = createNativeSession(join(dir, "faces.onnx"), OPTIONS);
     try {
