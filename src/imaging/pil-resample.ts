@@ -85,20 +85,38 @@ export interface AxisCoefficients {
  * Tables computed lately, by filter and axis geometry. A thread resizes the same few geometries
  * over and over (every 1440x1080 preview to the OCR detector's 992x736, to CLIP's 224), and a
  * Lanczos table costs two sines a tap: 0.6 ms of the OCR detector input's 9 ms. The tables are
- * only read once made. Bounded, oldest first out (a Map iterates in insertion order).
+ * only read once made. Bounded in bytes, oldest first out (a Map iterates in insertion order): a
+ * preview's tables take 4-45 KB, while a 100-megapixel panorama's can take megabytes, and a stream
+ * of such photos must not leave them held in every worker.
  */
 const recentTables = new Map<string, AxisCoefficients>();
-const RECENT_TABLES = 16;
+const RECENT_TABLES_BYTES = 1 << 20;
+let recentBytes = 0;
+
+function tableBytes(table: AxisCoefficients): number {
+  return table.first.byteLength + table.count.byteLength + table.weights.byteLength;
+}
 
 function cachedCoefficients(inSize: number, outSize: number, start: number, n: number, filter: PilFilter): AxisCoefficients {
   const key = `${filter} ${inSize} ${outSize} ${start} ${n}`;
-  let table = recentTables.get(key);
-  if (!table) {
-    table = axisCoefficients(inSize, outSize, start, n, KERNELS[filter]);
-    if (recentTables.size >= RECENT_TABLES) recentTables.delete(recentTables.keys().next().value!);
-    recentTables.set(key, table);
+  const kept = recentTables.get(key);
+  if (kept) return kept;
+  const table = axisCoefficients(inSize, outSize, start, n, KERNELS[filter]);
+  const bytes = tableBytes(table);
+  if (bytes > RECENT_TABLES_BYTES / 4) return table;
+  for (const [oldest, old] of recentTables) {
+    if (recentBytes + bytes <= RECENT_TABLES_BYTES) break;
+    recentTables.delete(oldest);
+    recentBytes -= tableBytes(old);
   }
+  recentTables.set(key, table);
+  recentBytes += bytes;
   return table;
+}
+
+/** Bytes of coefficient tables this thread keeps for later resizes (at most RECENT_TABLES_BYTES). */
+export function keptTableBytes(): number {
+  return recentBytes;
 }
 
 /** Coefficients for output pixels [start, start + n) of an inSize → outSize resampling. */

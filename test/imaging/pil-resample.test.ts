@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { type PilFilter, resizePil, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
+import { keptTableBytes, type PilFilter, resizePil, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
 import type { ResampleBackend } from "../../src/imaging/wasm/resample-module.ts";
 import type { RgbImage } from "../../src/imaging/rgb-image.ts";
 import { repoRoot } from "../support/fixtures.ts";
@@ -142,6 +142,19 @@ describe.each(BACKENDS)("resizePilWindow (%s) equals resize-then-crop", (backend
       const window = resizePilWindow(src, 97, 61, "lanczos", { left, top, width: 50, height: 40 }, backend);
       expect(window.data).toEqual(crop(full, left, top, 50, 40));
     }
+  });
+
+  test("keeps at most 1 MiB of tables, whatever geometries come by", () => {
+    // A panorama's table is large (40,000 → 992 px, 243 Lanczos taps an output: 0.96 MB): used, not kept.
+    const panorama = synthImage("noise", 40_000, 2, 3);
+    const before = keptTableBytes();
+    expect(resizePil(panorama, 992, 2, "lanczos", backend).width).toBe(992);
+    expect(keptTableBytes()).toBe(before);
+    const src = synthImage("noise", 6, 2, 3);
+    // Many small geometries: the oldest go.
+    for (let w = 7; w < 2_000; w += 1) resizePilWindow(src, w, 3, "lanczos", { left: 0, top: 0, width: Math.min(w, 64), height: 3 }, backend);
+    expect(keptTableBytes()).toBeGreaterThan(0);
+    expect(keptTableBytes()).toBeLessThanOrEqual(1 << 20);
   });
 
   test("rejects a window outside the resized image", () => {
