@@ -66,7 +66,8 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
   beforeAll(async () => {
     const model = TEXT_ENTRIES.clip.textual.modelName;
     // Preloaded: each instance stays out of rotation (/ready 503) until its models are loaded.
-    instances = await startPeers(3, { MACHINE_LEARNING_DRAIN_DELAY_S: String(DRAIN_DELAY_S), MACHINE_LEARNING_PRELOAD__CLIP: model });
+    // TMPDIR: the instance killed with -9 below cannot remove its HTTP socket's folder; in ours it goes at the end.
+    instances = await startPeers(3, { MACHINE_LEARNING_DRAIN_DELAY_S: String(DRAIN_DELAY_S), MACHINE_LEARNING_PRELOAD__CLIP: model, TMPDIR: tempDir() });
     balancer = closedPortUrl();
     stats = closedPortUrl();
     const folder = tempDir();

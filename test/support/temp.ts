@@ -12,10 +12,12 @@ export function tempDir(prefix = "immich-ml-test-"): string {
 }
 
 /**
- * Removes every folder `tempDir` made. Called once after all test files (test/setup.ts): `bun test`
- * fires no process "exit" handlers, so a handler there left ~200 folders (and a built executable)
- * in the temp dir per run.
+ * Removes every folder `tempDir` made. `bun test` fires no process "exit" handlers, so under it
+ * this runs once after all test files (test/setup.ts); the helper scripts tests spawn as plain
+ * processes (test/support/offline-session.ts) are cleaned up by the handler below.
  */
 export function removeTempDirs(): void {
   for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
+
+process.on("exit", removeTempDirs);
