@@ -11,7 +11,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { buildBenchCache } from "./cache.ts";
+import { buildBenchCache, removeBenchCache } from "./cache.ts";
 import { argNumber, argText, startServerProcess } from "./lib.ts";
 import { postRequest, saturate } from "./measure.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
@@ -97,4 +97,5 @@ try {
   }
 } finally {
   await server.stop();
+  removeBenchCache(cache);
 }
