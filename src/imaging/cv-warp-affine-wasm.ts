@@ -6,7 +6,7 @@
  */
 import type { WarpPlan } from "./cv-warp-affine.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import type { ResampleModule } from "./wasm/resample-module.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 /** Positions are in 1/1024 pixel, taps in whole pixels: 10 bits apart. */
 const POSITION_TO_PIXEL = 10;
@@ -41,12 +41,14 @@ function readRegion(plan: WarpPlan, image: RgbImage): { left: number; top: numbe
 
 /**
  * Writes the warped crop (`width` x `height`) into `tensor` from `offset`, plane after plane, each
- * byte as `table` maps it. False (nothing written) when the crop reads no pixel of the image or
- * its positions are out of the kernel's range (a degenerate transform): the caller then uses the
- * JavaScript warp, which handles those as OpenCV does.
+ * byte as `table` maps it. False (nothing written) when the crop reads no pixel of the image, its
+ * positions are out of the kernel's range (a degenerate transform) or `backend` (as for the
+ * resizes) leaves it to JavaScript: the caller then uses the JavaScript warp, which handles those
+ * as OpenCV does. The scratch the gate weighs is the region read, not the photo: a face crop of a
+ * 100-megapixel photo still runs here.
  */
 export function warpAffinePlanarWasm(
-  wasm: ResampleModule,
+  backend: ResampleBackend | undefined,
   src: RgbImage,
   plan: WarpPlan,
   width: number,
@@ -61,6 +63,8 @@ export function warpAffinePlanarWasm(
   const regionHeight = region.bottom - region.top + 1;
   const stride = regionWidth * 3;
   const values = 3 * width * height;
+  const wasm = wasmFor("warpAffinePlanarWasm", stride * regionHeight + (4 * (width + height) + 256 + values) * 4, backend);
+  if (!wasm) return false;
   const [source, colX, colY, rowX, rowY, tableAt, out] = wasm.scratch(
     stride * regionHeight,
     width * 4,

@@ -5,18 +5,19 @@
  */
 import type { Homography } from "./pil-perspective.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import type { ResampleModule } from "./wasm/resample-module.ts";
+import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 /** A sample inside the quadrilateral reads taps up to 2.5 pixels away from it. */
 const TAP_MARGIN = 3;
 
 /**
  * The crop, or null when the kernel cannot make it from the part copied in (a degenerate
- * quadrilateral whose samples leave its bounding box, or one outside the image): the caller then
- * crops in JavaScript.
+ * quadrilateral whose samples leave its bounding box, or one outside the image) or `backend` (as
+ * for the resizes) leaves it to JavaScript: the caller then crops in JavaScript. The scratch the
+ * gate weighs is the region read, not the photo: a text line of a 100-megapixel scan still runs here.
  */
 export function perspectiveCropWasm(
-  wasm: ResampleModule,
+  backend: ResampleBackend | undefined,
   src: RgbImage,
   corners: ArrayLike<number>,
   coefficients: Homography,
@@ -35,6 +36,8 @@ export function perspectiveCropWasm(
   const rows = bottom - top + 1;
   const stride = columns * 3;
   const outBytes = width * height * 3;
+  const wasm = wasmFor("perspectiveCropPil", stride * rows + outBytes, backend);
+  if (!wasm) return null;
   const [source, coefficientsAt, out] = wasm.scratch(stride * rows, 8 * 8, outBytes) as [number, number, number];
   wasm.writeRegion(source, src, left, top, columns, rows);
   new Float64Array(wasm.exports.memory.buffer, coefficientsAt, 8).set(coefficients);

@@ -13,7 +13,7 @@
  */
 import { perspectiveCropWasm } from "./pil-perspective-wasm.ts";
 import type { RgbImage } from "./rgb-image.ts";
-import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
+import type { ResampleBackend } from "./wasm/resample-module.ts";
 
 /**
  * Crops the quadrilateral `corners` (x,y of top-left, top-right, bottom-right, bottom-left) from
@@ -24,9 +24,7 @@ import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 export function perspectiveCropPil(src: RgbImage, corners: ArrayLike<number>, width: number, height: number, backend?: ResampleBackend): RgbImage {
   if (corners.length !== 8) throw new Error(`perspectiveCropPil: expected 8 corner values, got ${corners.length}`);
   const coefficients = solveHomography([0, 0, width, 0, width, height, 0, height], corners);
-  // The kernel copies in at most the whole photo, and its crop.
-  const wasm = wasmFor("perspectiveCropPil", (src.width * src.height + width * height) * 3, backend);
-  const crop = wasm ? perspectiveCropWasm(wasm, src, corners, coefficients, width, height) : null;
+  const crop = perspectiveCropWasm(backend, src, corners, coefficients, width, height);
   if (crop) return crop;
   const [a0, a1, a2, a3, a4, a5, a6, a7] = coefficients;
   const out = new Uint8Array(width * height * 3);

@@ -8,11 +8,13 @@ import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resizeCvLinear, resizeCvLinearRows } from "../../src/imaging/cv-resize.ts";
-import { perspectiveCropPil } from "../../src/imaging/pil-perspective.ts";
+import { perspectiveCropPil, solveHomography } from "../../src/imaging/pil-perspective.ts";
+import { perspectiveCropWasm } from "../../src/imaging/pil-perspective-wasm.ts";
 import { type PilFilter, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
 import { byteTable, type PlanarTarget, type PlaneLayout } from "../../src/imaging/planar-row.ts";
 import { wasmFor } from "../../src/imaging/wasm/resample-module.ts";
 import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
+import { largePhoto } from "./cv/synthetic.ts";
 
 /** Deterministic stream so a failing shape can be replayed. */
 function lcg(seed: number): () => number {
@@ -148,6 +150,17 @@ describe("Pillow perspective crop: WebAssembly and JavaScript give the same byte
     ]) {
       expect([...perspectiveCropPil(src, corners, 30, 12, "wasm").data]).toEqual([...perspectiveCropPil(src, corners, 30, 12, "js").data]);
     }
+  });
+
+  test("by default a line of a photo too large to copy in whole still runs here: only its region is copied", () => {
+    // The line reads ~210x60 px of the 72 MB photo.
+    const photo = largePhoto();
+    const corners = [3000, 2000, 3200, 2010, 3198, 2050, 2999, 2040];
+    const coefficients = solveHomography([0, 0, 200, 0, 200, 40, 0, 40], corners);
+    const crop = perspectiveCropWasm(undefined, photo, corners, coefficients, 200, 40);
+    expect(crop).not.toBeNull();
+    expect(Buffer.from(crop!.data).equals(Buffer.from(perspectiveCropPil(photo, corners, 200, 40, "js").data))).toBe(true);
+    expect(perspectiveCropWasm("js", photo, corners, coefficients, 200, 40)).toBeNull();
   });
 });
 

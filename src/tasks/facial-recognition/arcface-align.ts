@@ -8,7 +8,7 @@ import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { warpAffineCv, warpPlan } from "../../imaging/cv-warp-affine.ts";
 import { warpAffinePlanarWasm } from "../../imaging/cv-warp-affine-wasm.ts";
 import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
-import { type ResampleBackend, wasmFor } from "../../imaging/wasm/resample-module.ts";
+import type { ResampleBackend } from "../../imaging/wasm/resample-module.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
 export const ARCFACE_SIZE = 112;
@@ -86,16 +86,14 @@ export function alignedFacesInput(image: RgbImage, landmarks: ArrayLike<number>,
   if (landmarks.length % points !== 0) throw new Error(`alignedFacesInput: expected 10 landmark coordinates per face, got ${landmarks.length}`);
   const plane = ARCFACE_SIZE * ARCFACE_SIZE;
   const count = landmarks.length / points;
-  // The kernel copies in only the part of the photo a crop reads, at most the whole photo.
-  const wasm = count > 0 ? wasmFor("alignedFacesInput", image.width * image.height * 3, backend) : null;
   // Every value of every crop is written below, as a reused tensor requires.
   const tensor = pooledFloat32(count * 3 * plane);
   for (let n = 0; n < count; n++) {
     const face = Array.from({ length: points }, (_, i) => landmarks[n * points + i]!);
     const offset = n * 3 * plane;
-    if (wasm) {
+    if (backend !== "js") {
       const plan = warpPlan(similarityTransform(face, ARCFACE_TEMPLATE), ARCFACE_SIZE, ARCFACE_SIZE);
-      if (warpAffinePlanarWasm(wasm, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, TABLE, tensor, offset)) continue;
+      if (warpAffinePlanarWasm(backend, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, TABLE, tensor, offset)) continue;
     }
     writePlanarRow(tensor, plane, offset, alignFace(image, face).data, plane, LAYOUT);
   }

@@ -44,3 +44,17 @@ export function compareImages(a: RgbImage, b: RgbImage): { maxDiff: number; diff
   }
   return { maxDiff, differing };
 }
+
+/**
+ * A 6000x4000 photo (72 MB of RGB, more than a default resample call may copy into WebAssembly)
+ * of a 251-byte repeating pattern, made by doubling copies: filling it value by value takes a second.
+ */
+export function largePhoto(): RgbImage {
+  const width = 6000;
+  const height = 4000;
+  const data = new Uint8Array(width * height * 3);
+  let filled = 251;
+  for (let i = 0; i < filled; i++) data[i] = (i * 7) % 251;
+  for (; filled < data.length; filled *= 2) data.copyWithin(filled, 0, filled);
+  return { width, height, data };
+}

@@ -8,10 +8,8 @@ import { join } from "node:path";
 import { warpAffineCv, warpPlan } from "../../../src/imaging/cv-warp-affine.ts";
 import { warpAffinePlanarWasm } from "../../../src/imaging/cv-warp-affine-wasm.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
-import { wasmFor } from "../../../src/imaging/wasm/resample-module.ts";
-import { goldenDir, syntheticImage } from "./synthetic.ts";
+import { goldenDir, largePhoto, syntheticImage } from "./synthetic.ts";
 
-const wasm = wasmFor("warp-affine-wasm.test", 0, "wasm")!;
 /** Each byte as itself: the planes then hold the crop's bytes. */
 const IDENTITY = Float32Array.from({ length: 256 }, (_, byte) => byte);
 
@@ -26,7 +24,7 @@ function planes(crop: RgbImage): Float32Array {
 /** Whether the kernel wrote the JavaScript warp's values; null when it declined (nothing written). */
 function sameAsJs(src: RgbImage, matrix: number[], width: number, height: number): boolean | null {
   const out = new Float32Array(3 * width * height).fill(-1);
-  if (!warpAffinePlanarWasm(wasm, src, warpPlan(matrix, width, height), width, height, IDENTITY, out, 0)) return null;
+  if (!warpAffinePlanarWasm("wasm", src, warpPlan(matrix, width, height), width, height, IDENTITY, out, 0)) return null;
   return Buffer.from(out.buffer).equals(Buffer.from(planes(warpAffineCv(src, matrix, width, height)).buffer));
 }
 
@@ -84,5 +82,16 @@ describe("warpAffineCv: the WebAssembly kernel gives the JavaScript values", () 
 
   test("a degenerate (NaN) matrix is left to the JavaScript warp", () => {
     expect(sameAsJs(syntheticImage(20, 20, 1), new Array(6).fill(Number.NaN), 8, 8)).toBeNull();
+  });
+
+  test("by default a crop of a photo too large to copy in whole still runs here: only its region is copied", () => {
+    // The crop reads ~250 px square of the 72 MB photo.
+    const photo = largePhoto();
+    // Reads around (3000, 2000), turned and at half scale.
+    const matrix = [0.5, 0.1, -1700, -0.1, 0.5, -700];
+    const out = new Float32Array(3 * 112 * 112);
+    expect(warpAffinePlanarWasm(undefined, photo, warpPlan(matrix, 112, 112), 112, 112, IDENTITY, out, 0)).toBe(true);
+    expect(Buffer.from(out.buffer).equals(Buffer.from(planes(warpAffineCv(photo, matrix, 112, 112)).buffer))).toBe(true);
+    expect(warpAffinePlanarWasm("js", photo, warpPlan(matrix, 112, 112), 112, 112, IDENTITY, out, 0)).toBe(false);
   });
 });
