@@ -28,12 +28,45 @@ static void filter_row(const uint8_t *row, const int32_t *tap0, const int32_t *t
   }
 }
 
-/* OpenCV's VResizeLinear on four sums per row: ((b0 * (r0 >> 4)) >> 16) + ((b1 * (r1 >> 4)) >> 16), then (+2) >> 2. */
+/*
+ * filter_row on two source rows at once, for an output row whose two rows are both new (every
+ * row of a reduction): each column's taps and weight are read, and the weight splatted, once.
+ */
+static void filter_two_rows(const uint8_t *row_a, const uint8_t *row_b, const int32_t *tap0, const int32_t *tap1,
+                            const int32_t *weights, int32_t width, int32_t *out_a, int32_t *out_b) {
+  const v128_t interleave = wasm_i8x16_const(0, -128, 4, -128, 1, -128, 5, -128, 2, -128, 6, -128, 3, -128, 7, -128);
+  for (int32_t dx = 0; dx < width; dx++, out_a += 3, out_b += 3) {
+    const int32_t t0 = tap0[dx], t1 = tap1[dx];
+    const v128_t w = wasm_i32x4_splat(weights[dx]);
+    const v128_t a = wasm_v128_load32_lane(row_a + t1, wasm_v128_load32_zero(row_a + t0), 1);
+    const v128_t b = wasm_v128_load32_lane(row_b + t1, wasm_v128_load32_zero(row_b + t0), 1);
+    wasm_v128_store(out_a, wasm_i32x4_dot_i16x8(wasm_i8x16_swizzle(a, interleave), w));
+    wasm_v128_store(out_b, wasm_i32x4_dot_i16x8(wasm_i8x16_swizzle(b, interleave), w));
+  }
+}
+
+/*
+ * x >> 16 for x >= 0: each lane's two high bytes moved down. One byte shuffle in Bun's JIT, where
+ * a vector shift by a constant is four instructions.
+ */
+static inline v128_t high_halves(v128_t x) {
+  return wasm_i8x16_swizzle(x, wasm_i8x16_const(2, 3, -128, -128, 6, 7, -128, -128, 10, 11, -128, -128, 14, 15, -128, -128));
+}
+
+/*
+ * OpenCV's VResizeLinear on four sums per row, before its final (+2) >> 2:
+ * ((b0 * (r0 >> 4)) >> 16) + ((b1 * (r1 >> 4)) >> 16). The sums are >= 0 and below 2^19, the
+ * weights at most 2^11, so each product is >= 0 and below 2^27, and each term below 2^11.
+ */
 static inline v128_t vertical4(const int32_t *r0, const int32_t *r1, v128_t b0, v128_t b1) {
-  const v128_t two = wasm_i32x4_const_splat(2);
-  v128_t a = wasm_i32x4_shr(wasm_i32x4_mul(b0, wasm_i32x4_shr(wasm_v128_load(r0), 4)), 16);
-  v128_t b = wasm_i32x4_shr(wasm_i32x4_mul(b1, wasm_i32x4_shr(wasm_v128_load(r1), 4)), 16);
-  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(a, b), two), 2);
+  v128_t a = high_halves(wasm_i32x4_mul(b0, wasm_i32x4_shr(wasm_v128_load(r0), 4)));
+  v128_t b = high_halves(wasm_i32x4_mul(b1, wasm_i32x4_shr(wasm_v128_load(r1), 4)));
+  return wasm_i32x4_add(a, b);
+}
+
+/* (+2) >> 2 on eight vertical4 values, narrowed to 16 bits first (they are below 2^12): one shift for eight. */
+static inline v128_t round_quarter(v128_t four, v128_t next_four) {
+  return wasm_i16x8_shr(wasm_i16x8_add(wasm_i16x8_narrow_i32x4(four, next_four), wasm_i16x8_const_splat(2)), 2);
 }
 
 /*
@@ -55,6 +88,11 @@ void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_hei
     const int32_t sy = y_index[dy];
     const int32_t y0 = sy < 0 ? 0 : sy > src_height - 1 ? src_height - 1 : sy;
     const int32_t y1 = sy + 1 < 0 ? 0 : sy + 1 > src_height - 1 ? src_height - 1 : sy + 1;
+    if (have0 != y0 && have1 != y0 && have1 != y1 && y0 != y1) {
+      filter_two_rows(src + y0 * src_row_bytes, src + y1 * src_row_bytes, tap0, tap1, x_weights, out_width, row0, row1);
+      have0 = y0;
+      have1 = y1;
+    }
     if (have0 != y0) {
       if (have1 == y0) {
         int32_t *swap = row0;
@@ -73,9 +111,9 @@ void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_hei
     const v128_t b0 = wasm_i32x4_splat(y_w0[dy]), b1 = wasm_i32x4_splat(y_w1[dy]);
     uint8_t *o = out + dy * row_len;
     for (int32_t i = 0; i < row_len; i += 16) {
-      /* The values are >= 0; the saturating narrowings clamp them to 255 as OpenCV's saturate_cast. */
-      v128_t lo = wasm_i16x8_narrow_i32x4(vertical4(row0 + i, row1 + i, b0, b1), vertical4(row0 + i + 4, row1 + i + 4, b0, b1));
-      v128_t hi = wasm_i16x8_narrow_i32x4(vertical4(row0 + i + 8, row1 + i + 8, b0, b1), vertical4(row0 + i + 12, row1 + i + 12, b0, b1));
+      /* The values are >= 0; the saturating narrowing clamps them to 255 as OpenCV's saturate_cast. */
+      v128_t lo = round_quarter(vertical4(row0 + i, row1 + i, b0, b1), vertical4(row0 + i + 4, row1 + i + 4, b0, b1));
+      v128_t hi = round_quarter(vertical4(row0 + i + 8, row1 + i + 8, b0, b1), vertical4(row0 + i + 12, row1 + i + 12, b0, b1));
       wasm_v128_store(o + i, wasm_u8x16_narrow_i16x8(lo, hi));
     }
   }
