@@ -32,9 +32,19 @@ const RIGHT_EDGE = -126;
 export function findContoursSimple(mask: Uint8Array, width: number, height: number): Int32Array[] {
   const stride = width + 2;
   const labels = new Int8Array(stride * (height + 2));
+  // Rows without a set pixel have no border to start and are never relabelled: the scan below
+  // skips them (most of a detector map is background).
+  const rowHasPixels = new Uint8Array(height + 2);
   for (let y = 0; y < height; y++) {
     const row = (y + 1) * stride + 1;
-    for (let x = 0; x < width; x++) if (mask[y * width + x] !== 0) labels[row + x] = UNVISITED;
+    let any = 0;
+    for (let x = 0, m = y * width; x < width; x++, m++) {
+      if (mask[m] !== 0) {
+        labels[row + x] = UNVISITED;
+        any = 1;
+      }
+    }
+    rowHasPixels[y + 1] = any;
   }
   // Neighbour offsets repeated twice so a search may run up to 15 steps without wrapping.
   const step = new Int32Array(16);
@@ -42,6 +52,7 @@ export function findContoursSimple(mask: Uint8Array, width: number, height: numb
 
   const found: Int32Array[] = [];
   for (let y = 1; y <= height; y++) {
+    if (rowHasPixels[y] === 0) continue;
     let prev = 0;
     for (let x = 1; x <= width + 1; x++) {
       const at = y * stride + x;
