@@ -87,25 +87,28 @@ export function dbPostprocess(pred: Float32Array, predWidth: number, predHeight:
 }
 
 /**
- * `cv2.dilate(pred > 0.3, ones((2, 2)))` in one pass: with the anchor at the kernel's centre (its
- * bottom-right cell), a pixel is set when it or its left, upper or upper-left neighbour is above the
- * threshold, i.e. the OR of this row's and the previous row's pairs (pixel | left neighbour). One
- * pass over the map instead of a binarised copy and a second pass with four border tests a pixel.
+ * `cv2.dilate(pred > 0.3, ones((2, 2)))`: with the anchor at the kernel's centre (its bottom-right
+ * cell), a pixel is set when it or its left, upper or upper-left neighbour is above the threshold;
+ * so each pixel above it sets itself and its right, lower and lower-right neighbours. Written that
+ * way round, the pass over the map is one compare a pixel, and only the few pixels of text write:
+ * most of a detector map is background (0.95–1.00 → 0.56–0.62 ms for 992x736 with four lines;
+ * a map that is text everywhere, 1.0 → 1.7 ms).
  */
 export function dilatedTextMask(pred: Float32Array, width: number, height: number): Uint8Array {
   const out = new Uint8Array(width * height);
-  let above = new Uint8Array(width); // the previous row's pairs; none above the first row
-  let pairs = new Uint8Array(width);
   for (let y = 0, row = 0; y < height; y++, row += width) {
-    let left = 0;
+    const below = y + 1 < height;
     for (let x = 0; x < width; x++) {
-      const set = pred[row + x]! > BINARY_THRESHOLD ? 1 : 0;
-      const pair = set | left;
-      left = set;
-      pairs[x] = pair;
-      out[row + x] = pair | above[x]!;
+      if (pred[row + x]! > BINARY_THRESHOLD) {
+        const right = x + 1 < width;
+        out[row + x] = 1;
+        if (right) out[row + x + 1] = 1;
+        if (below) {
+          out[row + width + x] = 1;
+          if (right) out[row + width + x + 1] = 1;
+        }
+      }
     }
-    [above, pairs] = [pairs, above];
   }
   return out;
 }
