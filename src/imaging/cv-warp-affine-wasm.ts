@@ -63,17 +63,15 @@ export function warpAffinePlanarWasm(
   const regionHeight = region.bottom - region.top + 1;
   const stride = regionWidth * 3;
   const values = 3 * width * height;
-  const wasm = wasmFor("warpAffinePlanarWasm", stride * regionHeight + (4 * (width + height) + 256 + values) * 4, backend);
+  // The region, the plan's four position arrays, the byte table, the planes.
+  const blocks = [stride * regionHeight, width * 4, width * 4, height * 4, height * 4, 256 * 4, values * 4];
+  const wasm = wasmFor(
+    "warpAffinePlanarWasm",
+    blocks.reduce((sum, bytes) => sum + bytes),
+    backend,
+  );
   if (!wasm) return false;
-  const [source, colX, colY, rowX, rowY, tableAt, out] = wasm.scratch(
-    stride * regionHeight,
-    width * 4,
-    width * 4,
-    height * 4,
-    height * 4,
-    256 * 4,
-    values * 4,
-  ) as [number, number, number, number, number, number, number];
+  const [source, colX, colY, rowX, rowY, tableAt, out] = wasm.scratch(...blocks) as [number, number, number, number, number, number, number];
   wasm.writeRegion(source, src, region.left, region.top, regionWidth, regionHeight);
   wasm.writeInt32(colX, plan.colX);
   wasm.writeInt32(colY, plan.colY);

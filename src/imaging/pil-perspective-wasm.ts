@@ -36,9 +36,15 @@ export function perspectiveCropWasm(
   const rows = bottom - top + 1;
   const stride = columns * 3;
   const outBytes = width * height * 3;
-  const wasm = wasmFor("perspectiveCropPil", stride * rows + outBytes, backend);
+  // The region, the eight coefficients, the crop.
+  const blocks = [stride * rows, 8 * 8, outBytes];
+  const wasm = wasmFor(
+    "perspectiveCropPil",
+    blocks.reduce((sum, bytes) => sum + bytes),
+    backend,
+  );
   if (!wasm) return null;
-  const [source, coefficientsAt, out] = wasm.scratch(stride * rows, 8 * 8, outBytes) as [number, number, number];
+  const [source, coefficientsAt, out] = wasm.scratch(...blocks) as [number, number, number];
   wasm.writeRegion(source, src, left, top, columns, rows);
   new Float64Array(wasm.exports.memory.buffer, coefficientsAt, 8).set(coefficients);
   try {
