@@ -8,7 +8,7 @@ import { listen } from "./http/listen.ts";
 import { VERSION } from "./version.ts";
 import { runCli } from "./cli/cli.ts";
 import { keepComputeThreadsDeprioritized } from "./runtime/thread-priority.ts";
-import { fixMmapThreshold } from "./runtime/allocator.ts";
+import { fixMallocThresholds } from "./runtime/allocator.ts";
 
 async function serve(): Promise<void> {
   let settings;
@@ -22,7 +22,7 @@ async function serve(): Promise<void> {
     throw error;
   }
   setLogLevel(settings.logLevel);
-  fixMmapThreshold();
+  fixMallocThresholds();
   for (const name of settings.ignored) log.info(`${name} is not used by immich-ml and is ignored`);
   for (const { name, suggestion } of settings.misspelled) log.warn(`${name} is not a variable immich-ml reads and is ignored: did you mean ${suggestion}?`);
   const service = createService(settings);

@@ -7,6 +7,7 @@
  */
 import type { RgbImage } from "../imaging/rgb-image.ts";
 import { RequestError } from "./request-error.ts";
+import { keepHeapTops } from "../runtime/allocator.ts";
 import { recordStage } from "../runtime/stage-timing.ts";
 import { acceptedImageFormat } from "./image-format.ts";
 import type { ImageBuffers } from "./image-buffers.ts";
@@ -41,6 +42,8 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   acceptedImageFormat(bytes);
   if (limits.beforeDecode) limits.beforeDecode((await headerPixels(bytes, limits)) * DECODED_BYTES_PER_PIXEL);
   let decoded: { data: Buffer; info: import("sharp").OutputInfo };
+  // The output then lands in the memory the last decode's freed (allocator.ts), not in pages faulted in afresh.
+  keepHeapTops();
   const started = performance.now();
   try {
     decoded = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: "error", animated: false, autoOrient: false })
