@@ -52,7 +52,8 @@ let managingTrim = false;
 let keepingTops = false;
 
 /**
- * Fixes glibc's mmap threshold at 8 MiB and, between collections, its trim threshold at 16 MiB.
+ * Fixes glibc's mmap threshold at 8 MiB, and its trim threshold at 16 MiB from a decode to the
+ * next idle release.
  *
  * The mmap threshold: left alone, glibc raises it each time a large block is freed (up to 32 MiB);
  * from then on decoded images, request bodies and tensors of every size come from the heap and
@@ -71,7 +72,9 @@ let keepingTops = false;
  * (bench/RESULTS.md). At 16 MiB a heap's free top keeps up to two such images between requests:
  * `keepHeapTops` raises it before a decode, `releaseFreedMemory` lowers it again and leaves it low
  * while the service is idle, so that the decode outputs its collection frees (their finalizers
- * may run after it) take their heap's free top back to the OS as before.
+ * may run after it) take their heap's free top back to the OS as before. The price: 20-40 MiB more
+ * RSS under a mixed scan (bench/RESULTS.md, 60488c8), none at rest. Called on the main thread,
+ * which decodes and releases.
  * A threshold an operator set (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or the same in
  * GLIBC_TUNABLES) keeps its value.
  */
