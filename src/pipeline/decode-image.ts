@@ -42,7 +42,7 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   acceptedImageFormat(bytes);
   if (limits.beforeDecode) limits.beforeDecode((await headerPixels(bytes, limits)) * DECODED_BYTES_PER_PIXEL);
   let decoded: { data: Buffer; info: import("sharp").OutputInfo };
-  // The output then lands in the memory the last decode's freed (allocator.ts), not in pages faulted in afresh.
+  // The output then lands in the memory the last decode freed (allocator.ts), not in pages faulted in afresh.
   keepHeapTops();
   const started = performance.now();
   try {
