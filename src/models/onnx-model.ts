@@ -18,9 +18,14 @@ export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = M
 > {
   /** Whether a person waits for this model's runs, so they run on the search thread (onnx-session.ts). */
   protected readonly interactive: boolean = false;
+  /** Whether its runs make many small activations, planned as one block (onnx-session.ts `SessionUsage`). */
+  protected readonly memoryPattern: boolean = false;
 
   protected openSession(modelDir: string): Promise<OnnxSession> {
-    return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, { interactive: this.interactive });
+    return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, {
+      interactive: this.interactive,
+      memoryPattern: this.memoryPattern,
+    });
   }
 
   /** Subclasses holding more than the session extend this and drop the rest. */

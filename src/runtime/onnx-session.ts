@@ -39,6 +39,8 @@ export interface SessionSettings {
   deviceId: string;
   /** How long idle intra-op threads spin for more work (intra-op-spin.ts); 0 or absent: they sleep. */
   spinMicroseconds?: number;
+  /** Plan each run's activations as one block of the arena (ort-capi.ts `useSharedArena`). */
+  memoryPattern?: boolean;
 }
 
 export type TensorElement = "float32" | "int32" | "int64" | "uint8";
@@ -81,6 +83,11 @@ export type SessionRequest =
 export interface SessionUsage {
   /** A person waits for its runs (search queries): the search thread, and always the arena. */
   interactive?: boolean;
+  /**
+   * Its runs make many small activations (the OCR recogniser): onnxruntime plans them as one
+   * block per input shape instead of allocating each from the shared arena.
+   */
+  memoryPattern?: boolean;
 }
 
 /**
@@ -95,9 +102,10 @@ export interface SessionUsage {
  * (intra-op-spin.ts).
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
-  if (!usage.interactive) return settings;
+  const planned = usage.memoryPattern ? { ...settings, memoryPattern: true } : settings;
+  if (!usage.interactive) return planned;
   return {
-    ...settings,
+    ...planned,
     arena: true,
     intraOpThreads: settings.searchIntraOpThreads ?? settings.intraOpThreads,
     spinMicroseconds: INTERACTIVE_SPIN_MICROSECONDS,

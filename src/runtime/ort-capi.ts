@@ -90,6 +90,8 @@ export interface NativeSessionOptions {
   arena: boolean;
   /** How long idle intra-op threads spin for more work (intra-op-spin.ts); 0 or absent: they sleep. */
   spinMicroseconds?: number;
+  /** With `arena`: plan each run's activations as one block of it (`useSharedArena`). */
+  memoryPattern?: boolean;
 }
 
 /** A created session: its native pointer (valid in every thread of the process) and signature. */
@@ -276,13 +278,19 @@ export function registerSharedArena(): void {
 
 /**
  * The session takes its memory from the shared arena (onnxruntime falls back to an arena of the
- * session's own when none is registered). Without onnxruntime's memory pattern: it plans one
- * block per session and input shape, and in a shared arena such blocks fit little else (same
- * sequence as above: 217 MB with it).
+ * session's own when none is registered). onnxruntime's memory pattern, where `memoryPattern`
+ * asks for it: after a run of each new input shape it plans the activations' places in one block,
+ * taken from the arena at the start of every later run of that shape and given back at its end.
+ * Without, each activation is an allocation of its own from the arena, whose lock the two
+ * inference threads share. Measured (bench/RESULTS.md): the OCR recogniser's many small
+ * activations gain (saturated OCR 6.18 → 6.60 req/s, inference CPU 283 → 264 ms a request);
+ * the models with large ones do not (faces, CLIP image, the group photo within the noise), and
+ * their planned blocks, up to ~100 MB for the OCR detector, fit little else in a shared arena:
+ * on for every model, a mixed soak held 150-175 MiB more at the same throughput.
  */
-function useSharedArena(ort: OrtApi, sessionOptions: number): void {
+function useSharedArena(ort: OrtApi, sessionOptions: number, memoryPattern: boolean): void {
   ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString("session.use_env_allocators"), cString("1"));
-  ort.call("DisableMemPattern", [P], sessionOptions);
+  if (!memoryPattern) ort.call("DisableMemPattern", [P], sessionOptions);
 }
 
 /** Loads a model for the CPU provider with the given thread counts and arena setting. */
@@ -299,7 +307,7 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.call("SetInterOpNumThreads", [P, FFIType.i32], sessionOptions, options.interOpThreads);
     ort.call("SetSessionExecutionMode", [P, FFIType.i32], sessionOptions, options.interOpThreads > 1 ? 1 : 0);
     ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
-    if (options.arena) useSharedArena(ort, sessionOptions);
+    if (options.arena) useSharedArena(ort, sessionOptions, options.memoryPattern === true);
     else ort.call("DisableCpuMemArena", [P], sessionOptions);
     for (const [key, value] of Object.entries(intraOpSpinEntries(options.spinMicroseconds ?? 0))) {
       ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString(key), cString(value));

@@ -220,6 +220,13 @@ describe("interactive sessions", () => {
     expect(sessionSettingsFor({ ...SETTINGS, arena: true }, {}).arena).toBe(true);
   });
 
+  test("plan their activations as one block only where the model asks, interactive or not", () => {
+    expect(sessionSettingsFor(SETTINGS, { memoryPattern: true }).memoryPattern).toBe(true);
+    expect(sessionSettingsFor(SETTINGS, { interactive: true, memoryPattern: true }).memoryPattern).toBe(true);
+    expect(sessionSettingsFor(SETTINGS, { interactive: true }).memoryPattern).toBeUndefined();
+    expect(sessionSettingsFor(SETTINGS, {}).memoryPattern).toBeUndefined();
+  });
+
   test("spin their idle intra-op threads a moment; other sessions' threads sleep", () => {
     expect(sessionSettingsFor(SETTINGS, { interactive: true }).spinMicroseconds).toBe(INTERACTIVE_SPIN_MICROSECONDS);
     expect(sessionSettingsFor(SETTINGS, {}).spinMicroseconds).toBeUndefined();

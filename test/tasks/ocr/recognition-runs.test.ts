@@ -5,9 +5,10 @@
  * dependency, so no fixtures needed) reads boxes laid on a deterministic test image; what it reads
  * there is noise, but noise that changes with any difference in a line's tensor.
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, spyOn, test } from "bun:test";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { OnnxSession } from "../../../src/runtime/onnx-session.ts";
 import { onStage } from "../../../src/runtime/stage-timing.ts";
 import { DetectedText } from "../../../src/tasks/ocr/detection.ts";
 import { type OcrLines, OcrRecognitionModel } from "../../../src/tasks/ocr/recognition.ts";
@@ -45,8 +46,9 @@ afterAll(async () => {
 });
 
 /** The recogniser as the service loads it, with `threads` inference threads and these settings. */
-async function recogniser(threads: number, env: Record<string, string> = {}): Promise<OcrRecognitionModel> {
-  const model = new OcrRecognitionModel("npm-rec", offlineModelContext(cacheFolder, threads, env));
+async function recogniser(threads: number, env: Record<string, string> = {}, arena = false): Promise<OcrRecognitionModel> {
+  const context = offlineModelContext(cacheFolder, threads, env);
+  const model = new OcrRecognitionModel("npm-rec", { ...context, session: { ...context.session, arena } });
   await model.load();
   opened.push(model);
   return model;
@@ -84,4 +86,20 @@ test("batches of MAX_BATCH_SIZE__OCR lines are shared out only among idle thread
   expect([alone.runs, shared.runs]).toEqual([3, 4]);
   expect(shared.lines.text).toEqual(alone.lines.text);
   expect(Array.from(shared.lines.textScore)).toEqual(Array.from(alone.lines.textScore));
+});
+
+test("its runs are planned as one block of the shared arena, and read the same as without an arena", async () => {
+  const create = spyOn(OnnxSession, "create");
+  try {
+    const planned = await recogniser(1, {}, true);
+    expect(create.mock.calls.map((call) => call[3]?.memoryPattern)).toEqual([true]);
+    const unplanned = await read(await recogniser(1));
+    // The first run of a shape makes the plan, the second runs on it.
+    for (const lines of [(await read(planned)).lines, (await read(planned)).lines]) {
+      expect(lines.text).toEqual(unplanned.lines.text);
+      expect(Array.from(lines.textScore)).toEqual(Array.from(unplanned.lines.textScore));
+    }
+  } finally {
+    create.mockRestore();
+  }
 });
