@@ -38,7 +38,7 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "ocr", type: "recognition" } as const;
   // Hundreds of small activations a run, each its own allocation from the shared arena without a
-  // plan: planned, saturated OCR ran 7 % faster (ort-capi.ts `useSharedArena`).
+  // plan: planned, saturated OCR ran 6–7 % faster (ort-capi.ts `useSharedArena`).
   protected override readonly memoryPattern = true;
 
   protected override source(): ModelSource {
