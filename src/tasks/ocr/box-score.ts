@@ -2,7 +2,14 @@
  * DB box score: the mean probability under a polygon, as RapidOCR computes it with
  * `cv2.fillPoly` on a mask the size of the polygon's bounding box and `cv2.mean(..., mask)`.
  */
+import { ScratchBytes } from "../../runtime/scratch-bytes.ts";
 import { fillPolygon } from "./cv-fill-poly.ts";
+
+/** Four mask bytes of 1 read as one little-endian word. */
+const ALL_COVERED = 0x01010101;
+
+/** The box masks' work area (see ScratchBytes); a box is at most the detector map. */
+const maskScratch = new ScratchBytes();
 
 /**
  * Mean of `probs` (`width`×`height`) over the pixels OpenCV fills for `polygon` (interleaved
@@ -34,15 +41,33 @@ export function meanUnderPolygon(probs: Float32Array, width: number, height: num
     local[i] = Math.trunc(polygon[i]!) - x0;
     local[i + 1] = Math.trunc(polygon[i + 1]!) - y0;
   }
-  const mask = new Uint8Array(boxW * boxH);
+  const mask = maskScratch.zeroed(boxW * boxH);
   fillPolygon(mask, boxW, boxH, local);
+  const words = new Int32Array(mask.buffer, 0, (boxW * boxH + 3) >> 2);
 
   let sum = 0;
   let count = 0;
-  for (let y = 0; y < boxH; y++) {
+  for (let y = 0, m = 0; y < boxH; y++) {
     const row = (y0 + y) * width + x0;
-    for (let x = 0; x < boxW; x++) {
-      if (mask[y * boxW + x] === 0) continue;
+    for (let x = 0; x < boxW; x++, m++) {
+      // Where the mask is word-aligned, four covered or four uncovered pixels at once (the
+      // inside and the outside of a box). Four covered values are added pairwise before the
+      // running sum: a chain of one dependent addition a pixel was the loop's cost (0.057 →
+      // 0.031 ms for a 787x87 box). cv2.mean's order is neither this nor one by one; the
+      // orders differ in a double's last bits.
+      if ((m & 3) === 0 && x + 4 <= boxW) {
+        const word = words[m >> 2]!;
+        if (word === 0 || word === ALL_COVERED) {
+          if (word === ALL_COVERED) {
+            sum += probs[row + x]! + probs[row + x + 1]! + (probs[row + x + 2]! + probs[row + x + 3]!);
+            count += 4;
+          }
+          x += 3;
+          m += 3;
+          continue;
+        }
+      }
+      if (mask[m] === 0) continue;
       sum += probs[row + x]!;
       count++;
     }

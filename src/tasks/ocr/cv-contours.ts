@@ -16,6 +16,8 @@
  *   - the finished list is in reverse discovery order (OpenCV links each new contour in front).
  */
 
+import type { ScratchBytes } from "../../runtime/scratch-bytes.ts";
+
 /** Chain direction `s` → neighbour offset: 0 = +x, then counter-clockwise as seen on screen. */
 const DIR_X = [1, 1, 0, -1, -1, -1, 0, 1] as const;
 const DIR_Y = [0, -1, -1, -1, 0, 1, 1, 1] as const;
@@ -26,15 +28,34 @@ const VISITED = 2;
 const RIGHT_EDGE = -126;
 
 /**
- * Traces all borders of the non-zero pixels of `mask` (`width`×`height`, row-major).
- * Returns each contour as interleaved x,y pixel coordinates.
+ * A binary mask laid out for border following: `labels` is `(width + 2)`×`(height + 2)`, the
+ * mask inside one row/column of background, 1 where the mask is set and 0 elsewhere;
+ * `rowHasPixels[y]` is non-zero when padded row `y` holds a set pixel. The DB post-processing
+ * builds one straight from the detector's map (one pass instead of a mask and then this).
  */
-export function findContoursSimple(mask: Uint8Array, width: number, height: number): Int32Array[] {
+export interface PaddedMask {
+  readonly labels: Int8Array;
+  readonly rowHasPixels: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * An all-background {@link PaddedMask}, its labels in `scratch` when given. The labels start at
+ * their buffer's first byte and the buffer is a whole number of 4-byte words, so that the scan
+ * can read four labels at once.
+ */
+export function emptyPaddedMask(width: number, height: number, scratch?: ScratchBytes): PaddedMask {
+  const length = (width + 2) * (height + 2);
+  const bytes = scratch ? scratch.zeroed(length) : new Uint8Array(new ArrayBuffer((length + 3) & ~3), 0, length);
+  return { labels: new Int8Array(bytes.buffer, 0, length), rowHasPixels: new Uint8Array(height + 2), width, height };
+}
+
+/** `mask` (`width`×`height`, row-major, non-zero = set) as a {@link PaddedMask}. */
+export function padMask(mask: Uint8Array, width: number, height: number): PaddedMask {
+  const padded = emptyPaddedMask(width, height);
+  const { labels, rowHasPixels } = padded;
   const stride = width + 2;
-  const labels = new Int8Array(stride * (height + 2));
-  // Rows without a set pixel have no border to start and are never relabelled: the scan below
-  // skips them (most of a detector map is background).
-  const rowHasPixels = new Uint8Array(height + 2);
   for (let y = 0; y < height; y++) {
     const row = (y + 1) * stride + 1;
     let any = 0;
@@ -46,18 +67,44 @@ export function findContoursSimple(mask: Uint8Array, width: number, height: numb
     }
     rowHasPixels[y + 1] = any;
   }
+  return padded;
+}
+
+/**
+ * Traces all borders of the non-zero pixels of `mask` (`width`×`height`, row-major).
+ * Returns each contour as interleaved x,y pixel coordinates.
+ */
+export function findContoursSimple(mask: Uint8Array, width: number, height: number): Int32Array[] {
+  return findContoursInPadded(padMask(mask, width, height));
+}
+
+/** {@link findContoursSimple} on a padded mask, whose labels it rewrites as it traces. */
+export function findContoursInPadded({ labels, rowHasPixels, width, height }: PaddedMask): Int32Array[] {
+  const stride = width + 2;
   // Neighbour offsets repeated twice so a search may run up to 15 steps without wrapping.
   const step = new Int32Array(16);
   for (let s = 0; s < 16; s++) step[s] = DIR_X[s & 7]! + DIR_Y[s & 7]! * stride;
 
+  // Four labels at once where the scan is word-aligned (emptyPaddedMask's buffer).
+  const words = new Int32Array(labels.buffer, 0, labels.buffer.byteLength >> 2);
   const found: Int32Array[] = [];
   for (let y = 1; y <= height; y++) {
+    // Rows without a set pixel have no border to start and are never relabelled (most of a
+    // detector map is background).
     if (rowHasPixels[y] === 0) continue;
+    const rowStart = y * stride;
+    const last = rowStart + width + 1;
     let prev = 0;
-    for (let x = 1; x <= width + 1; x++) {
-      const at = y * stride + x;
+    let prevWord = 0;
+    for (let at = rowStart + 1; at <= last; at++) {
+      // Four labels equal to the last one start no border (the inside of a text region).
+      if ((at & 3) === 0 && at + 3 <= last && words[at >> 2] === prevWord) {
+        at += 3;
+        continue;
+      }
       const p = labels[at]!;
       if (p === prev) continue;
+      const x = at - rowStart;
       if (prev === 0 && p === UNVISITED) {
         found.push(traceBorder(labels, step, at, x, y, false));
       } else if (p === 0 && prev >= UNVISITED) {
@@ -65,6 +112,7 @@ export function findContoursSimple(mask: Uint8Array, width: number, height: numb
       }
       // Tracing may have relabelled this pixel; the scan must compare against the new label.
       prev = labels[at]!;
+      prevWord = ((prev & 0xff) * 0x01010101) | 0;
     }
   }
   return found.reverse();

@@ -9,13 +9,20 @@
  * or shift a text line.
  */
 import { roundHalfEven } from "../../imaging/cv-round.ts";
+import { ScratchBytes } from "../../runtime/scratch-bytes.ts";
 import { meanUnderPolygon } from "./box-score.ts";
-import { findContoursSimple } from "./cv-contours.ts";
+import { emptyPaddedMask, findContoursInPadded, type PaddedMask } from "./cv-contours.ts";
 import { boxPoints, minAreaRect } from "./cv-min-area-rect.ts";
 import { readingOrder } from "./reading-order.ts";
 
 /** Pixels above this probability form text regions (numpy compares in float32). */
 const BINARY_THRESHOLD = Math.fround(0.3);
+const THRESHOLD_BITS = new Uint32Array(Float32Array.of(BINARY_THRESHOLD).buffer)[0]!;
+const INFINITY_BITS = 0x7f800000;
+/** Runs shorter than this are set label by label: a fill's call costs more. */
+const SHORT_RUN = 16;
+/** The label map's work area (see ScratchBytes): the border following consumes it before the next call. */
+const labelScratch = new ScratchBytes();
 const MAX_CANDIDATES = 1000;
 const UNCLIP_RATIO = 1.6;
 /** Shorter side below which a region is noise, before (3) and after (3 + 2) unclipping. */
@@ -45,8 +52,7 @@ export function dbPostprocess(pred: Float32Array, predWidth: number, predHeight:
   if (pred.length < predWidth * predHeight) {
     throw new Error(`dbPostprocess: map has ${pred.length} values, expected ${predWidth}x${predHeight}`);
   }
-  const mask = dilatedTextMask(pred, predWidth, predHeight);
-  const contours = findContoursSimple(mask, predWidth, predHeight).slice(0, MAX_CANDIDATES);
+  const contours = findContoursInPadded(dilatedTextMask(pred, predWidth, predHeight)).slice(0, MAX_CANDIDATES);
 
   const corners: number[] = [];
   const scores: number[] = [];
@@ -87,30 +93,91 @@ export function dbPostprocess(pred: Float32Array, predWidth: number, predHeight:
 }
 
 /**
- * `cv2.dilate(pred > 0.3, ones((2, 2)))`: with the anchor at the kernel's centre (its bottom-right
- * cell), a pixel is set when it or its left, upper or upper-left neighbour is above the threshold;
- * so each pixel above it sets itself and its right, lower and lower-right neighbours. Written that
- * way round, the pass over the map is one compare a pixel, and only the few pixels of text write:
- * most of a detector map is background (0.95–1.00 → 0.56–0.62 ms for 992x736 with four lines;
- * a map that is text everywhere, 1.0 → 1.7 ms).
+ * `cv2.dilate(pred > 0.3, ones((2, 2)))`, laid out for border following (see {@link PaddedMask}).
+ * With the anchor at the kernel's centre (its bottom-right cell), a pixel is set when it or its
+ * left, upper or upper-left neighbour is above the threshold; so each pixel above it sets itself
+ * and its right, lower and lower-right neighbours. Written that way round only the few pixels of
+ * text write: most of a detector map is background.
+ *
+ * The map is read four values at a time as their float32 bit patterns: for a non-negative float
+ * the pattern orders as the value does, OR-ing four patterns gives at least the largest and
+ * AND-ing them at most the smallest. So when the OR, read unsigned, is at most the threshold's
+ * pattern, all four are at most the threshold (background: skipped); when the AND is above it
+ * and the OR at most +Infinity's (no sign bit, no NaN), all four are above it (a text line's
+ * inside: consecutive such groups are set with one fill). Any other group (a line's end, a
+ * negative value, a NaN) is compared value by value in float32, as numpy compares. 992x736 with
+ * four lines: 0.64 ms value by value, 0.43 ms this way.
+ *
+ * The labels live in this module's scratch area: valid until the next call.
  */
-export function dilatedTextMask(pred: Float32Array, width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height);
-  for (let y = 0, row = 0; y < height; y++, row += width) {
-    const below = y + 1 < height;
-    for (let x = 0; x < width; x++) {
-      if (pred[row + x]! > BINARY_THRESHOLD) {
-        const right = x + 1 < width;
-        out[row + x] = 1;
-        if (right) out[row + x + 1] = 1;
-        if (below) {
-          out[row + width + x] = 1;
-          if (right) out[row + width + x + 1] = 1;
+export function dilatedTextMask(pred: Float32Array, width: number, height: number): PaddedMask {
+  const bits = new Int32Array(pred.buffer, pred.byteOffset, width * height);
+  const stride = width + 2;
+  const padded = emptyPaddedMask(width, height, labelScratch);
+  const { labels, rowHasPixels } = padded;
+  for (let y = 0; y < height; y++) {
+    const src = y * width;
+    // Padded index of this row's pixel 0, and of the one below it.
+    const here = (y + 1) * stride + 1;
+    const below = here + stride;
+    // Whole groups above the threshold (the inside of a text line) extend a run from `start`;
+    // a run ending before pixel x sets [start, x] in this row and the one below.
+    let start = -1;
+    for (let x = 0; x < width; x += 4) {
+      const i = src + x;
+      let any = 0xffffffff;
+      if (x + 4 <= width) {
+        any = (bits[i]! | bits[i + 1]! | bits[i + 2]! | bits[i + 3]!) >>> 0;
+        if (any > THRESHOLD_BITS && any <= INFINITY_BITS && (bits[i]! & bits[i + 1]! & bits[i + 2]! & bits[i + 3]!) >>> 0 > THRESHOLD_BITS) {
+          if (start < 0) start = x;
+          continue;
+        }
+      }
+      if (start >= 0) {
+        setRun(labels, here + start, here + x, stride);
+        rowHasPixels[y + 1] = 1;
+        rowHasPixels[y + 2] = 1;
+        start = -1;
+      }
+      if (any <= THRESHOLD_BITS) continue;
+      // A group with text and background (a line's ends), or a value to compare as numpy does.
+      for (let g = x, end = Math.min(x + 4, width); g < end; g++) {
+        if (pred[src + g]! > BINARY_THRESHOLD) {
+          // The padding column and row take the writes past the map's right and bottom edges.
+          labels[here + g] = 1;
+          labels[here + g + 1] = 1;
+          labels[below + g] = 1;
+          labels[below + g + 1] = 1;
+          rowHasPixels[y + 1] = 1;
+          rowHasPixels[y + 2] = 1;
         }
       }
     }
+    if (start >= 0) {
+      // A run reaching the right edge spills into the padding column.
+      setRun(labels, here + start, here + width, stride);
+      rowHasPixels[y + 1] = 1;
+      rowHasPixels[y + 2] = 1;
+    }
   }
-  return out;
+  // What spilled into the padding is background to the border following: clear it.
+  for (let y = 1; y <= height + 1; y++) labels[y * stride + width + 1] = 0;
+  labels.fill(0, (height + 1) * stride);
+  rowHasPixels[height + 1] = 0;
+  return padded;
+}
+
+/** Sets labels `from`..`to` (inclusive) and the same `stride` below. */
+function setRun(labels: Int8Array, from: number, to: number, stride: number): void {
+  if (to - from < SHORT_RUN) {
+    for (let at = from; at <= to; at++) {
+      labels[at] = 1;
+      labels[at + stride] = 1;
+    }
+  } else {
+    labels.fill(1, from, to + 1);
+    labels.fill(1, from + stride, to + stride + 1);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 /** DB post-processing against the numpy/cv2 reference, and upstream's box ordering rules. */
 import { describe, expect, test } from "bun:test";
+import type { PaddedMask } from "../../../src/tasks/ocr/cv-contours.ts";
 import { dbPostprocess, dilatedTextMask } from "../../../src/tasks/ocr/db-postprocess.ts";
 import { readingOrder } from "../../../src/tasks/ocr/reading-order.ts";
 import { postprocessCases, probabilityMap } from "./golden.ts";
@@ -16,19 +17,48 @@ describe("dilatedTextMask", () => {
     });
   }
 
+  /** The mask inside the padded layout, and which padded rows hold a set pixel. */
+  function unpadded({ labels, rowHasPixels }: PaddedMask, width: number, height: number) {
+    const mask = Uint8Array.from({ length: width * height }, (_, i) => labels[(Math.floor(i / width) + 1) * (width + 2) + (i % width) + 1]!);
+    const border = [...labels.subarray(0, width + 2), ...labels.subarray((height + 1) * (width + 2))];
+    for (let y = 1; y <= height; y++) border.push(labels[y * (width + 2)]!, labels[y * (width + 2) + width + 1]!);
+    return { mask, border: border.filter((v) => v !== 0).length, rows: Array.from(rowHasPixels, (v): number => (v ? 1 : 0)) };
+  }
+  const rowsOf = (mask: Uint8Array, width: number, height: number): number[] => [
+    0,
+    ...Array.from({ length: height }, (_, y) => (mask.subarray(y * width, (y + 1) * width).some((v) => v !== 0) ? 1 : 0)),
+    0,
+  ];
+
   test("is the 2×2 dilation of the thresholded map, edges and the float32 threshold included", () => {
     let seed = 11;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    // Sparse pixels above the threshold (so that dilation shows), some exactly at it, some just
+    // above it in float32; negative values and NaNs, which compare as numpy compares them (a
+    // group of four holding one is still read value by value).
+    const values = [0.9, 0.3, Math.fround(0.3) + 2 ** -25, -0.9, Number.NaN, -0];
     for (const [width, height] of [
       [1, 1],
       [1, 7],
       [9, 1],
       [37, 23],
+      [40, 12],
     ] as const) {
-      // Sparse pixels above the threshold (so that dilation shows), some exactly at it.
-      const pred = Float32Array.from({ length: width * height }, () => (random() < 0.1 ? 0.9 : random() < 0.1 ? 0.3 : 0.1));
+      const pred = Float32Array.from({ length: width * height }, () => (random() < 0.3 ? values[Math.floor(random() * values.length)]! : 0.1));
       pred[0] = 0.9; // the corner, where the left and upper neighbours do not exist
-      expect(dilatedTextMask(pred, width, height)).toEqual(naive(pred, width, height));
+      pred[pred.length - 1] = 0.9; // the last pixel, whose dilation would spill past the map
+      const want = naive(pred, width, height);
+      const got = unpadded(dilatedTextMask(pred, width, height), width, height);
+      expect(Array.from(got.mask)).toEqual(Array.from(want));
+      expect(got.border).toBe(0);
+      expect(got.rows).toEqual(rowsOf(want, width, height));
+    }
+  });
+
+  test("a group of four with a negative value or a NaN beside text is not skipped", () => {
+    for (const other of [-0.5, Number.NaN, -0]) {
+      const pred = Float32Array.of(other, 0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1);
+      expect(Array.from(unpadded(dilatedTextMask(pred, 8, 1), 8, 1).mask)).toEqual([0, 1, 1, 0, 0, 0, 0, 0]);
     }
   });
 });
