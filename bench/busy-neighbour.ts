@@ -7,7 +7,9 @@
  */
 import { availableParallelism } from "node:os";
 import { postRequest, summarize, type Latency } from "./measure.ts";
-import type { LoadRequest } from "./lib.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { SEARCH_THREAD_NAME } from "../src/runtime/thread-priority.ts";
+import { serverPids, type LoadRequest } from "./lib.ts";
 
 export interface NeighbourLatency {
   quiet: Latency;
@@ -16,8 +18,29 @@ export interface NeighbourLatency {
 
 export interface BusyNeighbourResult {
   hogs: number;
+  /** The nice values of the server's search threads during the busy rounds (Linux; empty elsewhere). */
+  searchNice: number[];
   search: NeighbourLatency;
   image: NeighbourLatency;
+}
+
+/** Nice of each thread named ml-search in the server's processes (the search thread and its onnxruntime threads). */
+function searchThreadNice(): number[] {
+  if (process.platform !== "linux") return [];
+  const nice: number[] = [];
+  for (const pid of serverPids()) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== SEARCH_THREAD_NAME) continue;
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        // Fields after the parenthesised name start at field 3 (state); nice is field 19.
+        nice.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+      } catch {
+        // the thread ended between listing and reading
+      }
+    }
+  }
+  return nice;
 }
 
 /** Appends the latencies of `rounds` sequential requests to `samples`. */
@@ -49,6 +72,7 @@ export async function busyNeighbour(url: string, search: LoadRequest, image: Loa
   const quiet = { search: [] as number[], image: [] as number[] };
   const busy = { search: [] as number[], image: [] as number[] };
   const half = Math.ceil(rounds / 2);
+  let searchNice: number[] = [];
   for (let pass = 0; pass < 2; pass++) {
     await sample(url, search, half, quiet.search);
     await sample(url, image, half, quiet.image);
@@ -58,6 +82,7 @@ export async function busyNeighbour(url: string, search: LoadRequest, image: Loa
     try {
       await Bun.sleep(500);
       await sample(url, search, half, busy.search);
+      searchNice = searchThreadNice();
       await sample(url, image, half, busy.image);
     } finally {
       await hogs.stop();
@@ -65,6 +90,7 @@ export async function busyNeighbour(url: string, search: LoadRequest, image: Loa
   }
   return {
     hogs: availableParallelism(),
+    searchNice,
     search: { quiet: summarize(quiet.search), busy: summarize(busy.search) },
     image: { quiet: summarize(quiet.image), busy: summarize(busy.image) },
   };

@@ -1,4 +1,5 @@
 /** Shared helpers for the benchmark scripts. */
+import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { tmpdir } from "node:os";
 
@@ -8,6 +9,20 @@ export interface ServerProcess {
   /** Resolves with the exit code once the process ends (for crash and shutdown checks). */
   exited: Promise<number>;
   stop(): Promise<void>;
+}
+
+/** Every process started from src/main.ts (the server re-executes itself once, see huge-page-malloc.ts). Linux only. */
+export function serverPids(): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("src/main.ts");
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** Starts `src/main.ts serve` as its own process on a free port and waits for /ready (preloaded models loaded). */

@@ -224,7 +224,7 @@ export function renderReport(report: BenchReport): string {
       `| ${label} | ${ms(l.quiet.p50)} / ${ms(l.quiet.p99)} ms | ${ms(l.busy.p50)} / ${ms(l.busy.p99)} ms | ${ratio(l.busy.p50 / l.quiet.p50)} |`;
     out.push(
       ...section(
-        `Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core), sequential requests`,
+        `Busy neighbour (${n.hogs} nice-0 CPU hogs, one per core; search threads at nice ${[...new Set(n.searchNice)].join("/") || "?"}), sequential requests`,
         ["request", "quiet p50 / p99", "busy p50 / p99", "p50 slowdown"],
         [row("search: CLIP text", n.search), row("background: CLIP image", n.image)],
       ),

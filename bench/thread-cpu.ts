@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { buildBenchCache, removeBenchCache } from "./cache.ts";
-import { argNumber, argText, startServerProcess } from "./lib.ts";
+import { argNumber, argText, serverPids, startServerProcess } from "./lib.ts";
 import { postRequest, saturate } from "./measure.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
 
@@ -20,20 +20,6 @@ const ids = (argText("--only")?.split(",") ?? ["clip-text", "clip-image", "faces
 const connections = argNumber("--connections", 2 * availableParallelism());
 const seconds = argNumber("--seconds", 10);
 const CLOCK_TICKS_PER_MS = 0.1; // USER_HZ = 100 on Linux
-
-/** Every process started from src/main.ts (the server re-executes itself once, see huge-page-malloc.ts). */
-function serverPids(): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("src/main.ts");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 interface ThreadUsage {
   ticks: number;

@@ -100,6 +100,7 @@ export function createService(settings: Settings): Service {
     interOpThreads: settings.interOpThreads,
     arena: settings.modelArena,
     deviceId: settings.deviceId,
+    searchNice: settings.searchNice,
   };
   const inference = new InferenceThreads();
   const imageBuffers = new ImageBuffers();

@@ -7,7 +7,7 @@ import { createApp } from "./http/app.ts";
 import { listen } from "./http/listen.ts";
 import { VERSION } from "./version.ts";
 import { runCli } from "./cli/cli.ts";
-import { keepComputeThreadsDeprioritized } from "./runtime/thread-priority.ts";
+import { keepComputeThreadsDeprioritized, raiseServingThread } from "./runtime/thread-priority.ts";
 import { fixMallocThresholds } from "./runtime/allocator.ts";
 
 async function serve(): Promise<void> {
@@ -22,6 +22,8 @@ async function serve(): Promise<void> {
     throw error;
   }
   setLogLevel(settings.logLevel);
+  // Before any worker exists: each lowers itself to its tier on its first job (thread-priority.ts).
+  raiseServingThread(settings.searchNice);
   fixMallocThresholds();
   for (const name of settings.ignored) log.info(`${name} is not used by immich-ml and is ignored`);
   for (const { name, suggestion } of settings.misspelled) log.warn(`${name} is not a variable immich-ml reads and is ignored: did you mean ${suggestion}?`);

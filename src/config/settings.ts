@@ -11,6 +11,7 @@ import { misspelledVariables, type MisspelledVariable } from "./misspelled.ts";
 import type { ModelTask, ModelType } from "../models/identity.ts";
 import { MODEL_TASKS, PRELOAD_ORDER, settingsKey } from "../tasks/catalog.ts";
 import { defaultThreadLayout } from "../runtime/thread-layout.ts";
+import { DEFAULT_SEARCH_NICE } from "../runtime/thread-priority.ts";
 
 export type PreloadSettings = Partial<Record<ModelTask, Partial<Record<ModelType, string[]>>>>;
 
@@ -31,6 +32,8 @@ export interface Settings {
   intraOpThreads: number;
   /** Intra-op threads of search queries' sessions: MODEL_INTRA_OP_THREADS when set, like every session's. */
   searchIntraOpThreads: number;
+  /** Nice of the search thread where the OS lets the process raise it (runtime/thread-priority.ts); 0 keeps normal priority. */
+  searchNice: number;
   modelArena: boolean;
   preload: PreloadSettings;
   maxBatchSize: { facialRecognition: number | undefined; ocr: number };
@@ -277,6 +280,7 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     interOpThreads: interOp > 0 ? interOp : layout.interOpThreads,
     intraOpThreads: intraOp > 0 ? intraOp : layout.intraOpThreads,
     searchIntraOpThreads: intraOp > 0 ? intraOp : layout.searchIntraOpThreads,
+    searchNice: num(ml("search_nice"), DEFAULT_SEARCH_NICE, { integer: true, min: -20, max: 0 }),
     // On, as upstream: each run reuses its activations' memory instead of mapping and faulting it
     // in afresh. Measured on 2 cores, one thread, interleaved: face detector 40 vs 48 ms, embedder
     // 6.5 vs 7.8 ms; for about 40 MB more RSS with CLIP, a face pair and an OCR pair loaded

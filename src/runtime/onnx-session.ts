@@ -41,6 +41,8 @@ export interface SessionSettings {
   spinMicroseconds?: number;
   /** Plan each run's activations as one block of the arena (ort-capi.ts `useSharedArena`). */
   memoryPattern?: boolean;
+  /** The search thread's nice where the OS allows it (thread-priority.ts `raiseSearchThread`); absent: 0. */
+  searchNice?: number;
 }
 
 export type TensorElement = "float32" | "int32" | "int64" | "uint8";

@@ -8,7 +8,7 @@ import "../native/loader.ts"; // native set-up before session-host.ts loads onnx
 import { collectTransferables } from "./transfer.ts";
 import { processClockMs } from "./stage-timing.ts";
 import { collectGarbage, type ReleaseDepth } from "./allocator.ts";
-import { INFERENCE_NICE, isSearchThread, lowerOwnPriority, PREPROCESSING_NICE } from "./thread-priority.ts";
+import { INFERENCE_NICE, isSearchThread, lowerOwnPriority, PREPROCESSING_NICE, raiseOwnPriority } from "./thread-priority.ts";
 import type { SessionRequest } from "./onnx-session.ts";
 import type { HostedSession } from "./session-host.ts";
 import { AbandonedError } from "./request-scope.ts";
@@ -99,9 +99,16 @@ async function handle(kernels: KernelTable, message: WorkerMessage): Promise<voi
   try {
     if (!prioritized && !message.gc) {
       // The first job tells what this thread is for; onnxruntime's threads, created later by a
-      // session, inherit its tier (see thread-priority.ts). The search thread stays at nice 0.
-      prioritized = true;
-      if (!isSearchThread()) lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
+      // session, inherit its tier (see thread-priority.ts). The search thread is raised by its
+      // first session's creation, which carries the nice asked for.
+      if (!isSearchThread()) {
+        prioritized = true;
+        lowerOwnPriority(session ? INFERENCE_NICE : PREPROCESSING_NICE);
+      } else if (session?.op === "create") {
+        prioritized = true;
+        // Where refused, it stays at 0; the main thread's own raise says so (raiseServingThread).
+        raiseOwnPriority(session.settings.searchNice ?? 0);
+      }
     }
     let value: unknown = null;
     if (message.gc) {

@@ -1,11 +1,16 @@
 /**
  * CPU priorities in three tiers, so that a saturated machine serves what matters first:
  *
- * 1. the HTTP thread and the search thread (nice 0): /ping and request parsing answer at once
- *    under full load, and a search query (the CLIP text tower's runs, on an inference thread of
- *    its own, onnx-session.ts) holds its own against the other processes of an Immich host: with
- *    a nice-0 CPU hog on every core of a 2-core machine, a query took 17.5× its quiet time at
- *    nice +10 (bench/RESULTS.md, busy neighbour);
+ * 1. the HTTP thread and the search thread (nice MACHINE_LEARNING_SEARCH_NICE, -3 by default, where
+ *    the OS lets a process raise a thread: root, CAP_SYS_NICE, or RLIMIT_NICE; else nice 0): /ping
+ *    and request parsing answer at once under full load, and a search query (the CLIP text
+ *    tower's runs, on an inference thread of its own, onnx-session.ts) holds its own against the
+ *    other processes of an Immich host. With a nice-0 CPU hog on every core of a 2-core machine a
+ *    query took 17.5× its quiet time at nice +10; 1.80–2.27× at 0, 1.56–1.87× at -3 and 1.39–1.57×
+ *    at -5 (bench/RESULTS.md, busy neighbour). Someone waits for a search and it is short, so it
+ *    goes before the neighbour's thumbnails. Not further: at search saturation the processes
+ *    polling /ping (the Immich server) get less of the machine, and /ping's p99 read 8.0–8.3 ms at
+ *    -3, 9.9–10.0 at -4 and -5, against 7.0–8.0 at 0;
  * 2. inference for library scans (nice +10): the other inference threads and the onnxruntime
  *    threads they create; background work, it yields to the Immich server's own jobs;
  * 3. pre/post-processing (nice +19): the kernel workers and the image-decoding threads.
@@ -23,16 +28,18 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { log } from "../log.ts";
 
 export const INFERENCE_NICE = 10;
+/** The search thread's nice where the OS allows it (MACHINE_LEARNING_SEARCH_NICE). */
+export const DEFAULT_SEARCH_NICE = -3;
 export const PREPROCESSING_NICE = 19;
 /** Threads that decode images (libvips, and the runtime's pool running sharp's async work). */
 const DECODE_THREAD_NAMES = [/^libvips/, /^Bun Pool/];
 /**
  * The OS name of the search thread (a worker's name becomes its thread's name), which the
- * onnxruntime threads it creates inherit: the sweep below leaves them at nice 0.
+ * onnxruntime threads it creates inherit: the sweep below leaves their priority alone.
  */
 export const SEARCH_THREAD_NAME = "ml-search";
 
-interface Priority {
+export interface Priority {
   get(tid: number): number;
   set(tid: number, nice: number): boolean;
 }
@@ -85,12 +92,39 @@ export function isSearchThread(): boolean {
 /** Lowers the calling thread (a worker) to `nice`, before it creates threads of its own. */
 export function lowerOwnPriority(nice: number): void {
   const p = api();
-  if (!p) return;
+  const tid = p ? currentThreadId() : undefined;
+  if (p && tid !== undefined) lower(p, tid, nice);
+}
+
+/**
+ * Raises the calling thread to `nice` when below 0 (threads it creates afterwards inherit it);
+ * false where the OS refuses, the thread then staying where it was.
+ */
+export function raiseOwnPriority(nice: number, p: Priority | null = api()): boolean {
+  if (!p || nice >= 0) return false;
+  const tid = currentThreadId();
+  return tid !== undefined && p.set(tid, nice);
+}
+
+/**
+ * At start, on the main thread: the HTTP thread to `nice`, with the search thread (which raises
+ * itself, thread-jobs.ts), so that /ping and request parsing do not fall behind search queries.
+ * Where the OS refuses, both stay at nice 0 and this says how to allow it.
+ */
+export function raiseServingThread(nice: number, p: Priority | null = api()): void {
+  if (!p || nice >= 0 || raiseOwnPriority(nice, p)) return;
+  log.info(
+    `HTTP and search threads run at nice 0: the OS refused nice ${nice} (allow it with CAP_SYS_NICE, e.g. Docker's cap_add: [SYS_NICE], or an RLIMIT_NICE of ${20 - nice}, e.g. systemd's LimitNICE=${20 - nice}; MACHINE_LEARNING_SEARCH_NICE=0 stops asking)`,
+  );
+}
+
+/** This thread's id ("/proc/thread-self" → "<pid>/task/<tid>"). */
+function currentThreadId(): number | undefined {
   try {
-    // "/proc/thread-self" → "<pid>/task/<tid>"
-    lower(p, Number(readlinkSync("/proc/thread-self").split("/").at(-1)), nice);
+    return Number(readlinkSync("/proc/thread-self").split("/").at(-1));
   } catch (error) {
-    log.debug(`cannot lower this thread's priority: ${String(error)}`);
+    log.debug(`cannot tell this thread's id: ${String(error)}`);
+    return undefined;
   }
 }
 

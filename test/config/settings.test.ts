@@ -20,6 +20,7 @@ describe("settings from the environment", () => {
       layout.workers,
     ]);
     expect(s.modelArena).toBe(true);
+    expect(s.searchNice).toBe(-3);
     expect(s.maxBatchSize).toEqual({ facialRecognition: undefined, ocr: 6 });
     expect(s.modelOrganization).toBe("immich-app");
     expect(s.modelRevision).toBe("main");
@@ -61,7 +62,9 @@ describe("settings from the environment", () => {
       HF_TOKEN: "secret",
       HF_HUB_OFFLINE: "1",
       IMMICH_LOG_LEVEL: "Warning",
+      MACHINE_LEARNING_SEARCH_NICE: "0",
     });
+    expect(s.searchNice).toBe(0);
     expect([s.interOpThreads, s.intraOpThreads, s.searchIntraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, 4, false, 3, 0]);
     expect(s.maxBatchSize).toEqual({ facialRecognition: 2, ocr: 4 });
     expect([s.modelOrganization, s.modelRevision]).toEqual(["immich-testing", "v2"]);
@@ -106,6 +109,8 @@ describe("settings from the environment", () => {
     ["MACHINE_LEARNING_MODEL_ARENA", "maybe", "true or false"],
     ["MACHINE_LEARNING_MAX_BATCH_SIZE__OCR", "0", "an integer >= 1"],
     ["MACHINE_LEARNING_DOWNLOAD_RETRIES", "-1", "an integer >= 0"],
+    ["MACHINE_LEARNING_SEARCH_NICE", "5", "an integer >= -20 and <= 0"],
+    ["MACHINE_LEARNING_SEARCH_NICE", "-21", "an integer >= -20 and <= 0"],
     ["IMMICH_LOG_LEVEL", "loud", "verbose, debug, log, info, warn, error or critical"],
   ] as const) {
     test(`invalid ${name}=${value} fails naming the variable, the value and what it must be`, () => {

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as ort from "onnxruntime-node";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -168,6 +169,12 @@ describe("feeds of accelerator sessions (onnxruntime-node)", () => {
   });
 });
 
+/** Whether this process may raise a thread to `nice` (asked of a child process, which it leaves). */
+function osAllowsRaising(nice: number): boolean {
+  const child = spawnSync(process.execPath, ["-e", `require("node:os").setPriority(0, ${nice})`]);
+  return child.status === 0;
+}
+
 /** Nice value of each of this process's threads with the OS name `name`. */
 function niceOfThreads(name: string): number[] {
   return readdirSync("/proc/self/task")
@@ -197,6 +204,22 @@ describe("interactive sessions", () => {
       }
     } finally {
       await visual.release();
+      await text.release();
+    }
+  });
+
+  test("the search thread and its onnxruntime threads run at the search nice where the OS allows it, else at 0", async () => {
+    const threads = new InferenceThreads();
+    const settings = { ...SETTINGS, searchIntraOpThreads: 2, searchNice: -5 };
+    const text = await OnnxSession.create(threads, join(dir, "textual.onnx"), settings, { interactive: true });
+    try {
+      await text.run(textFeed());
+      if (process.platform === "linux") {
+        const nice = osAllowsRaising(-5) ? -5 : 0;
+        // The thread itself and the one intra-op thread onnxruntime adds for it.
+        expect(niceOfThreads("ml-search")).toEqual([nice, nice]);
+      }
+    } finally {
       await text.release();
     }
   });
