@@ -1,8 +1,8 @@
 /** Raising the HTTP and search threads: asked only below 0, a refusal said with how to allow it. */
 import { describe, expect, test } from "bun:test";
 import { readlinkSync } from "node:fs";
-import { log, setLogLevel, setLogSink } from "../../src/log.ts";
 import { type Priority, raiseOwnPriority, raiseServingThread } from "../../src/runtime/thread-priority.ts";
+import { captureLog } from "../support/log-capture.ts";
 
 /** A priority API that records what it was asked and grants or refuses it. */
 function recordingPriority(grant: boolean): Priority & { asked: Array<[number, number]> } {
@@ -15,21 +15,6 @@ function recordingPriority(grant: boolean): Priority & { asked: Array<[number, n
       return grant;
     },
   };
-}
-
-/** Lines logged at info and above while `run` runs. */
-function captureLog(run: () => void): string[] {
-  const lines: string[] = [];
-  const restoreLevel = log.isEnabled("debug") ? "debug" : "critical"; // what test/setup.ts chose
-  setLogLevel("info");
-  const previous = setLogSink((line) => lines.push(line));
-  try {
-    run();
-  } finally {
-    setLogSink(previous);
-    setLogLevel(restoreLevel);
-  }
-  return lines;
 }
 
 describe.skipIf(process.platform !== "linux")("raising the serving threads", () => {
@@ -46,13 +31,13 @@ describe.skipIf(process.platform !== "linux")("raising the serving threads", () 
   test("nothing is asked for 0", () => {
     const p = recordingPriority(true);
     expect(raiseOwnPriority(0, p)).toBe(false);
-    expect(captureLog(() => raiseServingThread(0, p))).toEqual([]);
+    expect(captureLog("info", () => raiseServingThread(0, p))).toEqual([]);
     expect(p.asked).toEqual([]);
   });
 
   test("the HTTP thread's raise says nothing when granted; a refusal names the capability and the limit that allow it", () => {
-    expect(captureLog(() => raiseServingThread(-5, recordingPriority(true)))).toEqual([]);
-    const lines = captureLog(() => raiseServingThread(-5, recordingPriority(false)));
+    expect(captureLog("info", () => raiseServingThread(-5, recordingPriority(true)))).toEqual([]);
+    const lines = captureLog("info", () => raiseServingThread(-5, recordingPriority(false)));
     expect(lines.length).toBe(1);
     expect(lines[0]).toContain("nice -5");
     expect(lines[0]).toContain("CAP_SYS_NICE");

@@ -5,10 +5,10 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { log, setLogLevel, setLogSink } from "../../../src/log.ts";
 import { FLORES_TABLE_SIZE, floresCode } from "../../../src/tasks/clip/flores.ts";
 import { ClipTokenizer, prepareClipText } from "../../../src/tasks/clip/tokenizer.ts";
 import { describeWithFixtures, fixturePath, repoRoot } from "../../support/fixtures.ts";
+import { captureLog } from "../../support/log-capture.ts";
 
 const EOT = 49407;
 const golden = JSON.parse(readFileSync(join(repoRoot, "test/golden/clip/tokens.json"), "utf8")) as {
@@ -16,21 +16,6 @@ const golden = JSON.parse(readFileSync(join(repoRoot, "test/golden/clip/tokens.j
   text: string;
   ids: number[];
 }[];
-
-/** Captures warnings logged while `body` runs. */
-function captureWarnings(body: () => void): string[] {
-  const lines: string[] = [];
-  const restoreLevel = log.isEnabled("debug") ? "debug" : "critical"; // what test/setup.ts chose
-  setLogLevel("warn");
-  const previous = setLogSink((line) => lines.push(line));
-  try {
-    body();
-  } finally {
-    setLogSink(previous);
-    setLogLevel(restoreLevel);
-  }
-  return lines;
-}
 
 const fixtureFiles = () => ({
   tokenizerJson: fixturePath("clip-tokenizer/tokenizer.json"),
@@ -79,7 +64,7 @@ describeWithFixtures("ClipTokenizer with the real CLIP ViT-B/32 tokenizer", () =
   });
 
   test("non-NLLB models ignore the language", () => {
-    const warnings = captureWarnings(() => {
+    const warnings = captureLog("warn", () => {
       expect(tokenizer.encode("a photo of a cat", "de")).toEqual(tokenizer.encode("a photo of a cat"));
       expect(tokenizer.encode("a photo of a cat", "unknown")).toEqual(tokenizer.encode("a photo of a cat"));
     });
@@ -152,7 +137,7 @@ describe("prepareClipText", () => {
     });
 
     test("unknown languages become English with upstream's warning", () => {
-      const warnings = captureWarnings(() => {
+      const warnings = captureLog("warn", () => {
         expect(nllb("unknown")).toBe("eng_Latntest search query");
         expect(nllb("constructor")).toBe("eng_Latntest search query");
       });
