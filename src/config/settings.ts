@@ -32,7 +32,7 @@ export interface Settings {
   intraOpThreads: number;
   /** Intra-op threads of search queries' sessions: MODEL_INTRA_OP_THREADS when set, like every session's. */
   searchIntraOpThreads: number;
-  /** Nice of the search thread where the OS lets the process raise it (runtime/thread-priority.ts); 0 keeps normal priority. */
+  /** Nice of the HTTP and search threads where the OS lets the process raise them (runtime/thread-priority.ts); 0 keeps normal priority. */
   searchNice: number;
   modelArena: boolean;
   preload: PreloadSettings;

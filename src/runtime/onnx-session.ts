@@ -41,7 +41,7 @@ export interface SessionSettings {
   spinMicroseconds?: number;
   /** Plan each run's activations as one block of the arena (ort-capi.ts `useSharedArena`). */
   memoryPattern?: boolean;
-  /** The search thread's nice where the OS allows it (thread-priority.ts `raiseSearchThread`); absent: 0. */
+  /** The search thread's nice where the OS allows it: it raises itself (thread-jobs.ts, thread-priority.ts `raiseOwnPriority`); absent: 0. */
   searchNice?: number;
 }
 

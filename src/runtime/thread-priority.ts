@@ -22,7 +22,9 @@
  *
  * Threads inherit their creator's priority, so a worker that lowers itself before creating
  * sessions takes onnxruntime's threads with it. The main thread's sweep puts every other thread
- * at least at tier 2 and never raises one. Linux only (per-thread nice); elsewhere a no-op.
+ * at least at tier 2 and never raises one; threads the runtime starts later from the main thread
+ * (the decoders, on the first photo) run at its nice until the next sweep, at most 2 s. Linux
+ * only (per-thread nice); elsewhere a no-op.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { log } from "../log.ts";
