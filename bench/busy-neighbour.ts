@@ -7,9 +7,8 @@
  */
 import { availableParallelism } from "node:os";
 import { postRequest, summarize, type Latency } from "./measure.ts";
-import { readdirSync, readFileSync } from "node:fs";
 import { SEARCH_THREAD_NAME } from "../src/runtime/thread-priority.ts";
-import { serverPids, type LoadRequest } from "./lib.ts";
+import { serverThreads, type LoadRequest } from "./lib.ts";
 
 export interface NeighbourLatency {
   quiet: Latency;
@@ -27,20 +26,9 @@ export interface BusyNeighbourResult {
 /** Nice of each thread named ml-search in the server's processes (the search thread and its onnxruntime threads). */
 function searchThreadNice(): number[] {
   if (process.platform !== "linux") return [];
-  const nice: number[] = [];
-  for (const pid of serverPids()) {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== SEARCH_THREAD_NAME) continue;
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        // Fields after the parenthesised name start at field 3 (state); nice is field 19.
-        nice.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
-      } catch {
-        // the thread ended between listing and reading
-      }
-    }
-  }
-  return nice;
+  return serverThreads()
+    .filter((thread) => thread.name === SEARCH_THREAD_NAME)
+    .map((thread) => Number(thread.fields[16]));
 }
 
 /** Appends the latencies of `rounds` sequential requests to `samples`. */

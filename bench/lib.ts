@@ -25,6 +25,31 @@ export function serverPids(): number[] {
     .map(Number);
 }
 
+/** One thread of a server process: its OS name and its /proc stat fields from field 3 (state) on. */
+export interface ServerThread {
+  readonly name: string;
+  /** `fields[k]` is stat field k + 3: minflt 10 → [7], utime and stime 14, 15 → [11], [12], nice 19 → [16]. */
+  readonly fields: readonly string[];
+}
+
+/** Every thread of every server process (`serverPids`), read from /proc. Linux only. */
+export function serverThreads(): ServerThread[] {
+  const threads: ServerThread[] = [];
+  for (const pid of serverPids()) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        // The fields after the parenthesised name (which may hold spaces) start at field 3.
+        threads.push({ name, fields: stat.slice(stat.lastIndexOf(")") + 2).split(" ") });
+      } catch {
+        // the thread ended between listing and reading
+      }
+    }
+  }
+  return threads;
+}
+
 /** Starts `src/main.ts serve` as its own process on a free port and waits for /ready (preloaded models loaded). */
 export async function startServerProcess(env: Record<string, string>, port = 30000 + Math.floor(Math.random() * 20000)): Promise<ServerProcess> {
   const child = Bun.spawn([process.execPath, resolve(import.meta.dir, "../src/main.ts"), "serve"], {

@@ -9,10 +9,9 @@
  *
  *   bun bench/thread-cpu.ts [--only clip-image,faces] [--connections 4] [--seconds 10]
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { buildBenchCache, removeBenchCache } from "./cache.ts";
-import { argNumber, argText, serverPids, startServerProcess } from "./lib.ts";
+import { argNumber, argText, serverThreads, startServerProcess } from "./lib.ts";
 import { postRequest, saturate } from "./measure.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
 
@@ -30,23 +29,12 @@ interface ThreadUsage {
 /** CPU ticks and minor page faults per thread kind (the OS thread name without trailing numbers). */
 function usageByThreadKind(): Map<string, ThreadUsage> {
   const usage = new Map<string, ThreadUsage>();
-  for (const pid of serverPids()) {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8")
-          .trim()
-          .replace(/[\s\d#]+$/, "");
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        // Fields after the parenthesised name start at field 3: minflt is field 10, utime and stime 14 and 15.
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const kind = usage.get(name) ?? { ticks: 0, faults: 0 };
-        kind.ticks += Number(fields[11]) + Number(fields[12]);
-        kind.faults += Number(fields[7]);
-        usage.set(name, kind);
-      } catch {
-        // the thread ended between listing and reading
-      }
-    }
+  for (const { name, fields } of serverThreads()) {
+    const kindName = name.replace(/[\s\d#]+$/, "");
+    const kind = usage.get(kindName) ?? { ticks: 0, faults: 0 };
+    kind.ticks += Number(fields[11]) + Number(fields[12]);
+    kind.faults += Number(fields[7]);
+    usage.set(kindName, kind);
   }
   return usage;
 }

@@ -20,11 +20,20 @@ export class ScratchBytes {
    * (so that callers may also read it as Int32 words). Valid until the next call.
    */
   zeroed(length: number): Uint8Array {
-    const bytes = (length + 3) & ~3;
-    if (bytes > RETAINED_LIMIT) return new Uint8Array(new ArrayBuffer(bytes), 0, length);
+    const bytes = wordBytes(length);
+    if (bytes > RETAINED_LIMIT) return zeroedWords(length);
     if (this.#buffer.byteLength < bytes) this.#buffer = new ArrayBuffer(bytes);
     const area = new Uint8Array(this.#buffer, 0, length);
     area.fill(0);
     return area;
   }
+}
+
+/** `length` fresh zero bytes at the start of a buffer that is a whole number of 4-byte words. */
+export function zeroedWords(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(wordBytes(length)), 0, length);
+}
+
+function wordBytes(length: number): number {
+  return (length + 3) & ~3;
 }

@@ -16,7 +16,7 @@
  *   - the finished list is in reverse discovery order (OpenCV links each new contour in front).
  */
 
-import type { ScratchBytes } from "../../runtime/scratch-bytes.ts";
+import { type ScratchBytes, zeroedWords } from "../../runtime/scratch-bytes.ts";
 
 /** Chain direction `s` → neighbour offset: 0 = +x, then counter-clockwise as seen on screen. */
 const DIR_X = [1, 1, 0, -1, -1, -1, 0, 1] as const;
@@ -47,7 +47,7 @@ export interface PaddedMask {
  */
 export function emptyPaddedMask(width: number, height: number, scratch?: ScratchBytes): PaddedMask {
   const length = (width + 2) * (height + 2);
-  const bytes = scratch ? scratch.zeroed(length) : new Uint8Array(new ArrayBuffer((length + 3) & ~3), 0, length);
+  const bytes = scratch ? scratch.zeroed(length) : zeroedWords(length);
   return { labels: new Int8Array(bytes.buffer, 0, length), rowHasPixels: new Uint8Array(height + 2), width, height };
 }
 

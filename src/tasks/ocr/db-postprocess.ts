@@ -123,6 +123,7 @@ export function dilatedTextMask(pred: Float32Array, width: number, height: numbe
     // Whole groups above the threshold (the inside of a text line) extend a run from `start`;
     // a run ending before pixel x sets [start, x] in this row and the one below.
     let start = -1;
+    let text = false;
     for (let x = 0; x < width; x += 4) {
       const i = src + x;
       let any = 0xffffffff;
@@ -135,8 +136,7 @@ export function dilatedTextMask(pred: Float32Array, width: number, height: numbe
       }
       if (start >= 0) {
         setRun(labels, here + start, here + x, stride);
-        rowHasPixels[y + 1] = 1;
-        rowHasPixels[y + 2] = 1;
+        text = true;
         start = -1;
       }
       if (any <= THRESHOLD_BITS) continue;
@@ -148,14 +148,16 @@ export function dilatedTextMask(pred: Float32Array, width: number, height: numbe
           labels[here + g + 1] = 1;
           labels[below + g] = 1;
           labels[below + g + 1] = 1;
-          rowHasPixels[y + 1] = 1;
-          rowHasPixels[y + 2] = 1;
+          text = true;
         }
       }
     }
     if (start >= 0) {
       // A run reaching the right edge spills into the padding column.
       setRun(labels, here + start, here + width, stride);
+      text = true;
+    }
+    if (text) {
       rowHasPixels[y + 1] = 1;
       rowHasPixels[y + 2] = 1;
     }
