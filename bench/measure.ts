@@ -24,6 +24,21 @@ export async function postRequest(url: string, request: LoadRequest): Promise<vo
   if (!response.ok) throw new Error(`/predict answered ${response.status}: ${text.slice(0, 300)}`);
 }
 
+/** One model's runs per request, floor and service. */
+export interface ModelRuns {
+  model: string;
+  floorMs: number;
+  serviceMs: number;
+  serviceRuns: number;
+  /**
+   * Where the service splits a lone request's batch into `parts` runs side by side (one per idle
+   * inference thread): the plain floor's runs split alike, in `parts` processes at once, summed.
+   * Two runs side by side each run slower than one alone (they share the caches and the memory
+   * bus), a cost no runtime can avoid; this tells it apart from the service's own.
+   */
+  split?: { parts: number; floorMs: number };
+}
+
 export interface SequentialLatency {
   service: Latency;
   /** The plain floor's runs alone, its decodes alone, and both: the request floor. */
@@ -40,9 +55,28 @@ export interface SequentialLatency {
    * stage timers. Totals, not one run's time: the service may split a model's work into more
    * runs than the floor (a group photo's faces shared out between the inference threads).
    */
-  modelRuns: Array<{ model: string; floorMs: number; serviceMs: number; serviceRuns: number }>;
+  modelRuns: ModelRuns[];
   /** The service's stage timers over the sequential requests. */
   profile: StageProfile;
+}
+
+/**
+ * The models whose runs the service splits for one request of `scenario`, with the number of
+ * shares each of the floor's runs of that model becomes: the service's runs per request (its stage
+ * timers around one request) over the floor's steps for the model.
+ */
+async function splitParts(url: string, scenario: Scenario, plain: PlainFloor): Promise<Map<string, number>> {
+  const before = await stageTotals(url);
+  await postRequest(url, scenario.requests[0]!);
+  const service = stageProfile(before, await stageTotals(url), 1, 1).rows;
+  const floorSteps = new Map<string, number>();
+  for (const [model] of (await plain.once(scenario.id)).steps) floorSteps.set(model, (floorSteps.get(model) ?? 0) + 1);
+  const parts = new Map<string, number>();
+  for (const [model, steps] of floorSteps) {
+    const shares = (service.find((row) => row.stage === `session:${model}`)?.perRequest ?? steps) / steps;
+    if (Number.isInteger(shares) && shares > 1) parts.set(model, shares);
+  }
+  return parts;
 }
 
 /** `rounds` × (one service request, one old floor run of its plan, one plain floor request), one after the other. */
@@ -59,6 +93,10 @@ export async function sequentialLatency(
   const decodes: Record<Runtime, number[]> = { node: [], bun: [] };
   /** Per model, its steps' milliseconds summed over all rounds. */
   const stepMs = new Map<string, number>();
+  const splits = await splitParts(url, scenario, plain);
+  const splitMs = new Map<string, number>();
+  // A plain session's first runs of a new input shape are slow.
+  for (const [model, parts] of splits) for (let i = 0; i < 2; i++) await plain.split(scenario.id, model, parts);
   const before = await stageTotals(url);
   const started = performance.now();
   for (let i = 0; i < rounds; i++) {
@@ -74,13 +112,16 @@ export async function sequentialLatency(
     // lower the bar.
     decodes[otherRuntime].push(await plain.otherDecode(scenario.id));
     for (const [model, ms] of run.steps) stepMs.set(model, (stepMs.get(model) ?? 0) + ms);
+    for (const [model, parts] of splits) splitMs.set(model, (splitMs.get(model) ?? 0) + (await plain.split(scenario.id, model, parts)));
   }
   const decodeRuntime = percentile(decodes[otherRuntime], 50) < percentile(decodes[floorRuntime], 50) ? otherRuntime : floorRuntime;
   const decode = decodes[decodeRuntime];
   const profile = stageProfile(before, await stageTotals(url), rounds, (performance.now() - started) / 1000);
   const modelRuns = [...stepMs].map(([model, totalMs]) => {
     const row = profile.rows.find((r) => r.stage === `session:${model}`);
-    return { model, floorMs: totalMs / rounds, serviceMs: row ? row.runMs * row.perRequest : NaN, serviceRuns: row?.perRequest ?? NaN };
+    const parts = splits.get(model);
+    const split = parts === undefined ? undefined : { parts, floorMs: splitMs.get(model)! / rounds };
+    return { model, floorMs: totalMs / rounds, serviceMs: row ? row.runMs * row.perRequest : NaN, serviceRuns: row?.perRequest ?? NaN, split };
   });
   return {
     service: summarize(samples.service),

@@ -19,7 +19,10 @@ export interface PlainRun {
   steps: Array<[string, number]>;
 }
 
-type Question = { op: "once" | "decode"; id: FloorId } | { op: "rate"; id: FloorId; seconds: number };
+type Question =
+  | { op: "once" | "decode"; id: FloorId }
+  | { op: "rate"; id: FloorId; seconds: number }
+  | { op: "part"; id: FloorId; label: string; part: number; parts: number };
 
 /** The environment of a process nobody tuned: none of the allocator settings the service may use. */
 function plainEnvironment(): Record<string, string> {
@@ -126,6 +129,19 @@ export class PlainFloor {
 
   once(id: FloorId): Promise<PlainRun> {
     return this.processes[this.runtimeFor(id)][0]!.ask<PlainRun>({ op: "once", id });
+  }
+
+  /**
+   * The runs of `id`'s `label` steps with each batch split in `parts` shares, one share per
+   * process of the chosen runtime, all at once (as the service runs a lone request's batch on
+   * its idle inference threads): their milliseconds summed, as the service's stage timers sum its
+   * runs. `parts` is at most the service's inference threads, one process each.
+   */
+  async split(id: FloorId, label: string, parts: number): Promise<number> {
+    const processes = this.processes[this.runtimeFor(id)];
+    if (parts > processes.length) throw new RangeError(`split: ${parts} parts, ${processes.length} processes`);
+    const times = await Promise.all(processes.slice(0, parts).map((p, part) => p.ask<number>({ op: "part", id, label, part, parts })));
+    return times.reduce((sum, ms) => sum + ms, 0);
   }
 
   /** Requests per second of all processes of the chosen runtime together, back to back for `seconds`. */

@@ -12,7 +12,12 @@
  * - `{seq, op: "once", id}` → `{seq, value: {decodeMs, runMs, steps: [[label, ms], …]}}`: one
  *   request's decodes, then its runs one after the other;
  * - `{seq, op: "decode", id}` → `{seq, value: milliseconds}`: one request's decodes alone;
- * - `{seq, op: "rate", id, seconds}` → `{seq, value: requests per second}`, decode + runs back to back.
+ * - `{seq, op: "rate", id, seconds}` → `{seq, value: requests per second}`, decode + runs back to back;
+ * - `{seq, op: "part", id, label, part, parts}` → `{seq, value: milliseconds}`: the runs of the
+ *   request's `label` steps on share `part` of `parts` of each one's batch (its inputs' first axis),
+ *   split as the service splits a lone request's batch among its idle inference threads. The
+ *   orchestrator asks one process per share at once, to compare the service's split runs with
+ *   plain runs split alike, side by side on the same cores.
  */
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
@@ -77,6 +82,34 @@ async function once(plan) {
   return { decodeMs, runMs: performance.now() - started, steps };
 }
 
+/**
+ * Rows [start, start + count) of share `part` of `parts`: as equal as can be, larger shares first
+ * (5 rows in 2: 3 + 2). The rule of the service's batch sharing (src/runtime/batch-buckets.ts
+ * `threadShares`), restated here because this file imports nothing of the project.
+ */
+function share(rows, part, parts) {
+  const base = Math.floor(rows / parts);
+  const extra = rows % parts;
+  return { start: part * base + Math.min(part, extra), count: base + (part < extra ? 1 : 0) };
+}
+
+/** Each feed's rows of the share along its first axis (views: the data is not copied). */
+function shareOf(tensors, part, parts) {
+  return Object.fromEntries(
+    Object.entries(tensors).map(([name, t]) => {
+      const { start, count } = share(t.dims[0], part, parts);
+      const rowValues = t.data.length / t.dims[0];
+      return [name, new ort.Tensor(t.type, t.data.subarray(start * rowValues, (start + count) * rowValues), [count, ...t.dims.slice(1)])];
+    }),
+  );
+}
+
+async function part(plan, label, index, parts) {
+  const started = performance.now();
+  for (const step of plan.steps.filter((s) => s.label === label)) await sessions.get(step.key).run(shareOf(step.tensors, index, parts));
+  return performance.now() - started;
+}
+
 async function rate(plan, seconds) {
   const started = performance.now();
   const end = started + seconds * 1000;
@@ -93,7 +126,12 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   const question = JSON.parse(line);
   queue = queue.then(async () => {
     const plan = plans[question.id];
-    const answers = { once: () => once(plan), decode: () => decodeAll(plan), rate: () => rate(plan, question.seconds) };
+    const answers = {
+      once: () => once(plan),
+      decode: () => decodeAll(plan),
+      rate: () => rate(plan, question.seconds),
+      part: () => part(plan, question.label, question.part, question.parts),
+    };
     const value = await answers[question.op]();
     if (question.op === "once" && plan.spins) await new Promise((settled) => setTimeout(settled, SPIN_SETTLE_MS));
     process.stdout.write(`${JSON.stringify({ seq: question.seq, value })}\n`);
