@@ -132,15 +132,21 @@ export class PlainFloor {
   }
 
   /**
-   * The runs of `id`'s `label` steps with each batch split in `parts` shares, one share per
-   * process of the chosen runtime, all at once (as the service runs a lone request's batch on
-   * its idle inference threads): their milliseconds summed, as the service's stage timers sum its
-   * runs. `parts` is at most the service's inference threads, one process each.
+   * The runs of `id`'s `label` steps with each batch split in `parts` shares, as the service runs
+   * a lone request's batch on its idle inference threads: the shares side by side on the chosen
+   * runtime's processes (one per inference thread), each process taking every P-th share in turn
+   * where there are more shares than processes (a batch size limit below the batch). Their
+   * milliseconds summed, as the service's stage timers sum its runs.
    */
   async split(id: FloorId, label: string, parts: number): Promise<number> {
     const processes = this.processes[this.runtimeFor(id)];
-    if (parts > processes.length) throw new RangeError(`split: ${parts} parts, ${processes.length} processes`);
-    const times = await Promise.all(processes.slice(0, parts).map((p, part) => p.ask<number>({ op: "part", id, label, part, parts })));
+    const times = await Promise.all(
+      processes.slice(0, parts).map(async (process, first) => {
+        let ms = 0;
+        for (let part = first; part < parts; part += processes.length) ms += await process.ask<number>({ op: "part", id, label, part, parts });
+        return ms;
+      }),
+    );
     return times.reduce((sum, ms) => sum + ms, 0);
   }
 

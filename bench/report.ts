@@ -78,7 +78,7 @@ function modelRunTable(results: ScenarioResult[]): string[] {
   for (const r of results) {
     for (const m of r.latency?.modelRuns ?? []) {
       const runs = m.serviceRuns === 1 ? "" : ` in ${m.serviceRuns.toFixed(m.serviceRuns % 1 === 0 ? 0 : 1)} runs`;
-      const split = m.split ? `${ms(m.split.floorMs)} ms in ${m.split.parts} runs at once | ${ratio(m.serviceMs / m.split.floorMs)}` : "— | —";
+      const split = m.split ? `${ms(m.split.floorMs)} ms in ${m.split.parts} runs | ${ratio(m.serviceMs / m.split.floorMs)}` : "— | —";
       lines.push(`| ${r.id} | ${m.model} | ${ms(m.floorMs)} ms | ${ms(m.serviceMs)} ms${runs} | ${ratio(m.serviceMs / m.floorMs)} | ${split} |`);
     }
   }
