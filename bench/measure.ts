@@ -18,6 +18,13 @@ export interface Latency {
 
 export const summarize = (samples: number[]): Latency => ({ p50: percentile(samples, 50), p99: percentile(samples, 99) });
 
+/**
+ * Requests of a scenario sent before measuring it: the JIT compiles a kernel over its first calls,
+ * which run 2-4x slower (OCR: 480 ms for each of the first three requests, 225 ms from the sixth),
+ * as a session's first runs are slow.
+ */
+export const SERVICE_WARM_UP_REQUESTS = 8;
+
 export async function postRequest(url: string, request: LoadRequest): Promise<void> {
   const response = await fetch(`${url}/predict`, { method: "POST", body: request.body, headers: { "content-type": request.contentType } });
   const text = await response.text();

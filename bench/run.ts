@@ -20,7 +20,17 @@ import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
 import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
 import { immichConcurrency, type ImmichConcurrencyResult } from "./immich-concurrency.ts";
-import { pingUnderLoad, postRequest, saturate, sequentialLatency, summarize, type Latency, type PingUnderLoad, type Saturation } from "./measure.ts";
+import {
+  pingUnderLoad,
+  postRequest,
+  SERVICE_WARM_UP_REQUESTS,
+  saturate,
+  sequentialLatency,
+  summarize,
+  type Latency,
+  type PingUnderLoad,
+  type Saturation,
+} from "./measure.ts";
 import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
 import type { SessionSettings } from "../src/runtime/onnx-session.ts";
@@ -50,12 +60,7 @@ const plain = await PlainFloor.start(planFolder, runtime);
 const scenarios = await buildScenarios();
 const scenario = (id: ScenarioId) => scenarios.find((s) => s.id === id)!;
 
-/**
- * Steady state before measuring: the JIT compiles a kernel over its first calls, which run 2-4x
- * slower (OCR: 480 ms for each of the first three requests, 225 ms from the sixth), as a
- * session's first runs are slow; the floors get their first runs here and in `choose`.
- */
-const SERVICE_WARM_UP_REQUESTS = 8;
+/** Steady state before measuring (measure.ts); the floors get their first runs here and in `choose`. */
 
 async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promise<void> {
   for (let i = 0; i < SERVICE_WARM_UP_REQUESTS; i++) for (const request of s.requests) await postRequest(url, request);
