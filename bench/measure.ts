@@ -38,10 +38,11 @@ export interface ModelRuns {
   serviceMs: number;
   serviceRuns: number;
   /**
-   * Where the service splits a lone request's batch into `parts` runs side by side (one per idle
-   * inference thread): the plain floor's runs split alike, in `parts` processes at once, summed.
-   * Two runs side by side each run slower than one alone (they share the caches and the memory
-   * bus), a cost no runtime can avoid; this tells it apart from the service's own.
+   * Where the service splits a lone request's batch into `parts` runs side by side on its idle
+   * inference threads: the plain floor's batch in `parts` shares as equal as can be, run side by
+   * side on one plain process per inference thread (`PlainFloor.split`), summed. Two runs side by
+   * side each run slower than one alone (they share the caches and the memory bus), a cost no
+   * runtime can avoid; this tells it apart from the service's own.
    */
   split?: { parts: number; floorMs: number };
 }

@@ -16,8 +16,9 @@
  * - `{seq, op: "part", id, label, part, parts}` → `{seq, value: milliseconds}`: the runs of the
  *   request's `label` steps on share `part` of `parts` of each one's batch (its inputs' first axis),
  *   split as the service splits a lone request's batch among its idle inference threads. The
- *   orchestrator asks one process per share at once, to compare the service's split runs with
- *   plain runs split alike, side by side on the same cores.
+ *   orchestrator asks its processes for the shares at once (each process the next share when
+ *   there are more shares than processes), to compare the service's split runs with plain runs
+ *   split alike, side by side on the same cores.
  */
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
