@@ -122,19 +122,28 @@ function batchingTable(b: BatchingResult): string[] {
   ];
 }
 
+/** The item whose `value` is the highest (or the lowest), the first of equals, with that value; `items` not empty. */
+function worstOf<T>(items: readonly T[], value: (item: T) => number, worst: "highest" | "lowest"): { item: T; value: number } {
+  let item: T = items[0]!;
+  let found = value(item);
+  for (const candidate of items.slice(1)) {
+    const v = value(candidate);
+    if (worst === "highest" ? v > found : v < found) [item, found] = [candidate, v];
+  }
+  return { item, value: found };
+}
+
 function targetTable(report: BenchReport): string[] {
   const find = (id: string) => report.scenarios.find((r) => r.id === id);
   const lines = ["| target | measured | |", "|---|---|---|"];
   const modelRuns = report.scenarios.flatMap((r) => r.latency?.modelRuns ?? []).filter((m) => Number.isFinite(m.serviceMs));
   if (modelRuns.length > 0) {
-    const worst = modelRuns.reduce((a, b) => (b.serviceMs / b.floorMs > a.serviceMs / a.floorMs ? b : a));
-    const value = worst.serviceMs / worst.floorMs;
+    const { item: worst, value } = worstOf(modelRuns, (m) => m.serviceMs / m.floorMs, "highest");
     lines.push(`| every model's runs per request ≤ 1.05× the plain floor's (worst) | ${ratio(value)} (${worst.model}) | ${mark(value <= 1.05)} |`);
   }
-  const splits = modelRuns.filter((m) => m.split);
+  const splits = modelRuns.flatMap((m) => (m.split ? [{ model: m.model, value: m.serviceMs / m.split.floorMs }] : []));
   if (splits.length > 0) {
-    const worst = splits.reduce((a, b) => (b.serviceMs / b.split!.floorMs > a.serviceMs / a.split!.floorMs ? b : a));
-    const value = worst.serviceMs / worst.split!.floorMs;
+    const { item: worst, value } = worstOf(splits, (m) => m.value, "highest");
     lines.push(`| (a batch split side by side: its runs ÷ the plain floor's split alike, worst) | ${ratio(value)} (${worst.model}) | |`);
   }
   for (const id of ["clip-image", "faces", "ocr"]) {
@@ -149,10 +158,7 @@ function targetTable(report: BenchReport): string[] {
     lines.push(`| CLIP text p50 ≤ floor + 2 ms | floor ${extra < 0 ? "−" : "+"} ${Math.abs(extra).toFixed(2)} ms | ${mark(extra <= 2)} |`);
   }
   if (report.scenarios.length > 0) {
-    const worst = report.scenarios.reduce((a, b) =>
-      b.saturation.load.requestsPerSecond / b.floorRps < a.saturation.load.requestsPerSecond / a.floorRps ? b : a,
-    );
-    const value = worst.saturation.load.requestsPerSecond / worst.floorRps;
+    const { item: worst, value } = worstOf(report.scenarios, (r) => r.saturation.load.requestsPerSecond / r.floorRps, "lowest");
     lines.push(`| throughput at saturation ≥ 0.9× plain floor (worst scenario) | ${ratio(value)} (${worst.id}) | ${mark(value >= 0.9)} |`);
   }
   if (report.batching) {
