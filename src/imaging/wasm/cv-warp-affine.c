@@ -1,9 +1,9 @@
 /*
  * OpenCV's 8-bit warpAffine with INTER_LINEAR and a black constant border (imgproc/src/imgwarp.cpp:
  * the fixed-point remap with INTER_BITS = 5) in WebAssembly SIMD, for 3-channel images, written
- * straight into a float32 tensor of three planes through a byte → value table. The source
+ * straight into a float32 tensor of three planes as (byte - offset) / divisor. The source
  * positions (1/32 pixel) are computed by src/imaging/cv-warp-affine.ts and copied in; the integer
- * operations per value are that file's, hence the same bytes before the table.
+ * operations per value are that file's, hence the same bytes before the normalisation.
  *
  * OpenCV's bilinear weights are (32 - fy)(32 - fx)·32 and so on, summed with 2^14 and shifted by
  * 15. Every weight is a multiple of 32, so the same value comes from the weights divided by 32
@@ -42,52 +42,107 @@ static inline v128_t neighbours(const uint8_t *p) {
   return wasm_i8x16_swizzle(wasm_v128_load(p), wasm_i8x16_const(0, -128, 3, -128, 1, -128, 4, -128, 2, -128, 5, -128, 6, -128, 7, -128));
 }
 
+/* One pixel's (r, g, b, -) when some of its four taps lie outside the image: those read as 0. */
+static v128_t border_pixel(const uint8_t *src, int32_t stride, int32_t left, int32_t top, int32_t image_width, int32_t image_height,
+                           int32_t row_x, int32_t row_y, int32_t col_x, int32_t col_y) {
+  /* Sums wrap like OpenCV's int arithmetic (and the TypeScript's `| 0`). */
+  const int32_t px = (int32_t)((uint32_t)row_x + (uint32_t)col_x) >> 5;
+  const int32_t py = (int32_t)((uint32_t)row_y + (uint32_t)col_y) >> 5;
+  const int32_t sx = px >> 5, sy = py >> 5, fx = px & 31, fy = py & 31;
+  /* All four taps outside: black. */
+  if (sx >= image_width || sx < -1 || sy >= image_height || sy < -1) return wasm_i32x4_const_splat(0);
+  int32_t sums[3] = {512, 512, 512};
+  for (int32_t dy = 0; dy < 2; dy++) {
+    for (int32_t dx = 0; dx < 2; dx++) {
+      const int32_t tx = sx + dx, ty = sy + dy;
+      if (tx < 0 || tx >= image_width || ty < 0 || ty >= image_height) continue;
+      const uint8_t *p = src + (ty - top) * stride + (tx - left) * 3;
+      const int32_t w = weight(fx, fy, dx, dy);
+      for (int32_t c = 0; c < 3; c++) sums[c] += p[c] * w;
+    }
+  }
+  return wasm_i32x4_make(sums[0] >> 10, sums[1] >> 10, sums[2] >> 10, 0);
+}
+
+/* One pixel's (r, g, b, -) from its four taps, all inside the image: one dot product per row of two. */
+static inline v128_t inner_pixel(const uint8_t *p, int32_t stride, int32_t step) {
+  const int32_t *pair = pair_weights[step];
+  const v128_t upper = wasm_i32x4_dot_i16x8(neighbours(p), wasm_i32x4_splat(pair[0]));
+  const v128_t lower = wasm_i32x4_dot_i16x8(neighbours(p + stride), wasm_i32x4_splat(pair[1]));
+  return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(upper, lower), wasm_i32x4_const_splat(512)), 10);
+}
+
+/*
+ * Writes `count` (1 to 4) values of one channel to `out` as (value - offset) / divisor in float32:
+ * two correctly rounded float operations, hence the float a table of that normalisation (computed
+ * in double, stored as float32) holds; see cv-warp-affine-wasm.ts.
+ */
+static inline void store_channel(v128_t channel, int32_t count, v128_t offset, v128_t divisor, float *out) {
+  const v128_t values = wasm_f32x4_div(wasm_f32x4_sub(wasm_f32x4_convert_i32x4(channel), offset), divisor);
+  if (count == 4) {
+    wasm_v128_store(out, values);
+    return;
+  }
+  if (count > 0) out[0] = wasm_f32x4_extract_lane(values, 0);
+  if (count > 1) out[1] = wasm_f32x4_extract_lane(values, 1);
+  if (count > 2) out[2] = wasm_f32x4_extract_lane(values, 2);
+}
+
+/* Writes `count` (1 to 4) pixels, (r, g, b, -) each, to the three planes at `out`: transposed into one vector per channel. */
+static inline void store_pixels(v128_t p0, v128_t p1, v128_t p2, v128_t p3, int32_t count, v128_t offset, v128_t divisor, float *out,
+                                int32_t plane) {
+  const v128_t rg01 = wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5);
+  const v128_t rg23 = wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5);
+  const v128_t b01 = wasm_i32x4_shuffle(p0, p1, 2, 6, 2, 6);
+  const v128_t b23 = wasm_i32x4_shuffle(p2, p3, 2, 6, 2, 6);
+  store_channel(wasm_i32x4_shuffle(rg01, rg23, 0, 1, 4, 5), count, offset, divisor, out);
+  store_channel(wasm_i32x4_shuffle(rg01, rg23, 2, 3, 6, 7), count, offset, divisor, out + plane);
+  store_channel(wasm_i32x4_shuffle(b01, b23, 0, 1, 4, 5), count, offset, divisor, out + 2 * plane);
+}
+
+/*
+ * Four pixels at a time: their source positions as one vector; when all their taps lie inside the
+ * image (almost all of a face's crop), two dot products each, then one store per plane.
+ */
 __attribute__((export_name("warp_affine_planar")))
 void warp_affine_planar(const uint8_t *src, int32_t stride, int32_t left, int32_t top, int32_t image_width, int32_t image_height,
                         const int32_t *col_x, const int32_t *col_y, const int32_t *row_x, const int32_t *row_y, int32_t width,
-                        int32_t height, const float *table, float *out) {
+                        int32_t height, float offset, float divisor, float *out) {
   if (!pair_weights_ready) fill_pair_weights();
   const int32_t plane = width * height;
-  const v128_t half = wasm_i32x4_const_splat(512);
+  const v128_t offsets = wasm_f32x4_splat(offset);
+  const v128_t divisors = wasm_f32x4_splat(divisor);
+  /* All four taps inside means 0 <= sx <= image_width - 2 (and so for y): one unsigned compare. */
+  const v128_t x_limit = wasm_i32x4_splat(image_width - 1);
+  const v128_t y_limit = wasm_i32x4_splat(image_height - 1);
   for (int32_t y = 0; y < height; y++) {
-    for (int32_t x = 0; x < width; x++) {
-      const int32_t i = y * width + x;
-      /* Unsigned sums wrap like OpenCV's int arithmetic (and the TypeScript's `| 0`). */
-      const int32_t px = (int32_t)((uint32_t)row_x[y] + (uint32_t)col_x[x]) >> 5;
-      const int32_t py = (int32_t)((uint32_t)row_y[y] + (uint32_t)col_y[x]) >> 5;
-      const int32_t sx = px >> 5, sy = py >> 5, fx = px & 31, fy = py & 31;
-      int32_t r = 0, g = 0, b = 0;
-      if (sx >= 0 && sx + 1 < image_width && sy >= 0 && sy + 1 < image_height) {
-        /* All four taps inside: one dot product per row blends its two pixels in all three channels. */
-        const uint8_t *p = src + (sy - top) * stride + (sx - left) * 3;
-        const v128_t upper = neighbours(p);
-        const v128_t lower = neighbours(p + stride);
-        const int32_t *pair = pair_weights[fy * 32 + fx];
-        const v128_t w_upper = wasm_i32x4_splat(pair[0]);
-        const v128_t w_lower = wasm_i32x4_splat(pair[1]);
-        const v128_t sum = wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(upper, w_upper), wasm_i32x4_dot_i16x8(lower, w_lower)), half), 10);
-        r = wasm_i32x4_extract_lane(sum, 0);
-        g = wasm_i32x4_extract_lane(sum, 1);
-        b = wasm_i32x4_extract_lane(sum, 2);
-      } else if (sx < image_width && sx >= -1 && sy < image_height && sy >= -1) {
-        /* On the border: the taps outside the image read as 0. */
-        int32_t sums[3] = {512, 512, 512};
-        for (int32_t dy = 0; dy < 2; dy++) {
-          for (int32_t dx = 0; dx < 2; dx++) {
-            const int32_t tx = sx + dx, ty = sy + dy;
-            if (tx < 0 || tx >= image_width || ty < 0 || ty >= image_height) continue;
-            const uint8_t *p = src + (ty - top) * stride + (tx - left) * 3;
-            const int32_t w = weight(fx, fy, dx, dy);
-            for (int32_t c = 0; c < 3; c++) sums[c] += p[c] * w;
-          }
-        }
-        r = sums[0] >> 10;
-        g = sums[1] >> 10;
-        b = sums[2] >> 10;
+    const v128_t row_x_y = wasm_i32x4_splat(row_x[y]);
+    const v128_t row_y_y = wasm_i32x4_splat(row_y[y]);
+    for (int32_t x = 0; x < width; x += 4) {
+      const int32_t count = width - x < 4 ? width - x : 4;
+      /* Sums wrap like OpenCV's int arithmetic; the positions are in 1/32 pixel (lanes past the row's end are not used). */
+      const v128_t px = wasm_i32x4_shr(wasm_i32x4_add(row_x_y, wasm_v128_load(col_x + x)), 5);
+      const v128_t py = wasm_i32x4_shr(wasm_i32x4_add(row_y_y, wasm_v128_load(col_y + x)), 5);
+      const v128_t sx = wasm_i32x4_shr(px, 5);
+      const v128_t sy = wasm_i32x4_shr(py, 5);
+      if (count == 4 && wasm_i32x4_all_true(wasm_v128_and(wasm_u32x4_lt(sx, x_limit), wasm_u32x4_lt(sy, y_limit)))) {
+        const v128_t starts = wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_sub(sy, wasm_i32x4_splat(top)), wasm_i32x4_splat(stride)),
+                                             wasm_i32x4_mul(wasm_i32x4_sub(sx, wasm_i32x4_splat(left)), wasm_i32x4_const_splat(3)));
+        const v128_t steps = wasm_v128_or(wasm_i32x4_shl(wasm_v128_and(py, wasm_i32x4_const_splat(31)), 5), wasm_v128_and(px, wasm_i32x4_const_splat(31)));
+        store_pixels(inner_pixel(src + wasm_i32x4_extract_lane(starts, 0), stride, wasm_i32x4_extract_lane(steps, 0)),
+                     inner_pixel(src + wasm_i32x4_extract_lane(starts, 1), stride, wasm_i32x4_extract_lane(steps, 1)),
+                     inner_pixel(src + wasm_i32x4_extract_lane(starts, 2), stride, wasm_i32x4_extract_lane(steps, 2)),
+                     inner_pixel(src + wasm_i32x4_extract_lane(starts, 3), stride, wasm_i32x4_extract_lane(steps, 3)), 4, offsets, divisors,
+                     out + y * width + x, plane);
+        continue;
       }
-      out[i] = table[r];
-      out[i + plane] = table[g];
-      out[i + 2 * plane] = table[b];
+      /* Near the border, or the row's last pixels: one at a time, none past the row's end. */
+      const v128_t none = wasm_i32x4_const_splat(0);
+      store_pixels(border_pixel(src, stride, left, top, image_width, image_height, row_x[y], row_y[y], col_x[x], col_y[x]),
+                   count > 1 ? border_pixel(src, stride, left, top, image_width, image_height, row_x[y], row_y[y], col_x[x + 1], col_y[x + 1]) : none,
+                   count > 2 ? border_pixel(src, stride, left, top, image_width, image_height, row_x[y], row_y[y], col_x[x + 2], col_y[x + 2]) : none,
+                   count > 3 ? border_pixel(src, stride, left, top, image_width, image_height, row_x[y], row_y[y], col_x[x + 3], col_y[x + 3]) : none,
+                   count, offsets, divisors, out + y * width + x, plane);
     }
   }
 }

@@ -79,7 +79,8 @@ interface ResampleExports {
     rowY: number,
     width: number,
     height: number,
-    table: number,
+    offset: number,
+    divisor: number,
     out: number,
   ): void;
 }

@@ -6,7 +6,7 @@
  */
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { warpAffineCv, warpPlan } from "../../imaging/cv-warp-affine.ts";
-import { warpAffinePlanarWasm } from "../../imaging/cv-warp-affine-wasm.ts";
+import { type ByteNormalisation, warpAffinePlanarWasm } from "../../imaging/cv-warp-affine-wasm.ts";
 import { byteTable, uniformLayout, writePlanarRow } from "../../imaging/planar-row.ts";
 import type { ResampleBackend } from "../../imaging/wasm/resample-module.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
@@ -16,10 +16,10 @@ export const ARCFACE_SIZE = 112;
 /** (x, y) of left eye, right eye, nose tip, left and right mouth corner in a 112x112 crop. */
 export const ARCFACE_TEMPLATE: readonly number[] = Object.freeze([38.2946, 51.6963, 73.5318, 51.5014, 56.0252, 71.7366, 41.5493, 92.3655, 70.7299, 92.2041]);
 
-const MEAN = 127.5;
-const STD = 127.5;
-/** `(p - 127.5) / 127.5` for every byte, as the float32 tensor stores it. */
-const TABLE = byteTable((p) => (p - MEAN) / STD);
+/** `(p - 127.5) / 127.5`, as the WebAssembly warp computes it. */
+export const ARCFACE_NORMALISATION: ByteNormalisation = Object.freeze({ offset: 127.5, divisor: 127.5 });
+/** The same for every byte, as the float32 tensor stores it (equal: see ByteNormalisation). */
+const TABLE = byteTable((p) => (p - ARCFACE_NORMALISATION.offset) / ARCFACE_NORMALISATION.divisor);
 /** The same in RGB planes. */
 const LAYOUT = uniformLayout(TABLE, [0, 1, 2]);
 
@@ -78,8 +78,8 @@ export function alignFace(image: RgbImage, landmarks: ArrayLike<number>): RgbIma
  * The recognition input for the faces of `image` whose landmarks are given (10 coordinates each):
  * [N, 3, 112, 112], RGB planes of `(p - 127.5) / 127.5`, in a pooled tensor. Each crop is warped
  * straight into the tensor by the WebAssembly kernel where available (`backend` as for the
- * resizes), else made by `alignFace` and written through the same table: the same values, in
- * about half the time (bench/README.md: 4 crops of a 1440 px photo 750 → 360 µs).
+ * resizes), else made by `alignFace` and written through the table: the same values, in a third
+ * to a half of the time (bench/README.md, "The face alignment in WebAssembly").
  */
 export function alignedFacesInput(image: RgbImage, landmarks: ArrayLike<number>, backend?: ResampleBackend): Float32Array {
   const points = ARCFACE_TEMPLATE.length;
@@ -93,7 +93,7 @@ export function alignedFacesInput(image: RgbImage, landmarks: ArrayLike<number>,
     const offset = n * 3 * plane;
     if (backend !== "js") {
       const plan = warpPlan(similarityTransform(face, ARCFACE_TEMPLATE), ARCFACE_SIZE, ARCFACE_SIZE);
-      if (warpAffinePlanarWasm(backend, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, TABLE, tensor, offset)) continue;
+      if (warpAffinePlanarWasm(backend, image, plan, ARCFACE_SIZE, ARCFACE_SIZE, ARCFACE_NORMALISATION, tensor, offset)) continue;
     }
     writePlanarRow(tensor, plane, offset, alignFace(image, face).data, plane, LAYOUT);
   }

@@ -7,11 +7,13 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { warpAffineCv, warpPlan } from "../../../src/imaging/cv-warp-affine.ts";
 import { warpAffinePlanarWasm } from "../../../src/imaging/cv-warp-affine-wasm.ts";
+import { byteTable } from "../../../src/imaging/planar-row.ts";
 import type { RgbImage } from "../../../src/imaging/rgb-image.ts";
+import { ARCFACE_NORMALISATION } from "../../../src/tasks/facial-recognition/arcface-align.ts";
 import { goldenDir, largePhoto, syntheticImage } from "./synthetic.ts";
 
 /** Each byte as itself: the planes then hold the crop's bytes. */
-const IDENTITY = Float32Array.from({ length: 256 }, (_, byte) => byte);
+const IDENTITY = { offset: 0, divisor: 1 };
 
 /** The JavaScript crop's bytes in three planes, as the kernel writes them. */
 function planes(crop: RgbImage): Float32Array {
@@ -79,6 +81,19 @@ describe("warpAffineCv: the WebAssembly kernel gives the JavaScript values", () 
       expect(written).toBeGreaterThan(20);
     });
   }
+
+  test("its float32 normalisation gives the table's value for every byte (ArcFace's (p - 127.5) / 127.5)", () => {
+    // A 16x16 image holding each byte once per channel, copied as it is by the identity matrix.
+    const data = Uint8Array.from({ length: 256 * 3 }, (_, i) => (Math.floor(i / 3) * (1 + (i % 3) * 2)) % 256);
+    const out = new Float32Array(3 * 256);
+    expect(warpAffinePlanarWasm("wasm", { width: 16, height: 16, data }, warpPlan([1, 0, 0, 0, 1, 0], 16, 16), 16, 16, ARCFACE_NORMALISATION, out, 0)).toBe(
+      true,
+    );
+    const table = byteTable((p) => (p - 127.5) / 127.5);
+    const expected = Float32Array.from({ length: 3 * 256 }, (_, i) => table[data[(i % 256) * 3 + Math.floor(i / 256)]!]!);
+    expect(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    expect(new Set(data.filter((_, i) => i % 3 === 0)).size).toBe(256);
+  });
 
   test("a degenerate (NaN) matrix is left to the JavaScript warp", () => {
     expect(sameAsJs(syntheticImage(20, 20, 1), new Array(6).fill(Number.NaN), 8, 8)).toBeNull();
