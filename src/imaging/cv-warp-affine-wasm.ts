@@ -9,13 +9,13 @@ import type { RgbImage } from "./rgb-image.ts";
 import { type ResampleBackend, wasmFor } from "./wasm/resample-module.ts";
 
 /**
- * `(byte - offset) / divisor`, which the kernel computes in float32 four values at a time (a table
- * lookup per value cost more than the warp itself). Where `byte - offset` is exact in float32 (an
- * offset in halves, say), that is the float a table of the same formula holds (`byteTable`:
- * computed in double, stored as float32): the subtraction is exact in both, and a quotient rounded
- * to double and then to float32 is the correctly rounded float32 quotient, because double carries
- * more than twice float32's precision plus two bits (Figueroa, "When is double rounding
- * innocuous?", 1995).
+ * `(byte - offset) / divisor`, which the kernel computes in float32, four values at a time, instead
+ * of looking each value up in a byte table and storing it alone. For an `offset` and a `divisor`
+ * that are float32 values, with `byte - offset` exact in float32 (an offset in halves, say), that
+ * is the float a table of the same formula holds (`byteTable`: computed in double, stored as
+ * float32): the subtraction is exact in both, and a quotient rounded to double and then to float32
+ * is the correctly rounded float32 quotient, because double carries more than twice float32's
+ * precision plus two bits (Figueroa, "When is double rounding innocuous?", 1995).
  */
 export interface ByteNormalisation {
   readonly offset: number;
@@ -54,10 +54,10 @@ function readRegion(plan: WarpPlan, image: RgbImage): { left: number; top: numbe
 
 /**
  * Writes the warped crop (`width` x `height`) into `tensor` from `offset`, plane after plane, each
- * byte normalised as `normalisation` says. False (nothing written) when the crop reads no pixel of the image, its
- * positions are out of the kernel's range (a degenerate transform) or `backend` (as for the
- * resizes) leaves it to JavaScript: the caller then uses the JavaScript warp, which handles those
- * as OpenCV does. The scratch the gate weighs is the region read, not the photo: a face crop of a
+ * byte normalised as `normalisation` says. False (nothing written) when the crop reads no pixel of
+ * the image, its positions are out of the kernel's range (a degenerate transform) or `backend` (as
+ * for the resizes) leaves it to JavaScript: the caller then uses the JavaScript warp, which handles
+ * those as OpenCV does. The scratch the gate weighs is the region read, not the photo: a face crop of a
  * 100-megapixel photo still runs here.
  */
 export function warpAffinePlanarWasm(
