@@ -19,16 +19,21 @@ export interface Latency {
 export const summarize = (samples: number[]): Latency => ({ p50: percentile(samples, 50), p99: percentile(samples, 99) });
 
 /**
- * Requests of a scenario sent before measuring it: the JIT compiles a kernel over its first calls,
- * which run 2-4x slower (OCR: 480 ms for each of the first three requests, 225 ms from the sixth),
- * as a session's first runs are slow.
+ * Rounds of a scenario's requests sent before measuring it: the JIT compiles a kernel over its
+ * first calls, which run 2-4x slower (OCR: 480 ms for each of the first three requests, 225 ms
+ * from the sixth), as a session's first runs are slow.
  */
-export const SERVICE_WARM_UP_REQUESTS = 8;
+const SERVICE_WARM_UP_REQUESTS = 8;
 
 export async function postRequest(url: string, request: LoadRequest): Promise<void> {
   const response = await fetch(`${url}/predict`, { method: "POST", body: request.body, headers: { "content-type": request.contentType } });
   const text = await response.text();
   if (!response.ok) throw new Error(`/predict answered ${response.status}: ${text.slice(0, 300)}`);
+}
+
+/** Brings the service to its steady state for `requests` (a scenario's), one after the other. */
+export async function warmUpService(url: string, requests: readonly LoadRequest[]): Promise<void> {
+  for (let i = 0; i < SERVICE_WARM_UP_REQUESTS; i++) for (const request of requests) await postRequest(url, request);
 }
 
 /** One model's runs per request, floor and service. */

@@ -23,13 +23,13 @@ import { immichConcurrency, type ImmichConcurrencyResult } from "./immich-concur
 import {
   pingUnderLoad,
   postRequest,
-  SERVICE_WARM_UP_REQUESTS,
   saturate,
   sequentialLatency,
   summarize,
   type Latency,
   type PingUnderLoad,
   type Saturation,
+  warmUpService,
 } from "./measure.ts";
 import { renderReport, type BatchingResult, type BenchReport, type ScenarioResult } from "./report.ts";
 import { buildScenarios, type FloorId, type Scenario, type ScenarioId } from "./scenarios.ts";
@@ -61,9 +61,8 @@ const scenarios = await buildScenarios();
 const scenario = (id: ScenarioId) => scenarios.find((s) => s.id === id)!;
 
 /** Steady state before measuring (measure.ts); the floors get their first runs here and in `choose`. */
-
 async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promise<void> {
-  for (let i = 0; i < SERVICE_WARM_UP_REQUESTS; i++) for (const request of s.requests) await postRequest(url, request);
+  await warmUpService(url, s.requests);
   for (let i = 0; i < 2; i++) {
     await floor.once(floorId);
     await plain.warm(floorId);

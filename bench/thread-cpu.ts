@@ -12,7 +12,7 @@
 import { availableParallelism } from "node:os";
 import { buildBenchCache, removeBenchCache } from "./cache.ts";
 import { argNumber, argText, serverThreads, startServerProcess } from "./lib.ts";
-import { postRequest, SERVICE_WARM_UP_REQUESTS, saturate } from "./measure.ts";
+import { saturate, warmUpService } from "./measure.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
 
 const ids = (argText("--only")?.split(",") ?? ["clip-text", "clip-image", "faces", "ocr"]) as ScenarioId[];
@@ -49,7 +49,7 @@ try {
   console.log("|---|---|---|---|---|---|");
   for (const id of ids) {
     const scenario = scenarios.find((s) => s.id === id)!;
-    for (let i = 0; i < SERVICE_WARM_UP_REQUESTS; i++) for (const request of scenario.requests) await postRequest(server.url, request);
+    await warmUpService(server.url, scenario.requests);
     const before = usageByThreadKind();
     const started = performance.now();
     const { load } = await saturate(server, scenario.requests, connections, seconds);
