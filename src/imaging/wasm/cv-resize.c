@@ -10,38 +10,62 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+/* A byte that a swizzle turns into 0 (any index past 15 does). */
+#define ZERO -128
+
 /*
- * Horizontal pass of one source row: out[dx * 3 + c] = row[tap0[dx] + c] * w0 + row[tap1[dx] + c] * w1
- * as int32, the weights packed as the 16-bit pair (w0, w1) in weights[dx] (both <= 2^11). The
- * two taps' first four bytes go into one vector, whose swizzle interleaves them (R0 R1 G0 G1 B0
- * B1 ..) and widens them to 16 bits (out-of-range indices give the zero high bytes): one byte
- * shuffle in Bun's JIT, where a two-source shuffle is two and an OR. One dot product then gives
- * R, G and B; the fourth lane lands on the next pixel (overwritten) or the spare.
+ * The taps of four output pixels as the three vectors of 16-bit pairs their dot products take.
+ * Output pixel dx blends the source pixels at bytes tap[dx] and tap[dx] + 3: OpenCV's second tap
+ * is the next pixel, or at the right edge has weight 0 (cv-resize-wasm.ts checks this), so one
+ * 8-byte load holds both, and its bytes past the row (the spare bytes at the image's end) add
+ * nothing. Pixels a, b, c, d give the lanes (aR aG aB bR), (bG bB cR cG), (cB dR dG dB), each a
+ * pair R0 R1 of the two taps' bytes widened to 16 bits: twelve sums in three dot products, where a
+ * pixel a vector left a quarter of each unused. Two 8-byte loads per vector, the swizzles
+ * interleaving and widening at once (out-of-range indices give the zero high bytes).
  */
-static void filter_row(const uint8_t *row, const int32_t *tap0, const int32_t *tap1, const int32_t *weights,
-                       int32_t width, int32_t *out) {
-  const v128_t interleave = wasm_i8x16_const(0, -128, 4, -128, 1, -128, 5, -128, 2, -128, 6, -128, 3, -128, 7, -128);
-  for (int32_t dx = 0; dx < width; dx++, out += 3) {
-    const v128_t both = wasm_v128_load32_lane(row + tap1[dx], wasm_v128_load32_zero(row + tap0[dx]), 1);
-    const v128_t pair = wasm_i8x16_swizzle(both, interleave);
-    wasm_v128_store(out, wasm_i32x4_dot_i16x8(pair, wasm_i32x4_splat(weights[dx])));
+static inline void tap_pairs(const uint8_t *row, const int32_t *tap, v128_t *v0, v128_t *v1, v128_t *v2) {
+  const v128_t ab = wasm_v128_load64_lane(row + tap[1], wasm_v128_load64_zero(row + tap[0]), 1);
+  const v128_t cd = wasm_v128_load64_lane(row + tap[3], wasm_v128_load64_zero(row + tap[2]), 1);
+  *v0 = wasm_i8x16_swizzle(ab, wasm_i8x16_const(0, ZERO, 3, ZERO, 1, ZERO, 4, ZERO, 2, ZERO, 5, ZERO, 8, ZERO, 11, ZERO));
+  *v1 = wasm_v128_or(
+      wasm_i8x16_swizzle(ab, wasm_i8x16_const(9, ZERO, 12, ZERO, 10, ZERO, 13, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)),
+      wasm_i8x16_swizzle(cd, wasm_i8x16_const(ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, 0, ZERO, 3, ZERO, 1, ZERO, 4, ZERO)));
+  *v2 = wasm_i8x16_swizzle(cd, wasm_i8x16_const(2, ZERO, 5, ZERO, 8, ZERO, 11, ZERO, 9, ZERO, 12, ZERO, 10, ZERO, 13, ZERO));
+}
+
+/*
+ * Horizontal pass of one source row: out[dx * 3 + c] = row[tap[dx] + c] * w0 + row[tap[dx] + 3 + c] * w1
+ * as int32, four pixels a step. `weights` holds each step's three vectors of (w0, w1) 16-bit pairs,
+ * lane by lane as tap_pairs lays out the pixels (both weights <= 2^11); `tap` and `weights` are
+ * padded to a whole step (weight 0), whose sums land in the spare values after the row.
+ */
+static void filter_row(const uint8_t *row, const int32_t *tap, const int32_t *weights, int32_t width, int32_t *out) {
+  for (int32_t dx = 0; dx < width; dx += 4, tap += 4, weights += 12, out += 12) {
+    v128_t v0, v1, v2;
+    tap_pairs(row, tap, &v0, &v1, &v2);
+    wasm_v128_store(out, wasm_i32x4_dot_i16x8(v0, wasm_v128_load(weights)));
+    wasm_v128_store(out + 4, wasm_i32x4_dot_i16x8(v1, wasm_v128_load(weights + 4)));
+    wasm_v128_store(out + 8, wasm_i32x4_dot_i16x8(v2, wasm_v128_load(weights + 8)));
   }
 }
 
 /*
  * filter_row on two source rows at once, for an output row whose two rows are both new (every
- * row of a reduction): each column's taps and weight are read, and the weight splatted, once.
+ * row of a reduction): each step's taps and weights are read once.
  */
-static void filter_two_rows(const uint8_t *row_a, const uint8_t *row_b, const int32_t *tap0, const int32_t *tap1,
-                            const int32_t *weights, int32_t width, int32_t *out_a, int32_t *out_b) {
-  const v128_t interleave = wasm_i8x16_const(0, -128, 4, -128, 1, -128, 5, -128, 2, -128, 6, -128, 3, -128, 7, -128);
-  for (int32_t dx = 0; dx < width; dx++, out_a += 3, out_b += 3) {
-    const int32_t t0 = tap0[dx], t1 = tap1[dx];
-    const v128_t w = wasm_i32x4_splat(weights[dx]);
-    const v128_t a = wasm_v128_load32_lane(row_a + t1, wasm_v128_load32_zero(row_a + t0), 1);
-    const v128_t b = wasm_v128_load32_lane(row_b + t1, wasm_v128_load32_zero(row_b + t0), 1);
-    wasm_v128_store(out_a, wasm_i32x4_dot_i16x8(wasm_i8x16_swizzle(a, interleave), w));
-    wasm_v128_store(out_b, wasm_i32x4_dot_i16x8(wasm_i8x16_swizzle(b, interleave), w));
+static void filter_two_rows(const uint8_t *row_a, const uint8_t *row_b, const int32_t *tap, const int32_t *weights, int32_t width,
+                            int32_t *out_a, int32_t *out_b) {
+  for (int32_t dx = 0; dx < width; dx += 4, tap += 4, weights += 12, out_a += 12, out_b += 12) {
+    const v128_t w0 = wasm_v128_load(weights), w1 = wasm_v128_load(weights + 4), w2 = wasm_v128_load(weights + 8);
+    v128_t v0, v1, v2;
+    tap_pairs(row_a, tap, &v0, &v1, &v2);
+    wasm_v128_store(out_a, wasm_i32x4_dot_i16x8(v0, w0));
+    wasm_v128_store(out_a + 4, wasm_i32x4_dot_i16x8(v1, w1));
+    wasm_v128_store(out_a + 8, wasm_i32x4_dot_i16x8(v2, w2));
+    tap_pairs(row_b, tap, &v0, &v1, &v2);
+    wasm_v128_store(out_b, wasm_i32x4_dot_i16x8(v0, w0));
+    wasm_v128_store(out_b + 4, wasm_i32x4_dot_i16x8(v1, w1));
+    wasm_v128_store(out_b + 8, wasm_i32x4_dot_i16x8(v2, w2));
   }
 }
 
@@ -72,14 +96,14 @@ static inline v128_t round_quarter(v128_t four, v128_t next_four) {
 /*
  * The resize of a src_height-row image of src_row_bytes per row into out_height rows of
  * out_width RGB pixels. Output row dy blends source rows y_index[dy] and y_index[dy] + 1 (clamped
- * into the image) with weights y_w0[dy], y_w1[dy]. `rows` is scratch for two horizontally
- * filtered rows (2 * (out_width * 3 + 16) int32s: the vector loops run up to 16 values past a
- * row); as source rows only move down, a filtered row
- * is reused when the next output row reads it again.
+ * into the image) with weights y_w0[dy], y_w1[dy]; columns as filter_row's `tap` and `weights`
+ * (padded to a multiple of four columns). `rows` is scratch for two horizontally filtered rows
+ * (2 * (out_width * 3 + 16) int32s: the vector loops run up to 16 values past a row); as source
+ * rows only move down, a filtered row is reused when the next output row reads it again.
  */
 __attribute__((export_name("resize_cv_linear")))
 void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_height, int32_t out_width, int32_t out_height,
-                      const int32_t *tap0, const int32_t *tap1, const int32_t *x_weights, const int32_t *y_index,
+                      const int32_t *tap, const int32_t *x_weights, const int32_t *y_index,
                       const int32_t *y_w0, const int32_t *y_w1, int32_t *rows, uint8_t *out) {
   const int32_t row_len = out_width * 3;
   int32_t *row0 = rows, *row1 = rows + row_len + 16;
@@ -89,7 +113,7 @@ void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_hei
     const int32_t y0 = sy < 0 ? 0 : sy > src_height - 1 ? src_height - 1 : sy;
     const int32_t y1 = sy + 1 < 0 ? 0 : sy + 1 > src_height - 1 ? src_height - 1 : sy + 1;
     if (have0 != y0 && have1 != y0 && have1 != y1 && y0 != y1) {
-      filter_two_rows(src + y0 * src_row_bytes, src + y1 * src_row_bytes, tap0, tap1, x_weights, out_width, row0, row1);
+      filter_two_rows(src + y0 * src_row_bytes, src + y1 * src_row_bytes, tap, x_weights, out_width, row0, row1);
       have0 = y0;
       have1 = y1;
     }
@@ -100,12 +124,12 @@ void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_hei
         row1 = swap;
         have1 = -1;
       } else {
-        filter_row(src + y0 * src_row_bytes, tap0, tap1, x_weights, out_width, row0);
+        filter_row(src + y0 * src_row_bytes, tap, x_weights, out_width, row0);
       }
       have0 = y0;
     }
     if (have1 != y1) {
-      filter_row(src + y1 * src_row_bytes, tap0, tap1, x_weights, out_width, row1);
+      filter_row(src + y1 * src_row_bytes, tap, x_weights, out_width, row1);
       have1 = y1;
     }
     const v128_t b0 = wasm_i32x4_splat(y_w0[dy]), b1 = wasm_i32x4_splat(y_w1[dy]);
