@@ -37,11 +37,36 @@ export interface PlaneLayout {
   readonly channels: readonly [number, number, number];
   /** Value of each byte, per tensor plane. */
   readonly tables: readonly [Float32Array, Float32Array, Float32Array];
+  /** The tables' formula, where it is one the WebAssembly kernels compute (see `affineLayout`). */
+  readonly affine?: AffineNormalisation;
+}
+
+const BYTES = Array.from({ length: 256 }, (_, byte) => byte);
+
+/** Each byte as float32((byte - offset) * scale), the same for every plane. */
+export interface AffineNormalisation {
+  readonly offset: number;
+  readonly scale: number;
 }
 
 /** A layout with the same table for all three planes. */
 export function uniformLayout(table: Float32Array, channels: readonly [number, number, number]): PlaneLayout {
   return { channels, tables: [table, table, table] };
+}
+
+/**
+ * A layout whose tables are `normalisation` for every byte, and which says so: the WebAssembly
+ * kernels then compute the values four at a time (src/imaging/wasm/planar-floats.c) instead of
+ * looking each up. Equal to the tables for float32 `offset` and `scale` where `byte - offset` is
+ * exact in float32: the table's product of two float32 values is exact in double before its
+ * rounding to float32, so both are the correctly rounded float32 product. Checked here.
+ */
+export function affineLayout(normalisation: AffineNormalisation, channels: readonly [number, number, number]): PlaneLayout {
+  const { offset, scale } = normalisation;
+  const exact = Math.fround(offset) === offset && Math.fround(scale) === scale && BYTES.every((byte) => Math.fround(byte - offset) === byte - offset);
+  if (!exact) throw new Error(`affineLayout: offset ${offset} and scale ${scale} are not exact in float32`);
+  const table = byteTable((byte) => (byte - offset) * scale);
+  return { channels, tables: [table, table, table], affine: normalisation };
 }
 
 /** Byte → value table of a normalisation, evaluated for each of the 256 bytes. */

@@ -11,7 +11,8 @@ import { resizeCvLinear, resizeCvLinearRows } from "../../src/imaging/cv-resize.
 import { perspectiveCropPil, solveHomography } from "../../src/imaging/pil-perspective.ts";
 import { perspectiveCropWasm } from "../../src/imaging/pil-perspective-wasm.ts";
 import { type PilFilter, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
-import { byteTable, type PlanarTarget, type PlaneLayout } from "../../src/imaging/planar-row.ts";
+import { affineLayout, byteTable, type PlanarTarget, type PlaneLayout } from "../../src/imaging/planar-row.ts";
+import { deliverRows } from "../../src/imaging/wasm-rows.ts";
 import { wasmFor } from "../../src/imaging/wasm/resample-module.ts";
 import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
 import { largePhoto } from "./cv/synthetic.ts";
@@ -214,6 +215,43 @@ describe("rows written into a tensor's planes: converted in the module, the same
       const bytes = resizePilWindow(src, width, height, "lanczos", window, "js").data;
       expect(pilWasm.tensor[start]).toBe(layout.tables[0][bytes[2]!]!);
       expect(pilWasm.tensor[2 * plane + start + (height - 1) * stride + width - 1]).toBe(layout.tables[2][bytes[(height * width - 1) * 3 + 1]!]!);
+    });
+  }
+});
+
+describe("rows converted by a layout's formula in the module: the floats of its tables", () => {
+  // The face detector's and the OCR detector's normalisations, and channels permuted.
+  const layouts = [
+    affineLayout({ offset: 127.5, scale: 1 / 128 }, [0, 1, 2]),
+    affineLayout({ offset: 0.5, scale: Math.fround(1 / 127.5) }, [2, 1, 0]),
+    affineLayout({ offset: -3, scale: Math.fround(0.7) }, [1, 2, 0]),
+  ];
+  /** The planes `deliverRows` writes for `rows` (RGB, `width` pixels each) with `layout`. */
+  function delivered(rows: Uint8Array, width: number, layout: PlaneLayout): Float32Array {
+    const wasm = wasmFor("test", 0, "wasm")!;
+    const [at] = wasm.scratch(rows.length) as [number];
+    wasm.bytes(at, rows.length).set(rows);
+    const height = rows.length / (width * 3);
+    const plane = width * height + 5;
+    const tensor = new Float32Array(3 * plane).fill(-12345);
+    deliverRows(wasm, at, width, height, { tensor, plane, start: 1, stride: width, layout });
+    wasm.finish();
+    return tensor;
+  }
+  for (const layout of layouts) {
+    test(`offset ${layout.affine!.offset}, scale ${layout.affine!.scale}, channels ${layout.channels}`, () => {
+      const tablesOnly: PlaneLayout = { channels: layout.channels, tables: layout.tables };
+      // Every byte in every channel (pixel i: i, 255 - i, 7i mod 256), in rows of 37 pixels, so
+      // that the last pixels of the band (37 x 21, not a multiple of 4) take the one-by-one path.
+      const pixels = 37 * 21;
+      const rows = Uint8Array.from({ length: pixels * 3 }, (_, k) => {
+        const i = Math.floor(k / 3) % 256;
+        return [i, 255 - i, (7 * i) % 256][k % 3]!;
+      });
+      const computed = delivered(rows, 37, layout);
+      expect(Buffer.from(computed.buffer).equals(Buffer.from(delivered(rows, 37, tablesOnly).buffer))).toBe(true);
+      // Only the rows' values written: the sentinels before and after each plane's rows remain.
+      expect(computed.reduce((n, value) => n + (value === -12345 ? 1 : 0), 0)).toBe(3 * 5);
     });
   }
 });

@@ -65,6 +65,7 @@ interface ResampleExports {
     out: number,
   ): number;
   planar_floats(src: number, count: number, c0: number, c1: number, c2: number, tables: number, out: number, planeStride: number): void;
+  planar_affine(src: number, count: number, c0: number, c1: number, c2: number, offset: number, scale: number, out: number, planeStride: number): void;
   warp_affine_planar(
     src: number,
     stride: number,

@@ -5,7 +5,7 @@
  * the landmarks that drive face alignment match the Python service.
  */
 import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
-import { byteTable, uniformLayout } from "../../imaging/planar-row.ts";
+import { affineLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
@@ -34,11 +34,11 @@ export interface ScrfdInput {
 
 const MEAN = 127.5;
 const STD = 128;
-/** `(p - 127.5) / 128` for every byte, as float32, in RGB planes. */
-const LAYOUT = uniformLayout(
-  byteTable((p) => (p - MEAN) / STD),
-  [0, 1, 2],
-);
+/**
+ * `(p - 127.5) / 128` for every byte, as float32, in RGB planes: dividing by 128 is multiplying by
+ * 2^-7 exactly, so the layout's float32 product is insightface's quotient.
+ */
+const LAYOUT = affineLayout({ offset: MEAN, scale: 1 / STD }, [0, 1, 2]);
 const NMS_IOU = 0.4;
 /**
  * Candidates (best scores first) that go into NMS. insightface has no such limit, and at

@@ -5,7 +5,7 @@
  */
 import { roundHalfEven } from "../../imaging/cv-round.ts";
 import { resizePilRows } from "../../imaging/pil-resample.ts";
-import { byteTable, uniformLayout } from "../../imaging/planar-row.ts";
+import { affineLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
 
@@ -20,10 +20,7 @@ const STRIDE = 32;
 const MEAN = 0.5;
 const SCALE = Math.fround(1 / 127.5);
 /** Tensor planes B, G, R, each byte as `float32((p - 0.5) * SCALE)`. */
-const LAYOUT = uniformLayout(
-  byteTable((p) => Math.fround((p - MEAN) * SCALE)),
-  [2, 1, 0],
-);
+const LAYOUT = affineLayout({ offset: MEAN, scale: SCALE }, [2, 1, 0]);
 
 export interface DetectionInput {
   /** `[1, 3, height, width]`, channels B, G, R. */
