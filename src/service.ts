@@ -10,7 +10,7 @@ import type { ModelContext } from "./models/inference-model.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
 import { TASK_KERNELS, type TaskPool } from "./tasks/kernels.ts";
 import { InferenceThreads, type SessionSettings } from "./runtime/onnx-session.ts";
-import { releaseFreedMemory, type ReleaseDepth } from "./runtime/allocator.ts";
+import { releaseFreedMemory, trimNativeHeap, type ReleaseDepth } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
 import { PRELOAD_ORDER } from "./tasks/catalog.ts";
@@ -74,14 +74,17 @@ async function releaseMemory(pool: TaskPool, inference: InferenceThreads, imageB
   releaseFreedMemory(depth);
 }
 
-/** The shared arena's free regions, then what glibc holds of them, back to the OS. */
+/**
+ * The shared arena's free regions, then what glibc holds of them, back to the OS. The JS heaps
+ * were collected at the idle release, 9 s before, and an idle service makes little garbage since.
+ */
 async function trimArena(inference: InferenceThreads): Promise<void> {
   try {
     await inference.trimArena();
   } catch (error) {
     log.debug(`trimming the shared arena failed: ${String(error)}`);
   }
-  releaseFreedMemory("collect");
+  trimNativeHeap();
 }
 
 export function createService(settings: Settings): Service {
