@@ -61,7 +61,19 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits): Prom
   if (channels !== 3) throw new RequestError(400, `Unsupported image: decoded to ${channels} channels`);
   const shared = new Uint8Array(limits.buffers?.take(decoded.data.byteLength) ?? new SharedArrayBuffer(decoded.data.byteLength));
   shared.set(decoded.data);
+  freeNow(decoded.data);
   return { width, height, data: shared };
+}
+
+/**
+ * Frees libvips' output now rather than at a later collection of this thread's heap: detaching
+ * its buffer (`transfer(0)`) releases the memory at once, so the next decode reuses it instead of
+ * faulting in more while the last ones wait for the collector (4-6 MB a 1440 px preview).
+ * Only a buffer the view covers alone is detached; nothing else refers to it.
+ */
+export function freeNow(data: Buffer): void {
+  const buffer = data.buffer as ArrayBuffer;
+  if (data.byteOffset === 0 && buffer.byteLength === data.byteLength) buffer.transfer(0);
 }
 
 /** Width x height from the header (no pixels decoded), refusing images past the pixel limit. */
