@@ -50,8 +50,9 @@ export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: n
 /**
  * The horizontal weights as the kernel's dot products take them: each column's pair (w0, w1) as
  * one int32 of two 16-bit lanes (both are at most 2^11), once per channel: the lane order of
- * cv-resize.c's `tap_pairs`. Columns past the image's (up to `columns`, a multiple of four) weigh 0. The kernel reads each column's second
- * tap 3 bytes after its first: checked here, as a wrong read would only show as wrong pixels.
+ * cv-resize.c's `tap_pairs`. Columns past the image's (up to `columns`, a multiple of four) weigh
+ * 0. The kernel reads each column's second tap 3 bytes after its first: checked here, as a wrong
+ * read would only show as wrong pixels.
  */
 function laneWeights(plan: CvLinearPlan, columns: number): Int32Array {
   const { tap0, tap1, xs } = plan;

@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resizeCvLinear, resizeCvLinearRows } from "../../src/imaging/cv-resize.ts";
+import { resizeCvLinearWasm } from "../../src/imaging/cv-resize-wasm.ts";
 import { perspectiveCropPil, solveHomography } from "../../src/imaging/pil-perspective.ts";
 import { perspectiveCropWasm } from "../../src/imaging/pil-perspective-wasm.ts";
 import { type PilFilter, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
@@ -105,6 +106,16 @@ describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes",
       }
     });
   }
+
+  test("a plan whose second tap is not the next pixel is refused, unless it weighs 0", () => {
+    const src = noise(lcg(3), 8, 2);
+    const axis = (w1: number) => ({ index: Int32Array.of(0), w0: Int32Array.of(2048 - w1), w1: Int32Array.of(w1) });
+    const plan = (tap1: number, w1: number) => ({ tap0: Int32Array.of(0), tap1: Int32Array.of(tap1), xs: axis(w1), ys: axis(0) });
+    const run = (tap1: number, w1: number) => resizeCvLinearWasm(wasmFor("test", 0, "wasm")!, src, 1, 1, plan(tap1, w1), () => {});
+    expect(() => run(6, 100)).toThrow(/not adjacent pixels/);
+    expect(() => run(6, 0)).not.toThrow();
+    expect(() => run(3, 100)).not.toThrow();
+  });
 
   test("the face detector's letterbox of a 1440 px preview (1440x899 -> 640x400)", () => {
     const src = noise(lcg(7), 1440, 899);
