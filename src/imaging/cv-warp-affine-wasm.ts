@@ -57,8 +57,8 @@ function readRegion(plan: WarpPlan, image: RgbImage): { left: number; top: numbe
  * byte normalised as `normalisation` says. False (nothing written) when the crop reads no pixel of
  * the image, its positions are out of the kernel's range (a degenerate transform) or `backend` (as
  * for the resizes) leaves it to JavaScript: the caller then uses the JavaScript warp, which handles
- * those as OpenCV does. The scratch the gate weighs is the region read, not the photo: a face crop of a
- * 100-megapixel photo still runs here.
+ * those as OpenCV does. The scratch the gate weighs is the region read, not the photo: a face crop
+ * of a 100-megapixel photo still runs here.
  */
 export function warpAffinePlanarWasm(
   backend: ResampleBackend | undefined,

@@ -65,8 +65,13 @@ export function affineLayout(normalisation: AffineNormalisation, channels: reado
   const { offset, scale } = normalisation;
   const exact = Math.fround(offset) === offset && Math.fround(scale) === scale && BYTES.every((byte) => Math.fround(byte - offset) === byte - offset);
   if (!exact) throw new Error(`affineLayout: offset ${offset} and scale ${scale} are not exact in float32`);
-  const table = byteTable((byte) => (byte - offset) * scale);
-  return { channels, tables: [table, table, table], affine: normalisation };
+  return {
+    ...uniformLayout(
+      byteTable((byte) => (byte - offset) * scale),
+      channels,
+    ),
+    affine: normalisation,
+  };
 }
 
 /** Byte → value table of a normalisation, evaluated for each of the 256 bytes. */
