@@ -20,11 +20,14 @@ export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = M
   protected readonly interactive: boolean = false;
   /** Whether its runs make many small activations, planned as one block (onnx-session.ts `SessionUsage`). */
   protected readonly memoryPattern: boolean = false;
+  /** A convolutional model's typical input shape, to create its session in the faster layout (onnx-session.ts `SessionUsage`). */
+  protected readonly layoutProbe: readonly number[] | undefined = undefined;
 
   protected openSession(modelDir: string): Promise<OnnxSession> {
     return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, {
       interactive: this.interactive,
       memoryPattern: this.memoryPattern,
+      ...(this.layoutProbe ? { layoutProbe: this.layoutProbe } : {}),
     });
   }
 

@@ -41,6 +41,8 @@ export interface SessionSettings {
   spinMicroseconds?: number;
   /** Plan each run's activations as one block of the arena (ort-capi.ts `useSharedArena`). */
   memoryPattern?: boolean;
+  /** A typical input's shape, for a convolutional model: its CPU session is created in the faster layout for it (layout-choice.ts). */
+  layoutProbe?: readonly number[];
   /** The search thread's nice where the OS allows it: it raises itself (thread-jobs.ts, thread-priority.ts `raiseOwnPriority`); absent: 0. */
   searchNice?: number;
 }
@@ -90,6 +92,12 @@ export interface SessionUsage {
    * block per input shape instead of allocating each from the shared arena.
    */
   memoryPattern?: boolean;
+  /**
+   * The shape of an input it typically gets, given by convolutional models: its CPU session is
+   * timed with and without onnxruntime's NCHWc layout on it and created the faster way
+   * (layout-choice.ts). Sizes the model's input fixes itself are taken from the model.
+   */
+  layoutProbe?: readonly number[];
 }
 
 /**
@@ -104,7 +112,7 @@ export interface SessionUsage {
  * (intra-op-spin.ts).
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
-  const planned = usage.memoryPattern ? { ...settings, memoryPattern: true } : settings;
+  const planned = { ...settings, ...(usage.memoryPattern ? { memoryPattern: true } : {}), ...(usage.layoutProbe ? { layoutProbe: usage.layoutProbe } : {}) };
   if (!usage.interactive) return planned;
   return {
     ...planned,

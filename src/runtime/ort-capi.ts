@@ -92,6 +92,11 @@ export interface NativeSessionOptions {
   spinMicroseconds?: number;
   /** With `arena`: plan each run's activations as one block of it (`useSharedArena`). */
   memoryPattern?: boolean;
+  /**
+   * false: without onnxruntime's NCHWc layout (its convolutions in channel blocks, a level-3
+   * graph optimisation kept otherwise); see layout-choice.ts. Absent: onnxruntime's default, with.
+   */
+  nchwcLayout?: boolean;
 }
 
 /** A created session: its native pointer (valid in every thread of the process) and signature. */
@@ -293,6 +298,9 @@ function useSharedArena(ort: OrtApi, sessionOptions: number, memoryPattern: bool
   if (!memoryPattern) ort.call("DisableMemPattern", [P], sessionOptions);
 }
 
+/** Every other optimisation of the level stays: only the transformer that rewrites convolutions into NCHWc is left out. */
+const WITHOUT_NCHWC = { "optimization.disable_specified_optimizers": "NchwcTransformer" };
+
 /** Loads a model for the CPU provider with the given thread counts and arena setting. */
 export function createNativeSession(modelPath: string, options: NativeSessionOptions): NativeSession {
   return pinning(() => createPinned(modelPath, options));
@@ -309,7 +317,8 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
     if (options.arena) useSharedArena(ort, sessionOptions, options.memoryPattern === true);
     else ort.call("DisableCpuMemArena", [P], sessionOptions);
-    for (const [key, value] of Object.entries(intraOpSpinEntries(options.spinMicroseconds ?? 0))) {
+    const entries = { ...intraOpSpinEntries(options.spinMicroseconds ?? 0), ...(options.nchwcLayout === false ? WITHOUT_NCHWC : {}) };
+    for (const [key, value] of Object.entries(entries)) {
       ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString(key), cString(value));
     }
     session = ort.out((out) => ort.call("CreateSession", [P, P, P, P], ort.env, cString(modelPath), sessionOptions, out));

@@ -16,7 +16,8 @@ import { log } from "../log.ts";
 
 import type { Feed, InputSpec, OutputTensor, SessionSettings } from "./onnx-session.ts";
 import { intraOpSpinEntries } from "./intra-op-spin.ts";
-import { createNativeSession, type NativeSession } from "./ort-capi.ts";
+import type { NativeSession } from "./ort-capi.ts";
+import { createLayoutTunedSession } from "./layout-choice.ts";
 import { type BestClasses, bestClasses } from "./best-class.ts";
 
 const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
@@ -62,7 +63,7 @@ export interface HostedSession {
 export async function createSession(modelPath: string, settings: SessionSettings): Promise<{ shared: NativeSession } | { hosted: HostedSession }> {
   let lastError: unknown;
   for (const provider of availableProviders()) {
-    if (provider === "cpu") return { shared: createNativeSession(modelPath, settings) };
+    if (provider === "cpu") return { shared: createLayoutTunedSession(modelPath, settings) };
     try {
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: [providerConfig(provider, settings)],

@@ -250,6 +250,12 @@ describe("interactive sessions", () => {
     expect(sessionSettingsFor(SETTINGS, {}).memoryPattern).toBeUndefined();
   });
 
+  test("carry a model's layout probe to the session's creation, and none where it gives none", () => {
+    expect(sessionSettingsFor(SETTINGS, { layoutProbe: [1, 3, 112, 112] }).layoutProbe).toEqual([1, 3, 112, 112]);
+    expect(sessionSettingsFor(SETTINGS, { interactive: true, layoutProbe: [1, 3, 64, 64] }).layoutProbe).toEqual([1, 3, 64, 64]);
+    expect(sessionSettingsFor(SETTINGS, {}).layoutProbe).toBeUndefined();
+  });
+
   test("spin their idle intra-op threads a moment; other sessions' threads sleep", () => {
     expect(sessionSettingsFor(SETTINGS, { interactive: true }).spinMicroseconds).toBe(INTERACTIVE_SPIN_MICROSECONDS);
     expect(sessionSettingsFor(SETTINGS, {}).spinMicroseconds).toBeUndefined();

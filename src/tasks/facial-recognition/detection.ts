@@ -45,6 +45,7 @@ interface FaceDetectionLoaded extends OnnxLoaded {
 
 export class FaceDetectionModel extends OnnxModel<DetectedFaces, ModelInputs, FaceDetectionLoaded> {
   readonly identity = { task: "facial-recognition", type: "detection" } as const;
+  protected override readonly layoutProbe = [1, 3, DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE];
 
   protected async loadFrom(modelDir: string): Promise<FaceDetectionLoaded> {
     const session = await this.openSession(modelDir);

@@ -16,6 +16,7 @@ import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
 import type { OnnxSession } from "../../runtime/onnx-session.ts";
 import { pooledFloat32, recycleTensor } from "../../runtime/tensor-pool.ts";
 import { Embedding, Float32Value } from "../response-values.ts";
+import { ARCFACE_SIZE } from "./arcface-align.ts";
 import type { DetectedFaces } from "./detection.ts";
 
 const CROP_VALUES = 3 * 112 * 112;
@@ -39,6 +40,8 @@ interface FaceRecognitionLoaded extends OnnxLoaded {
 export class FaceRecognitionModel extends OnnxModel<RecognizedFace[], { readonly detection: DetectedFaces }, FaceRecognitionLoaded> {
   static override readonly depends: readonly ModelType[] = ["detection"];
   readonly identity = { task: "facial-recognition", type: "recognition" } as const;
+  /** One aligned face (arcface-align.ts); its NCHWc convolutions were 3x slower than without on an AVX-512 Xeon (layout-choice.ts). */
+  protected override readonly layoutProbe = [1, 3, ARCFACE_SIZE, ARCFACE_SIZE];
 
   protected async loadFrom(modelDir: string): Promise<FaceRecognitionLoaded> {
     const session = await this.openSession(modelDir);

@@ -81,6 +81,8 @@ function scoreModeOption(options: ModelOptions): "fast" | "slow" {
 
 export class OcrDetectionModel extends OnnxModel<DetectedText, ModelInputs, OnnxLoaded> {
   readonly identity = { task: "ocr", type: "detection" } as const;
+  /** A 1440x1080 preview at the default maxResolution (det-preprocess.ts `detectionSize`). */
+  protected override readonly layoutProbe = [1, 3, 736, 992];
 
   constructor(name: string, context: ModelContext) {
     super(parseOcrName(name).base, context);

@@ -40,6 +40,8 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
   // Hundreds of small activations a run, each its own allocation from the shared arena without a
   // plan: planned, saturated OCR ran 6–7 % faster (ort-capi.ts `useSharedArena`).
   protected override readonly memoryPattern = true;
+  /** One line at the batch's least width (rec-preprocess.ts). */
+  protected override readonly layoutProbe = [1, 3, 48, 320];
 
   protected override source(): ModelSource {
     return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);
