@@ -13,7 +13,8 @@
  *
  * So a model that declares the input it typically gets (`layoutProbe`) is created both ways, each
  * timed on zeros of that shape (a convolution's speed does not depend on the values), and the
- * faster kept; the choice is remembered for the next load of the same file in this thread.
+ * faster kept; the choice is remembered for the next load of the same file in this thread. Only
+ * on x64: MLAS has NCHWc kernels nowhere else, so elsewhere both would be the same session.
  */
 import { log } from "../log.ts";
 import type { Feed, SessionSettings } from "./onnx-session.ts";
@@ -77,12 +78,13 @@ export function chooseLayout<S>(key: string, trial: LayoutTrial<S>): LayoutChoic
 
 /**
  * A CPU session of `modelPath` with the settings given, in the faster layout where the settings
- * carry a `layoutProbe`. A model the probe cannot run (another input signature than the one the
- * model class declared) gets onnxruntime's default, as without a probe.
+ * carry a `layoutProbe` and the CPU is x64 (`arch`, the process's by default). A model the probe
+ * cannot run (another input signature than the one the model class declared) gets onnxruntime's
+ * default, as without a probe.
  */
-export function createLayoutTunedSession(modelPath: string, settings: SessionSettings): NativeSession {
+export function createLayoutTunedSession(modelPath: string, settings: SessionSettings, arch: string = process.arch): NativeSession {
   const probe = settings.layoutProbe;
-  if (!probe) return createNativeSession(modelPath, settings);
+  if (!probe || arch !== "x64") return createNativeSession(modelPath, settings);
   const started = performance.now();
   let choice: LayoutChoice<NativeSession>;
   try {

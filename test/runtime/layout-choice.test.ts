@@ -5,11 +5,12 @@
  * roundings without the layout, on x64 where MLAS has NCHWc kernels).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chooseLayout, createLayoutTunedSession, type LayoutTrial } from "../../src/runtime/layout-choice.ts";
 import { createNativeSession, releaseNativeSession, runNativeSession } from "../../src/runtime/ort-capi.ts";
 import type { SessionSettings } from "../../src/runtime/onnx-session.ts";
+import { captureLog } from "../support/log-capture.ts";
 import { faceEmbedderModel } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
 
@@ -125,18 +126,32 @@ describe("the layout option in onnxruntime", () => {
     expect(dot / norms).toBeGreaterThan(0.99999);
   });
 
-  test("a tuned session runs, and a probe the model cannot take leaves onnxruntime's default", () => {
-    for (const layoutProbe of [
-      [1, 3, 112, 112],
-      [1, 3, 112],
-    ]) {
-      const session = createLayoutTunedSession(path, { ...SETTINGS, layoutProbe });
+  /** The session made for `layoutProbe` on `arch` runs; returns what was logged meanwhile. */
+  function tuned(layoutProbe: number[], arch: string): string[] {
+    // A copy of the model under a new name each time: a choice is remembered per file.
+    const copy = join(tempDir(), "faces.onnx");
+    copyFileSync(path, copy);
+    return captureLog("info", () => {
+      const session = createLayoutTunedSession(copy, { ...SETTINGS, layoutProbe }, arch);
       try {
         const [output] = runNativeSession(session.handle, session.outputNames, { input: { type: "float32", data: input, dims: [1, 3, 112, 112] } });
         expect(output!.dims).toEqual([1, 512]);
       } finally {
         releaseNativeSession(session.handle);
       }
-    }
+    });
+  }
+
+  test("a probed session is timed both ways on x64, and created once elsewhere, where both ways are one", () => {
+    const timed = tuned([1, 3, 112, 112], "x64");
+    expect(timed).toHaveLength(1);
+    expect(timed[0]).toMatch(/(with|without) onnxruntime's NCHWc layout \(a 1x3x112x112 run [\d.]+ ms with, [\d.]+ ms without/);
+    expect(tuned([1, 3, 112, 112], "arm64")).toEqual([]);
+  });
+
+  test("a probe the model cannot take leaves onnxruntime's default, and says so", () => {
+    const lines = tuned([1, 3, 112], "x64");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("keeping onnxruntime's default layout: Error: expected one float32 input of rank 3");
   });
 });
