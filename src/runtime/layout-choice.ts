@@ -8,8 +8,8 @@
  * and the CPU (onnxruntime issue #26992). Measured on an Intel Xeon VM with AVX-512, one thread:
  * the ArcFace embedder 64 ms with it against 20 without, while SCRFD ran 70 against 91 and the
  * OCR detector 145 against 199. Its outputs differ from the other layout's in float rounding only
- * (3.4e-7 at most on the embedder's unit vector), as they do between CPUs anyway, and upstream's
- * own parity is measured with tolerances for that reason (test/parity/faces.test.ts).
+ * (3.4e-7 at most on the embedder's unit vector), as they do between CPUs anyway; the parity
+ * with insightface is measured with tolerances for that reason (test/parity/faces.test.ts).
  *
  * So a model that declares the input it typically gets (`layoutProbe`) is created both ways, each
  * timed on zeros of that shape (a convolution's speed does not depend on the values), and the
