@@ -19,7 +19,7 @@ import { Embedding, Float32Value } from "../response-values.ts";
 import { ARCFACE_SIZE } from "./arcface-align.ts";
 import type { DetectedFaces } from "./detection.ts";
 
-const CROP_VALUES = 3 * 112 * 112;
+const CROP_VALUES = 3 * ARCFACE_SIZE * ARCFACE_SIZE;
 /**
  * A lone request does not wait for others: under load, faces queue behind the run in progress
  * and batch up by themselves, and a wait would only add latency when the machine is idle.

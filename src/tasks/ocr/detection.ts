@@ -37,10 +37,15 @@ export class DetectedText implements ResponseShape<TextDetectorResponse> {
   }
 }
 
+/** Upstream's default `maxResolution`. */
+const DEFAULT_MAX_RESOLUTION = 736;
+/** The detector's input for a 1440x1080 preview (the Immich server's size for a 4:3 photo) at the default resolution. */
+const TYPICAL_INPUT = detectionSize(1440, 1080, DEFAULT_MAX_RESOLUTION);
+
 const EMPTY = new DetectedText({ boxes: new Float32Array(0), scores: new Float32Array(0) });
 
 function maxResolutionOption(options: ModelOptions): number {
-  const value = options.maxResolution ?? 736;
+  const value = options.maxResolution ?? DEFAULT_MAX_RESOLUTION;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
     throw new InvalidInputError(`maxResolution must be an integer >= 1, got ${JSON.stringify(value)}`);
   }
@@ -81,8 +86,7 @@ function scoreModeOption(options: ModelOptions): "fast" | "slow" {
 
 export class OcrDetectionModel extends OnnxModel<DetectedText, ModelInputs, OnnxLoaded> {
   readonly identity = { task: "ocr", type: "detection" } as const;
-  /** A 1440x1080 preview at the default maxResolution (det-preprocess.ts `detectionSize`). */
-  protected override readonly layoutProbe = [1, 3, 736, 992];
+  protected override readonly layoutProbe = [1, 3, TYPICAL_INPUT.height, TYPICAL_INPUT.width];
 
   constructor(name: string, context: ModelContext) {
     super(parseOcrName(name).base, context);

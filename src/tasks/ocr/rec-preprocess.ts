@@ -9,8 +9,8 @@ import { perspectiveCropPil } from "../../imaging/pil-perspective.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 
 /** RapidOCR's `rec_img_shape` (3, 48, 320): fixed height, minimum batch width. */
-const REC_HEIGHT = 48;
-const REC_MIN_WIDTH = 320;
+export const REC_HEIGHT = 48;
+export const REC_MIN_WIDTH = 320;
 /** Crops at least this much taller than wide are vertical text and get turned upright. */
 const VERTICAL_RATIO = 1.5;
 

@@ -18,6 +18,7 @@ import { threadShares } from "../../runtime/batch-buckets.ts";
 import { ctcGreedyDecode, loadCharset } from "./ctc.ts";
 import type { DetectedText } from "./detection.ts";
 import { rapidOcrSource } from "./rapidocr-source.ts";
+import { REC_HEIGHT, REC_MIN_WIDTH } from "./rec-preprocess.ts";
 
 export interface OcrLines {
   text: string[];
@@ -40,8 +41,8 @@ export class OcrRecognitionModel extends OnnxModel<OcrLines, { readonly detectio
   // Hundreds of small activations a run, each its own allocation from the shared arena without a
   // plan: planned, saturated OCR ran 6–7 % faster (ort-capi.ts `useSharedArena`).
   protected override readonly memoryPattern = true;
-  /** One line at the batch's least width (rec-preprocess.ts). */
-  protected override readonly layoutProbe = [1, 3, 48, 320];
+  /** One line at the batch's least width. */
+  protected override readonly layoutProbe = [1, 3, REC_HEIGHT, REC_MIN_WIDTH];
 
   protected override source(): ModelSource {
     return rapidOcrSource(this.context.settings.ocrModelUrl, this.name, this.context.settings.network);
