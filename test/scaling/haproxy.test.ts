@@ -176,6 +176,9 @@ describe.skipIf(!haproxyBinary)("three instances behind HAProxy", () => {
     expect(result.failed).toBe(0);
     // The kill did land mid-load: HAProxy had to send requests again.
     expect(replayed.retries + replayed.redispatches).toBeGreaterThan(0);
+    // HAProxy marks a server down after two failed checks (`fall 2`, 100 ms apart here); a load
+    // that ends sooner after the kill than that finds it still "UP 1/2".
+    await waitUntil(async () => (await serverStates())[0] === "DOWN", "HAProxy to take the killed instance out", 2_000);
     expect(await serverStates()).toEqual(["DOWN", "DOWN", "UP"]);
     expect(await answeredCount(survivor.url)).toBeGreaterThanOrEqual(before + 240 * 0.75);
   });
