@@ -28,27 +28,38 @@ export const FACE_MODEL_BATCHED = "buffalo_l";
 export const OCR_MODEL = "PP-OCRv5_mobile";
 
 export interface BenchCache {
+  /** The service's cache folder. */
   folder: string;
-  /** Every model.onnx, by `<task>/<name>/<type>`. */
+  /**
+   * Every model.onnx as it was placed, by `<task>/<name>/<type>`, in a copy of the layout that
+   * only links to the sources: what the plain floors load (upstream's files as they are; the
+   * service rewrites its own copies, src/runtime/mapped-weights.ts) and whose sizes count.
+   */
   models: Record<string, string>;
+  floorFolder: string;
 }
 
-/** Removes the folder (the generated models it links to stay in bench/.models). */
+/** Removes the folders (the generated models they link to stay in bench/.models). */
 export function removeBenchCache(cache: BenchCache): void {
   rmSync(cache.folder, { recursive: true, force: true });
+  rmSync(cache.floorFolder, { recursive: true, force: true });
 }
 
 export function buildBenchCache(): BenchCache {
   requireFixtures();
   const generated = benchModels();
   const folder = mkdtempSync(join(tmpdir(), "immich-ml-bench-"));
+  const floorFolder = mkdtempSync(join(tmpdir(), "immich-ml-bench-floor-"));
   const models: Record<string, string> = {};
   const place = (path: string, source: string, link: boolean) => {
     const target = join(folder, path);
     mkdirSync(dirname(target), { recursive: true });
     if (link) symlinkSync(source, target);
     else copyFileSync(source, target);
-    if (path.endsWith("model.onnx")) models[dirname(path)] = target;
+    const floorTarget = join(floorFolder, path);
+    mkdirSync(dirname(floorTarget), { recursive: true });
+    symlinkSync(source, floorTarget);
+    if (path.endsWith("model.onnx")) models[dirname(path)] = floorTarget;
   };
   const clip = `clip/${CLIP_MODEL}`;
   place(`${clip}/config.json`, fixture("clip-config", "config.json"), false);
@@ -68,5 +79,5 @@ export function buildBenchCache(): BenchCache {
   place(`ocr/${OCR_MODEL}/detection/model.onnx`, fixture("models", "ppocr_v3_en_det.onnx"), false);
   place(`ocr/${OCR_MODEL}/recognition/model.onnx`, ocrAsset("ch_PP-OCRv4_rec_infer.onnx"), false);
   place(`ocr/${OCR_MODEL}/recognition/dict.txt`, ocrAsset("ppocr_keys_v1.txt"), false);
-  return { folder, models };
+  return { folder, models, floorFolder };
 }

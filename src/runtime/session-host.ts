@@ -11,13 +11,14 @@
  */
 import * as ort from "onnxruntime-node";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { log } from "../log.ts";
 
 import type { Feed, InputSpec, OutputTensor, SessionSettings } from "./onnx-session.ts";
 import { intraOpSpinEntries } from "./intra-op-spin.ts";
 import type { NativeSession } from "./ort-capi.ts";
 import { createLayoutTunedSession } from "./layout-choice.ts";
+import { type MappedWeights, prepareMappedWeights } from "./mapped-weights.ts";
 import { type BestClasses, bestClasses } from "./best-class.ts";
 
 const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
@@ -63,7 +64,7 @@ export interface HostedSession {
 export async function createSession(modelPath: string, settings: SessionSettings): Promise<{ shared: NativeSession } | { hosted: HostedSession }> {
   let lastError: unknown;
   for (const provider of availableProviders()) {
-    if (provider === "cpu") return { shared: createLayoutTunedSession(modelPath, settings) };
+    if (provider === "cpu") return { shared: createCpuSession(modelPath, settings) };
     try {
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: [providerConfig(provider, settings)],
@@ -81,6 +82,36 @@ export async function createSession(modelPath: string, settings: SessionSettings
     }
   }
   throw lastError;
+}
+
+/**
+ * A CPU session whose large weights are memory-mapped from the model's folder (mapped-weights.ts):
+ * the file is rewritten once, on its first load here, and kept rewritten only when onnxruntime
+ * loaded it; whatever fails on the way loads the original as it was.
+ */
+export function createCpuSession(modelPath: string, settings: SessionSettings): NativeSession {
+  let mapped: MappedWeights | null = null;
+  const started = performance.now();
+  try {
+    mapped = prepareMappedWeights(modelPath);
+  } catch (error) {
+    log.warn(`${modelPath}: weights left in the model file, so they are copied into memory: ${String(error)}`);
+  }
+  if (!mapped) return createLayoutTunedSession(modelPath, settings);
+  let session: NativeSession;
+  try {
+    session = createLayoutTunedSession(mapped.graphPath, settings);
+  } catch (error) {
+    mapped.abandon();
+    log.warn(`${modelPath}: onnxruntime could not load it with its weights mapped, loading the original: ${String(error)}`);
+    return createLayoutTunedSession(modelPath, settings);
+  }
+  mapped.commit();
+  log.info(
+    `${modelPath}: ${mapped.tensors} weight tensors (${(mapped.bytes / 1e6).toFixed(0)} MB) moved to ${basename(modelPath)}.data, ` +
+      `mapped instead of copied (in ${(performance.now() - started).toFixed(0)} ms, once)`,
+  );
+  return session;
 }
 
 /** One run; with `reduce`, each output comes back as its best class per position (best-class.ts). */

@@ -1,0 +1,296 @@
+/**
+ * Moves a model's large weights out of `model.onnx` into `model.onnx.data` beside it: ONNX's own
+ * external-data layout, which onnxruntime memory-maps instead of copying into its heap. A weight
+ * then costs resident memory only for the pages a run reads. What that saves is a CLIP text
+ * tower's token embedding: ViT-B/32's 49,408 × 512 floats (101 MB) of which a query reads a few
+ * rows, SigLIP2's and the multilingual towers' 256k-token tables (0.8–1 GB). Weights that are
+ * read whole (repacked for the matrix kernels, or every run) cost what they did.
+ *
+ * The file is rewritten in place, as upstream rewrites its face embedders' files to add a batch
+ * axis: the result is a standard ONNX model that any onnxruntime (upstream's included) loads, and
+ * the cache takes no more disk. It is written beside the original first (`commit` renames it over
+ * `model.onnx` once a session has loaded it), so a failed load keeps the original, and whatever
+ * moment a crash or a concurrent instance picks, `model.onnx` is whole: either the original or a
+ * graph whose weights file was complete before it.
+ *
+ * Written by hand rather than with a protobuf library: only four fields are read (the model's
+ * graph, the graph's initializers, a tensor's raw bytes and its data location), every other byte
+ * is copied as it is, so fields newer than any schema a library ships survive; and the weights
+ * are streamed file to file, never held in memory, which a decoded 1 GB model would be.
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { basename } from "node:path";
+
+/** A tensor's bytes are moved out from this size: smaller ones (biases, norms) stay in the graph. */
+const MIN_TENSOR_BYTES = 1 << 20;
+/** A model is rewritten only when this much would move: below it the copy would save little. */
+const MIN_MODEL_BYTES = 16 << 20;
+/** Each tensor starts on a page boundary of the weights file (16 KiB: Apple silicon's pages). */
+const ALIGNMENT = 16 << 10;
+/** Bytes copied per read when streaming a tensor into the weights file. */
+const COPY_CHUNK = 8 << 20;
+
+// Protobuf wire types and the onnx.proto field numbers read here.
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+const WIRE_I32 = 5;
+const MODEL_GRAPH = 7;
+const GRAPH_INITIALIZER = 5;
+const TENSOR_RAW_DATA = 9;
+const TENSOR_EXTERNAL_DATA = 13;
+const TENSOR_DATA_LOCATION = 14;
+const ENTRY_KEY = 1;
+const ENTRY_VALUE = 2;
+const DATA_LOCATION_EXTERNAL = 1;
+
+export interface WeightLimits {
+  minTensorBytes: number;
+  minModelBytes: number;
+}
+
+const DEFAULT_LIMITS: WeightLimits = { minTensorBytes: MIN_TENSOR_BYTES, minModelBytes: MIN_MODEL_BYTES };
+
+/** A rewritten model waiting to replace the original: load `graphPath`, then `commit` (or `abandon`). */
+export interface MappedWeights {
+  /** The rewritten graph, beside the original (its weights file is already in place). */
+  readonly graphPath: string;
+  readonly tensors: number;
+  readonly bytes: number;
+  /** Renames the rewritten graph over the original. */
+  commit(): void;
+  /** Removes the rewritten graph, and its weights file unless the original changed meanwhile. */
+  abandon(): void;
+}
+
+/** One protobuf field of a message: its number, wire type and where its bytes lie in the file. */
+interface Field {
+  readonly number: number;
+  readonly wire: number;
+  /** From the tag to the end of the value. */
+  readonly start: number;
+  readonly end: number;
+  /** A length-delimited value's payload (its first byte); the others have none. */
+  readonly payload: number;
+}
+
+/** Positional reads of the model file. */
+class ModelFile {
+  constructor(
+    private readonly fd: number,
+    readonly size: number,
+  ) {}
+
+  read(offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, offset + done);
+      if (n === 0) throw new Error(`unexpected end of file at byte ${offset + done}`);
+      done += n;
+    }
+    return out;
+  }
+
+  /** The fields of the message in [start, end), in file order. */
+  fields(start: number, end: number): Field[] {
+    const fields: Field[] = [];
+    let at = start;
+    while (at < end) {
+      // A tag and a length are at most 10 bytes each.
+      const head = this.read(at, Math.min(20, end - at));
+      const [tag, tagBytes] = varint(head, 0);
+      const wire = tag % 8;
+      const number = Math.floor(tag / 8);
+      let payload = -1;
+      let valueEnd: number;
+      if (wire === WIRE_VARINT) valueEnd = at + varint(head, tagBytes)[1];
+      else if (wire === WIRE_I64) valueEnd = at + tagBytes + 8;
+      else if (wire === WIRE_I32) valueEnd = at + tagBytes + 4;
+      else if (wire === WIRE_LEN) {
+        const [length, lengthEnd] = varint(head, tagBytes);
+        payload = at + lengthEnd;
+        valueEnd = payload + length;
+      } else throw new Error(`unsupported protobuf wire type ${wire} at byte ${at}`);
+      if (valueEnd > end) throw new Error(`field ${number} at byte ${at} runs past its message`);
+      fields.push({ number, wire, start: at, end: valueEnd, payload });
+      at = valueEnd;
+    }
+    return fields;
+  }
+}
+
+/** The varint at `at` of `bytes` and the index after it (as a double: lengths stay below 2^53). */
+function varint(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < bytes.length && i < at + 10; i++) {
+    const byte = bytes[i]!;
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+    if (byte < 0x80) return [value, i + 1];
+  }
+  throw new Error("malformed protobuf varint");
+}
+
+function encodeVarint(value: number): number[] {
+  const out: number[] = [];
+  while (value >= 0x80) {
+    out.push((value % 128) | 0x80);
+    value = Math.floor(value / 128);
+  }
+  out.push(value);
+  return out;
+}
+
+function lengthDelimited(number: number, parts: readonly Uint8Array[]): Uint8Array[] {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  return [Uint8Array.from([...encodeVarint(number * 8 + WIRE_LEN), ...encodeVarint(length)]), ...parts];
+}
+
+function stringField(number: number, value: string): Uint8Array[] {
+  return lengthDelimited(number, [new TextEncoder().encode(value)]);
+}
+
+/** TensorProto.external_data's entries and data_location, as onnx.proto defines them. */
+function externalDataFields(location: string, offset: number, length: number): Uint8Array[] {
+  const entry = (key: string, value: string) => lengthDelimited(TENSOR_EXTERNAL_DATA, [...stringField(ENTRY_KEY, key), ...stringField(ENTRY_VALUE, value)]);
+  return [
+    ...entry("location", location),
+    ...entry("offset", String(offset)),
+    ...entry("length", String(length)),
+    Uint8Array.from([...encodeVarint(TENSOR_DATA_LOCATION * 8 + WIRE_VARINT), DATA_LOCATION_EXTERNAL]),
+  ];
+}
+
+/** A tensor whose raw bytes move: where they are in the model and where they go in the weights file. */
+interface Move {
+  readonly from: number;
+  readonly length: number;
+  readonly to: number;
+}
+
+/**
+ * Writes `model.onnx`'s rewritten graph and its weights file beside it, or returns null when there
+ * is nothing worth moving (no tensor that large, or the model already keeps its weights outside).
+ * Throws when the file cannot be read as a model or the folder cannot be written, leaving nothing.
+ */
+export function prepareMappedWeights(modelPath: string, limits: WeightLimits = DEFAULT_LIMITS): MappedWeights | null {
+  const fd = openSync(modelPath, "r");
+  try {
+    const original = fstatSync(fd);
+    const plan = planRewrite(new ModelFile(fd, original.size), `${basename(modelPath)}.data`, limits);
+    if (!plan) return null;
+    const dataPath = `${modelPath}.data`;
+    // Its own name per call: two instances sharing a cache may rewrite the same model at once
+    // (into the same bytes), each committing its own copy.
+    const graphPath = `${modelPath}.mapped-${uniqueSuffix()}`;
+    const removeData = () => {
+      // Unless another instance committed its rewrite meanwhile: its graph names this same file.
+      const now = statSync(modelPath, { throwIfNoEntry: false });
+      if (now && now.size === original.size && now.mtimeMs === original.mtimeMs) rmSync(dataPath, { force: true });
+    };
+    writeAtomically(dataPath, (out) => copyRanges(fd, out, plan.moves));
+    try {
+      writeAtomically(graphPath, (out) => writeSync(out, Buffer.concat(plan.graph)));
+    } catch (error) {
+      removeData();
+      throw error;
+    }
+    return {
+      graphPath,
+      tensors: plan.moves.length,
+      bytes: plan.moves.reduce((sum, move) => sum + move.length, 0),
+      commit: () => renameSync(graphPath, modelPath),
+      abandon: () => {
+        rmSync(graphPath, { force: true });
+        removeData();
+      },
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The rewritten model's bytes (as parts) and the tensor moves, or null when nothing should move.
+ * The weights file's tensors are laid out in the model's order, each on an ALIGNMENT boundary.
+ */
+function planRewrite(file: ModelFile, location: string, limits: WeightLimits): { graph: Uint8Array[]; moves: Move[] } | null {
+  const modelFields = file.fields(0, file.size);
+  const graphs = modelFields.filter((f) => f.number === MODEL_GRAPH && f.wire === WIRE_LEN);
+  if (graphs.length !== 1) throw new Error(`expected one graph in the model, found ${graphs.length}`);
+  const graph = graphs[0]!;
+  const moves: Move[] = [];
+  let dataSize = 0;
+  const graphParts: Uint8Array[] = [];
+  for (const field of file.fields(graph.payload, graph.end)) {
+    if (field.number !== GRAPH_INITIALIZER || field.wire !== WIRE_LEN) {
+      graphParts.push(file.read(field.start, field.end - field.start));
+      continue;
+    }
+    const tensorFields = file.fields(field.payload, field.end);
+    if (tensorFields.some((f) => f.number === TENSOR_EXTERNAL_DATA || f.number === TENSOR_DATA_LOCATION)) return null;
+    const raw = tensorFields.find((f) => f.number === TENSOR_RAW_DATA && f.wire === WIRE_LEN);
+    const length = raw ? raw.end - raw.payload : 0;
+    if (!raw || length < limits.minTensorBytes) {
+      graphParts.push(file.read(field.start, field.end - field.start));
+      continue;
+    }
+    const to = Math.ceil(dataSize / ALIGNMENT) * ALIGNMENT;
+    moves.push({ from: raw.payload, length, to });
+    dataSize = to + length;
+    const kept = tensorFields.filter((f) => f !== raw).map((f) => file.read(f.start, f.end - f.start));
+    graphParts.push(...lengthDelimited(GRAPH_INITIALIZER, [...kept, ...externalDataFields(location, to, length)]));
+  }
+  const moved = moves.reduce((sum, move) => sum + move.length, 0);
+  if (moves.length === 0 || moved < limits.minModelBytes) return null;
+  const parts: Uint8Array[] = [];
+  for (const field of modelFields) {
+    if (field === graph) parts.push(...lengthDelimited(MODEL_GRAPH, graphParts));
+    else parts.push(file.read(field.start, field.end - field.start));
+  }
+  return { graph: parts, moves };
+}
+
+/** Streams each move's bytes from the model into the weights file (zeros between tensors). */
+function copyRanges(from: number, to: number, moves: readonly Move[]): void {
+  const buffer = new Uint8Array(COPY_CHUNK);
+  let written = 0;
+  for (const move of moves) {
+    if (move.to > written) writeSync(to, new Uint8Array(move.to - written));
+    for (let done = 0; done < move.length; ) {
+      const n = readSync(from, buffer, 0, Math.min(COPY_CHUNK, move.length - done), move.from + done);
+      if (n === 0) throw new Error("the model file ended inside a tensor");
+      writeSync(to, buffer, 0, n);
+      done += n;
+    }
+    written = move.to + move.length;
+  }
+}
+
+/** Writes `path` through a temporary file renamed over it once complete and synced. */
+function writeAtomically(path: string, write: (fd: number) => void): void {
+  const temporary = `${path}.partial-${uniqueSuffix()}`;
+  const fd = openSync(temporary, "w");
+  try {
+    write(fd);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+function uniqueSuffix(): string {
+  return randomUUID().slice(0, 8);
+}
