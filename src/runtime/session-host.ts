@@ -61,10 +61,20 @@ export interface HostedSession {
  * Loads a model file: on the best provider available, falling back to CPU (with a warning) when an
  * accelerator's fails. A CPU session is shared (any thread runs it), an accelerator's hosted.
  */
-export async function createSession(modelPath: string, settings: SessionSettings): Promise<{ shared: NativeSession } | { hosted: HostedSession }> {
+export async function createSession(
+  modelPath: string,
+  settings: SessionSettings,
+  providers: readonly string[] = availableProviders(),
+): Promise<{ shared: NativeSession } | { hosted: HostedSession }> {
   let lastError: unknown;
-  for (const provider of availableProviders()) {
-    if (provider === "cpu") return { shared: createCpuSession(modelPath, settings) };
+  for (const provider of providers) {
+    if (provider === "cpu") {
+      // Rewritten only where no accelerator will ever load the file: CoreML's provider has crashed
+      // on models with external data (onnxruntime #28005), and an accelerator copies its weights
+      // to the device anyway.
+      const cpuOnly = providers.length === 1;
+      return { shared: cpuOnly ? createCpuSession(modelPath, settings) : createLayoutTunedSession(modelPath, settings) };
+    }
     try {
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: [providerConfig(provider, settings)],

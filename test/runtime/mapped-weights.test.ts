@@ -11,7 +11,7 @@ import { onnx } from "onnx-proto";
 import { prepareMappedWeights, type WeightLimits } from "../../src/runtime/mapped-weights.ts";
 import type { SessionSettings } from "../../src/runtime/onnx-session.ts";
 import { createNativeSession, type NativeSession, releaseNativeSession, runNativeSession } from "../../src/runtime/ort-capi.ts";
-import { createCpuSession } from "../../src/runtime/session-host.ts";
+import { createCpuSession, createSession } from "../../src/runtime/session-host.ts";
 import { captureLog } from "../support/log-capture.ts";
 import { buildModel, weights } from "../support/onnx-builder.ts";
 import { tempDir } from "../support/temp.ts";
@@ -188,5 +188,17 @@ describe("the CPU session of a large model", () => {
     expect(lines.some((line) => line.includes("could not load it with its weights mapped"))).toBe(true);
     expect(readdirSync(unloadable.dir)).toEqual(["model.onnx"]);
     expect(readFileSync(unloadable.path).equals(bytes)).toBe(true);
+  });
+
+  test("stays in the model file where an accelerator may load it", async () => {
+    const { dir, path } = modelIn(lookupModel(table.rows, table.cols));
+    // CoreML first, as on a Mac: it fails here (no such provider in this build), and the CPU takes the model.
+    const created = await createSession(path, SETTINGS, ["coreml", "cpu"]);
+    expect("shared" in created).toBe(true);
+    if ("shared" in created) {
+      expect(lookUp(created.shared, [3]).length).toBe(table.cols);
+      releaseNativeSession(created.shared.handle);
+    }
+    expect(readdirSync(dir)).toEqual(["model.onnx"]);
   });
 });
