@@ -3,8 +3,8 @@
  * external-data layout, which onnxruntime memory-maps instead of copying into its heap. A weight
  * then costs resident memory only for the pages a run reads. What that saves is a CLIP text
  * tower's token embedding: ViT-B/32's 49,408 × 512 floats (101 MB) of which a query reads a few
- * rows, SigLIP2's and the multilingual towers' 256k-token tables (0.8–1 GB). Weights that are
- * read whole (repacked for the matrix kernels, or every run) cost what they did.
+ * rows; SigLIP2's and the multilingual towers' tables of about 250,000 tokens (0.8–1 GB).
+ * Weights that are read whole (repacked for the matrix kernels, or every run) cost what they did.
  *
  * The file is rewritten in place, as upstream rewrites its face embedders' files to add a batch
  * axis: the result is a standard ONNX model that any onnxruntime (upstream's included) loads, and
