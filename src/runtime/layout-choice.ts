@@ -80,27 +80,32 @@ export function chooseLayout<S>(key: string, trial: LayoutTrial<S>): LayoutChoic
  * A CPU session of `modelPath` with the settings given, in the faster layout where the settings
  * carry a `layoutProbe` and the CPU is x64 (`arch`, the process's by default). A model the probe
  * cannot run (another input signature than the one the model class declared) gets onnxruntime's
- * default, as without a probe.
+ * default, as without a probe. `model` names it in the log and for the remembered choice, where
+ * the file loaded is a stand-in for it (the rewrite of mapped-weights.ts, before its commit).
  */
-export function createLayoutTunedSession(modelPath: string, settings: SessionSettings, arch: string = process.arch): NativeSession {
+export function createLayoutTunedSession(
+  modelPath: string,
+  settings: SessionSettings,
+  { arch = process.arch, model = modelPath }: { arch?: string; model?: string } = {},
+): NativeSession {
   const probe = settings.layoutProbe;
   if (!probe || arch !== "x64") return createNativeSession(modelPath, settings);
   const started = performance.now();
   let choice: LayoutChoice<NativeSession>;
   try {
-    choice = chooseLayout(`${modelPath}|${settings.intraOpThreads}`, {
+    choice = chooseLayout(`${model}|${settings.intraOpThreads}`, {
       create: (nchwc) => createNativeSession(modelPath, { ...settings, nchwcLayout: nchwc }),
       timeRun: (session) => timeZeroRun(session, probe),
       release: (session) => releaseNativeSession(session.handle),
     });
   } catch (error) {
-    log.warn(`could not time ${modelPath} on a ${probe.join("x")} input, keeping onnxruntime's default layout: ${String(error)}`);
+    log.warn(`could not time ${model} on a ${probe.join("x")} input, keeping onnxruntime's default layout: ${String(error)}`);
     return createNativeSession(modelPath, settings);
   }
   if (choice.timings) {
     const { withNchwc, withoutNchwc } = choice.timings;
     log.info(
-      `${modelPath}: ${choice.nchwc ? "with" : "without"} onnxruntime's NCHWc layout (a ${probe.join("x")} run ${withNchwc.toFixed(1)} ms with, ` +
+      `${model}: ${choice.nchwc ? "with" : "without"} onnxruntime's NCHWc layout (a ${probe.join("x")} run ${withNchwc.toFixed(1)} ms with, ` +
         `${withoutNchwc.toFixed(1)} ms without; chosen in ${(performance.now() - started).toFixed(0)} ms)`,
     );
   }

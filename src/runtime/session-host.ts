@@ -110,7 +110,7 @@ export function createCpuSession(modelPath: string, settings: SessionSettings): 
   if (!mapped) return createLayoutTunedSession(modelPath, settings);
   let session: NativeSession;
   try {
-    session = createLayoutTunedSession(mapped.graphPath, settings);
+    session = createLayoutTunedSession(mapped.graphPath, settings, { model: modelPath });
   } catch (error) {
     mapped.abandon();
     log.warn(`${modelPath}: onnxruntime could not load it with its weights mapped, loading the original: ${String(error)}`);

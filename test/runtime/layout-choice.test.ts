@@ -127,12 +127,12 @@ describe("the layout option in onnxruntime", () => {
   });
 
   /** The session made for `layoutProbe` on `arch` runs; returns what was logged meanwhile. */
-  function tuned(layoutProbe: number[], arch: string): string[] {
+  function tuned(layoutProbe: number[], arch: string, model?: string): string[] {
     // A copy of the model under a new name each time: a choice is remembered per file.
     const copy = join(tempDir(), "faces.onnx");
     copyFileSync(path, copy);
     return captureLog("info", () => {
-      const session = createLayoutTunedSession(copy, { ...SETTINGS, layoutProbe }, arch);
+      const session = createLayoutTunedSession(copy, { ...SETTINGS, layoutProbe }, { arch, ...(model ? { model } : {}) });
       try {
         const [output] = runNativeSession(session.handle, session.outputNames, { input: { type: "float32", data: input, dims: [1, 3, 112, 112] } });
         expect(output!.dims).toEqual([1, 512]);
@@ -147,6 +147,16 @@ describe("the layout option in onnxruntime", () => {
     expect(timed).toHaveLength(1);
     expect(timed[0]).toMatch(/(with|without) onnxruntime's NCHWc layout \(a 1x3x112x112 run [\d.]+ ms with, [\d.]+ ms without/);
     expect(tuned([1, 3, 112, 112], "arm64")).toEqual([]);
+  });
+
+  test("a file loaded for another (a rewrite before its commit) is timed, logged and remembered as that model", () => {
+    const model = join(tempDir(), "model.onnx");
+    const first = tuned([1, 3, 112, 112], "x64", model);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toContain(`${model}: `);
+    expect(first[0]).not.toContain("faces.onnx");
+    // Another file under the same model's name: the remembered choice, nothing timed.
+    expect(tuned([1, 3, 112, 112], "x64", model)).toEqual([]);
   });
 
   test("a probe the model cannot take leaves onnxruntime's default, and says so", () => {

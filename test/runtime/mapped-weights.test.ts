@@ -157,6 +157,8 @@ describe("the CPU session of a large model", () => {
       expect(child.stderr.toString()).toBe("");
       const result = JSON.parse(child.stdout.toString()) as { log: string[]; mapped: number[]; plain: number[]; mappedGrowthMb: number; plainGrowthMb: number };
       expect(result.log.some((line) => line.includes("2 weight tensors (68 MB) moved to model.onnx.data"))).toBe(true);
+      // The session was made from the rewrite before its commit, but under the model's own name.
+      if (process.arch === "x64") expect(result.log.some((line) => line.includes(`could not time ${path} on a 2 input`))).toBe(true);
       expect(readdirSync(dir).sort()).toEqual(["model.onnx", "model.onnx.data", "plain.onnx", "warm-up.onnx"]);
       expect(result.mapped).toEqual(result.plain);
       // The plain session holds the 64 MB table (67–68 MB measured); the mapped one the pages of two
