@@ -213,9 +213,13 @@ export function prepareMappedWeights(modelPath: string, limits: WeightLimits = D
   }
 }
 
+/** A span of the model file copied as it is, or bytes written anew. */
+type Part = { readonly start: number; readonly end: number } | Uint8Array;
+
 /**
  * The rewritten model's bytes (as parts) and the tensor moves, or null when nothing should move.
  * The weights file's tensors are laid out in the model's order, each on an ALIGNMENT boundary.
+ * Nothing but field headers is read until it is known that the model will be rewritten.
  */
 function planRewrite(file: ModelFile, location: string, limits: WeightLimits): { graph: Uint8Array[]; moves: Move[] } | null {
   const modelFields = file.fields(0, file.size);
@@ -224,34 +228,53 @@ function planRewrite(file: ModelFile, location: string, limits: WeightLimits): {
   const graph = graphs[0]!;
   const moves: Move[] = [];
   let dataSize = 0;
-  const graphParts: Uint8Array[] = [];
+  const graphParts: Part[] = [];
   for (const field of file.fields(graph.payload, graph.end)) {
     if (field.number !== GRAPH_INITIALIZER || field.wire !== WIRE_LEN) {
-      graphParts.push(file.read(field.start, field.end - field.start));
+      graphParts.push(field);
       continue;
     }
     const tensorFields = file.fields(field.payload, field.end);
-    if (tensorFields.some((f) => f.number === TENSOR_EXTERNAL_DATA || f.number === TENSOR_DATA_LOCATION)) return null;
+    if (tensorFields.some((f) => isExternal(file, f))) return null;
     const raw = tensorFields.find((f) => f.number === TENSOR_RAW_DATA && f.wire === WIRE_LEN);
     const length = raw ? raw.end - raw.payload : 0;
     if (!raw || length < limits.minTensorBytes) {
-      graphParts.push(file.read(field.start, field.end - field.start));
+      graphParts.push(field);
       continue;
     }
     const to = Math.ceil(dataSize / ALIGNMENT) * ALIGNMENT;
     moves.push({ from: raw.payload, length, to });
     dataSize = to + length;
-    const kept = tensorFields.filter((f) => f !== raw).map((f) => file.read(f.start, f.end - f.start));
+    // An explicit data_location (DEFAULT, as onnx writes it when it inlines external data) gives way to EXTERNAL.
+    const kept = tensorFields.filter((f) => f !== raw && f.number !== TENSOR_DATA_LOCATION).map((f) => bytesOf(file, f));
     graphParts.push(...lengthDelimited(GRAPH_INITIALIZER, [...kept, ...externalDataFields(location, to, length)]));
   }
   const moved = moves.reduce((sum, move) => sum + move.length, 0);
   if (moves.length === 0 || moved < limits.minModelBytes) return null;
   const parts: Uint8Array[] = [];
   for (const field of modelFields) {
-    if (field === graph) parts.push(...lengthDelimited(MODEL_GRAPH, graphParts));
-    else parts.push(file.read(field.start, field.end - field.start));
+    if (field === graph)
+      parts.push(
+        ...lengthDelimited(
+          MODEL_GRAPH,
+          graphParts.map((part) => bytesOf(file, part)),
+        ),
+      );
+    else parts.push(bytesOf(file, field));
   }
   return { graph: parts, moves };
+}
+
+function bytesOf(file: ModelFile, part: Part): Uint8Array {
+  return part instanceof Uint8Array ? part : file.read(part.start, part.end - part.start);
+}
+
+/** Whether a tensor field says its data lies outside the model: external_data, or data_location EXTERNAL. */
+function isExternal(file: ModelFile, field: Field): boolean {
+  if (field.number === TENSOR_EXTERNAL_DATA) return true;
+  if (field.number !== TENSOR_DATA_LOCATION || field.wire !== WIRE_VARINT) return false;
+  const value = file.read(field.start, field.end - field.start);
+  return varint(value, varint(value, 0)[1])[0] === DATA_LOCATION_EXTERNAL;
 }
 
 /** Streams each move's bytes from the model into the weights file (zeros between tensors). */

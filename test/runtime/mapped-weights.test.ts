@@ -119,6 +119,22 @@ describe("moving a model's large weights into a mapped file", () => {
     mapped.abandon();
   });
 
+  test("a model onnx inlined again (data_location DEFAULT written out) is rewritten too", () => {
+    // What onnx's load_external_data_for_model leaves, and saves so (upstream's batch-axis rewrite does).
+    const model = onnx.ModelProto.decode(lookupModel(512, 256));
+    for (const tensor of model.graph!.initializer!) tensor.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+    const original = onnx.ModelProto.encode(model).finish();
+    const { path } = modelIn(original);
+    const ids = [5, 6];
+    const expected = withSession(path, (s) => lookUp(s, ids));
+    const mapped = prepareMappedWeights(path, SMALL_LIMITS);
+    expect(mapped).not.toBeNull();
+    expect(withSession(mapped!.graphPath, (s) => lookUp(s, ids))).toEqual(expected);
+    const tensors = onnx.ModelProto.decode(readFileSync(mapped!.graphPath)).graph!.initializer!;
+    expect(tensors.map((t) => t.dataLocation)).toEqual([onnx.TensorProto.DataLocation.EXTERNAL, onnx.TensorProto.DataLocation.EXTERNAL, 0]);
+    mapped!.abandon();
+  });
+
   test("nothing is written for a model below the limits, nor for a file that is not a model", () => {
     const small = modelIn(lookupModel(16, 16));
     expect(prepareMappedWeights(small.path, SMALL_LIMITS)).toBeNull();
