@@ -102,6 +102,7 @@ export function createService(settings: Settings): Service {
     searchIntraOpThreads: settings.searchIntraOpThreads,
     interOpThreads: settings.interOpThreads,
     arena: settings.modelArena,
+    mapWeights: settings.mapWeights,
     deviceId: settings.deviceId,
     searchNice: settings.searchNice,
   };

@@ -35,6 +35,8 @@ export interface Settings {
   /** Nice of the HTTP and search threads where the OS lets the process raise them (runtime/thread-priority.ts); 0 keeps normal priority. */
   searchNice: number;
   modelArena: boolean;
+  /** Rewrite large models' weights into `model.onnx.data` on their first CPU load, to map them (runtime/mapped-weights.ts). */
+  mapWeights: boolean;
   preload: PreloadSettings;
   maxBatchSize: { facialRecognition: number | undefined; ocr: number };
   deviceId: string;
@@ -287,6 +289,7 @@ function readSettings(env: Record<string, string | undefined>, read: Set<string>
     // (bench/RESULTS.md). Off gives that memory back. Sessions whose input shape varies go
     // without it either way (runtime/onnx-session.ts `sessionSettingsFor`).
     modelArena: bool(ml("model_arena"), true),
+    mapWeights: bool(ml("map_weights"), true),
     preload,
     maxBatchSize: { facialRecognition: faceBatch ? num(faceBatch, 1, POSITIVE_INTEGER) : undefined, ocr: num(ocrBatch, 6, POSITIVE_INTEGER) },
     deviceId: ml("device_id")?.value.trim() || "0",

@@ -43,6 +43,8 @@ export interface SessionSettings {
   memoryPattern?: boolean;
   /** A typical input's shape, for a convolutional model: its CPU session is created in the faster layout for it (layout-choice.ts). */
   layoutProbe?: readonly number[];
+  /** `false`: a model's weights stay in its file, copied into memory (`MACHINE_LEARNING_MAP_WEIGHTS`, mapped-weights.ts). */
+  mapWeights?: boolean;
   /** The search thread's nice where the OS allows it: it raises itself (thread-jobs.ts, thread-priority.ts `raiseOwnPriority`); absent: 0. */
   searchNice?: number;
 }

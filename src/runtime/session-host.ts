@@ -72,8 +72,8 @@ export async function createSession(
       // Rewritten only where no accelerator will ever load the file: CoreML's provider has crashed
       // on models with external data (onnxruntime #28005), and an accelerator copies its weights
       // to the device anyway.
-      const cpuOnly = providers.length === 1;
-      return { shared: cpuOnly ? createCpuSession(modelPath, settings) : createLayoutTunedSession(modelPath, settings) };
+      const mapped = providers.length === 1 && settings.mapWeights !== false;
+      return { shared: mapped ? createCpuSession(modelPath, settings) : createLayoutTunedSession(modelPath, settings) };
     }
     try {
       const session = await ort.InferenceSession.create(modelPath, {

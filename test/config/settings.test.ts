@@ -52,6 +52,7 @@ describe("settings from the environment", () => {
       MACHINE_LEARNING_MODEL_INTER_OP_THREADS: "2",
       MACHINE_LEARNING_MODEL_INTRA_OP_THREADS: "4",
       MACHINE_LEARNING_MODEL_ARENA: "false",
+      MACHINE_LEARNING_MAP_WEIGHTS: "false",
       MACHINE_LEARNING_INFERENCE_THREADS: "3",
       MACHINE_LEARNING_REQUEST_THREADS: "0",
       MACHINE_LEARNING_MAX_BATCH_SIZE__FACIAL_RECOGNITION: "2",
@@ -65,6 +66,7 @@ describe("settings from the environment", () => {
       MACHINE_LEARNING_SEARCH_NICE: "0",
     });
     expect(s.searchNice).toBe(0);
+    expect([s.mapWeights, loadSettings({}).mapWeights]).toEqual([false, true]);
     expect([s.interOpThreads, s.intraOpThreads, s.searchIntraOpThreads, s.modelArena, s.inferenceThreads, s.requestThreads]).toEqual([2, 4, 4, false, 3, 0]);
     expect(s.maxBatchSize).toEqual({ facialRecognition: 2, ocr: 4 });
     expect([s.modelOrganization, s.modelRevision]).toEqual(["immich-testing", "v2"]);
@@ -107,6 +109,7 @@ describe("settings from the environment", () => {
     ["IMMICH_PORT", "70000", "an integer >= 0 and <= 65535"],
     ["IMMICH_PORT", "12.5", "an integer >= 0 and <= 65535"],
     ["MACHINE_LEARNING_MODEL_ARENA", "maybe", "true or false"],
+    ["MACHINE_LEARNING_MAP_WEIGHTS", "no thanks", "true or false"],
     ["MACHINE_LEARNING_MAX_BATCH_SIZE__OCR", "0", "an integer >= 1"],
     ["MACHINE_LEARNING_DOWNLOAD_RETRIES", "-1", "an integer >= 0"],
     ["MACHINE_LEARNING_SEARCH_NICE", "5", "an integer >= -20 and <= 0"],

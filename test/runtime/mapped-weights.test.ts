@@ -208,15 +208,20 @@ describe("the CPU session of a large model", () => {
     expect(readFileSync(unloadable.path).equals(bytes)).toBe(true);
   });
 
-  test("stays in the model file where an accelerator may load it", async () => {
-    const { dir, path } = modelIn(lookupModel(table.rows, table.cols));
-    // CoreML first, as on a Mac: it fails here (no such provider in this build), and the CPU takes the model.
-    const created = await createSession(path, SETTINGS, ["coreml", "cpu"]);
-    expect("shared" in created).toBe(true);
-    if ("shared" in created) {
+  test("the service's CPU session maps a model's weights where the CPU is the only provider, unless told not to", async () => {
+    const open = async (settings: SessionSettings, providers: string[]) => {
+      const { dir, path } = modelIn(lookupModel(table.rows, table.cols));
+      const created = await createSession(path, settings, providers);
+      if (!("shared" in created)) throw new Error("expected a CPU session");
       expect(lookUp(created.shared, [3]).length).toBe(table.cols);
       releaseNativeSession(created.shared.handle);
-    }
-    expect(readdirSync(dir)).toEqual(["model.onnx"]);
+      return readdirSync(dir).sort();
+    };
+    expect(await open(SETTINGS, ["cpu"])).toEqual(["model.onnx", "model.onnx.data"]);
+    // MACHINE_LEARNING_MAP_WEIGHTS=false.
+    expect(await open({ ...SETTINGS, mapWeights: false }, ["cpu"])).toEqual(["model.onnx"]);
+    // CoreML first, as on a Mac: it fails here (no such provider in this build), and the CPU takes
+    // the model as the fallback; a later load would hand CoreML the file again, so it stays as it was.
+    expect(await open(SETTINGS, ["coreml", "cpu"])).toEqual(["model.onnx"]);
   });
 });
