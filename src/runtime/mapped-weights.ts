@@ -21,6 +21,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
+import { fieldKey, readVarint, varintBytes, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./protobuf-wire.ts";
 
 /** A tensor's bytes are moved out from this size: smaller ones (biases, norms) stay in the graph. */
 const MIN_TENSOR_BYTES = 1 << 20;
@@ -31,11 +32,7 @@ const ALIGNMENT = 16 << 10;
 /** Bytes copied per read when streaming a tensor into the weights file. */
 const COPY_CHUNK = 8 << 20;
 
-// Protobuf wire types and the onnx.proto field numbers read here.
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
+// The onnx.proto field numbers read here.
 const MODEL_GRAPH = 7;
 const GRAPH_INITIALIZER = 5;
 const TENSOR_RAW_DATA = 9;
@@ -100,16 +97,16 @@ class ModelFile {
     while (at < end) {
       // A tag and a length are at most 10 bytes each.
       const head = this.read(at, Math.min(20, end - at));
-      const [tag, tagBytes] = varint(head, 0);
+      const [tag, tagBytes] = readVarint(head, 0);
       const wire = tag % 8;
       const number = Math.floor(tag / 8);
       let payload = -1;
       let valueEnd: number;
-      if (wire === WIRE_VARINT) valueEnd = at + varint(head, tagBytes)[1];
+      if (wire === WIRE_VARINT) valueEnd = at + readVarint(head, tagBytes)[1];
       else if (wire === WIRE_I64) valueEnd = at + tagBytes + 8;
       else if (wire === WIRE_I32) valueEnd = at + tagBytes + 4;
       else if (wire === WIRE_LEN) {
-        const [length, lengthEnd] = varint(head, tagBytes);
+        const [length, lengthEnd] = readVarint(head, tagBytes);
         payload = at + lengthEnd;
         valueEnd = payload + length;
       } else throw new Error(`unsupported protobuf wire type ${wire} at byte ${at}`);
@@ -121,32 +118,9 @@ class ModelFile {
   }
 }
 
-/** The varint at `at` of `bytes` and the index after it (as a double: lengths stay below 2^53). */
-function varint(bytes: Uint8Array, at: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < bytes.length && i < at + 10; i++) {
-    const byte = bytes[i]!;
-    value += (byte & 0x7f) * scale;
-    scale *= 128;
-    if (byte < 0x80) return [value, i + 1];
-  }
-  throw new Error("malformed protobuf varint");
-}
-
-function encodeVarint(value: number): number[] {
-  const out: number[] = [];
-  while (value >= 0x80) {
-    out.push((value % 128) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return out;
-}
-
 function lengthDelimited(number: number, parts: readonly Uint8Array[]): Uint8Array[] {
   const length = parts.reduce((sum, part) => sum + part.length, 0);
-  return [Uint8Array.from([...encodeVarint(number * 8 + WIRE_LEN), ...encodeVarint(length)]), ...parts];
+  return [Uint8Array.from([...fieldKey(number, WIRE_LEN), ...varintBytes(length)]), ...parts];
 }
 
 function stringField(number: number, value: string): Uint8Array[] {
@@ -160,7 +134,7 @@ function externalDataFields(location: string, offset: number, length: number): U
     ...entry("location", location),
     ...entry("offset", String(offset)),
     ...entry("length", String(length)),
-    Uint8Array.from([...encodeVarint(TENSOR_DATA_LOCATION * 8 + WIRE_VARINT), DATA_LOCATION_EXTERNAL]),
+    Uint8Array.from([...fieldKey(TENSOR_DATA_LOCATION, WIRE_VARINT), DATA_LOCATION_EXTERNAL]),
   ];
 }
 
@@ -201,7 +175,7 @@ export function prepareMappedWeights(modelPath: string, limits: WeightLimits = D
     return {
       graphPath,
       tensors: plan.moves.length,
-      bytes: plan.moves.reduce((sum, move) => sum + move.length, 0),
+      bytes: plan.moved,
       commit: () => renameSync(graphPath, modelPath),
       abandon: () => {
         rmSync(graphPath, { force: true });
@@ -221,7 +195,7 @@ type Part = { readonly start: number; readonly end: number } | Uint8Array;
  * The weights file's tensors are laid out in the model's order, each on an ALIGNMENT boundary.
  * Nothing but field headers is read until it is known that the model will be rewritten.
  */
-function planRewrite(file: ModelFile, location: string, limits: WeightLimits): { graph: Uint8Array[]; moves: Move[] } | null {
+function planRewrite(file: ModelFile, location: string, limits: WeightLimits): { graph: Uint8Array[]; moves: Move[]; moved: number } | null {
   const modelFields = file.fields(0, file.size);
   const graphs = modelFields.filter((f) => f.number === MODEL_GRAPH && f.wire === WIRE_LEN);
   if (graphs.length !== 1) throw new Error(`expected one graph in the model, found ${graphs.length}`);
@@ -262,7 +236,7 @@ function planRewrite(file: ModelFile, location: string, limits: WeightLimits): {
       );
     else parts.push(bytesOf(file, field));
   }
-  return { graph: parts, moves };
+  return { graph: parts, moves, moved };
 }
 
 function bytesOf(file: ModelFile, part: Part): Uint8Array {
@@ -274,7 +248,7 @@ function isExternal(file: ModelFile, field: Field): boolean {
   if (field.number === TENSOR_EXTERNAL_DATA) return true;
   if (field.number !== TENSOR_DATA_LOCATION || field.wire !== WIRE_VARINT) return false;
   const value = file.read(field.start, field.end - field.start);
-  return varint(value, varint(value, 0)[1])[0] === DATA_LOCATION_EXTERNAL;
+  return readVarint(value, readVarint(value, 0)[1])[0] === DATA_LOCATION_EXTERNAL;
 }
 
 /** Streams each move's bytes from the model into the weights file (zeros between tensors). */

@@ -4,20 +4,12 @@
  * library: `sum = a + b` over float32[3].
  * Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, ValueInfoProto, TypeProto).
  */
+import { fieldKey, varintBytes, WIRE_LEN, WIRE_VARINT } from "./protobuf-wire.ts";
+
 type Bytes = number[];
 
-function varint(value: number): Bytes {
-  const out: Bytes = [];
-  while (value > 0x7f) {
-    out.push((value & 0x7f) | 0x80);
-    value >>>= 7;
-  }
-  out.push(value);
-  return out;
-}
-
-const integer = (field: number, value: number): Bytes => [...varint(field << 3), ...varint(value)];
-const message = (field: number, body: Bytes): Bytes => [...varint((field << 3) | 2), ...varint(body.length), ...body];
+const integer = (field: number, value: number): Bytes => [...fieldKey(field, WIRE_VARINT), ...varintBytes(value)];
+const message = (field: number, body: Bytes): Bytes => [...fieldKey(field, WIRE_LEN), ...varintBytes(body.length), ...body];
 const text = (field: number, value: string): Bytes => message(field, [...new TextEncoder().encode(value)]);
 
 const FLOAT = 1;
