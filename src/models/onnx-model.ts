@@ -4,7 +4,7 @@
  */
 import { modelFilePath } from "./cache-layout.ts";
 import { InferenceModel, type ModelInputs } from "./inference-model.ts";
-import { OnnxSession } from "../runtime/onnx-session.ts";
+import { OnnxSession, type SessionUsage } from "../runtime/onnx-session.ts";
 
 /** The least an ONNX model's loaded state holds; subclasses add what else they read. */
 export interface OnnxLoaded {
@@ -23,11 +23,13 @@ export abstract class OnnxModel<Output = unknown, Inputs extends ModelInputs = M
   /** A convolutional model's typical input shape, to create its session in the faster layout (onnx-session.ts `SessionUsage`). */
   protected readonly layoutProbe: readonly number[] | undefined = undefined;
 
-  protected openSession(modelDir: string): Promise<OnnxSession> {
+  /** `usage` adds to what the class declares (a text tower's shorter sequences, which need its tokenizer). */
+  protected openSession(modelDir: string, usage: SessionUsage = {}): Promise<OnnxSession> {
     return OnnxSession.create(this.context.inference, modelFilePath(modelDir, this.identity.type), this.context.session, {
       interactive: this.interactive,
       memoryPattern: this.memoryPattern,
       ...(this.layoutProbe ? { layoutProbe: this.layoutProbe } : {}),
+      ...usage,
     });
   }
 

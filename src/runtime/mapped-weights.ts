@@ -21,7 +21,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
-import { fieldKey, readVarint, varintBytes, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "./protobuf-wire.ts";
+import { fieldAt, fieldKey, lengthDelimited, readVarint, WIRE_LEN, WIRE_VARINT, type WireField } from "./protobuf-wire.ts";
 
 /** A tensor's bytes are moved out from this size: smaller ones (biases, norms) stay in the graph. */
 const MIN_TENSOR_BYTES = 1 << 20;
@@ -61,17 +61,6 @@ export interface MappedWeights {
   abandon(): void;
 }
 
-/** One protobuf field of a message: its number, wire type and where its bytes lie in the file. */
-interface Field {
-  readonly number: number;
-  readonly wire: number;
-  /** From the tag to the end of the value. */
-  readonly start: number;
-  readonly end: number;
-  /** A length-delimited value's payload (its first byte); the others have none. */
-  readonly payload: number;
-}
-
 /** Positional reads of the model file. */
 class ModelFile {
   constructor(
@@ -91,36 +80,16 @@ class ModelFile {
   }
 
   /** The fields of the message in [start, end), in file order. */
-  fields(start: number, end: number): Field[] {
-    const fields: Field[] = [];
-    let at = start;
-    while (at < end) {
+  fields(start: number, end: number): WireField[] {
+    const fields: WireField[] = [];
+    for (let at = start; at < end; ) {
       // A tag and a length are at most 10 bytes each.
-      const head = this.read(at, Math.min(20, end - at));
-      const [tag, tagBytes] = readVarint(head, 0);
-      const wire = tag % 8;
-      const number = Math.floor(tag / 8);
-      let payload = -1;
-      let valueEnd: number;
-      if (wire === WIRE_VARINT) valueEnd = at + readVarint(head, tagBytes)[1];
-      else if (wire === WIRE_I64) valueEnd = at + tagBytes + 8;
-      else if (wire === WIRE_I32) valueEnd = at + tagBytes + 4;
-      else if (wire === WIRE_LEN) {
-        const [length, lengthEnd] = readVarint(head, tagBytes);
-        payload = at + lengthEnd;
-        valueEnd = payload + length;
-      } else throw new Error(`unsupported protobuf wire type ${wire} at byte ${at}`);
-      if (valueEnd > end) throw new Error(`field ${number} at byte ${at} runs past its message`);
-      fields.push({ number, wire, start: at, end: valueEnd, payload });
-      at = valueEnd;
+      const field = fieldAt(this.read(at, Math.min(20, end - at)), at, end);
+      fields.push(field);
+      at = field.end;
     }
     return fields;
   }
-}
-
-function lengthDelimited(number: number, parts: readonly Uint8Array[]): Uint8Array[] {
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  return [Uint8Array.from([...fieldKey(number, WIRE_LEN), ...varintBytes(length)]), ...parts];
 }
 
 function stringField(number: number, value: string): Uint8Array[] {
@@ -244,7 +213,7 @@ function bytesOf(file: ModelFile, part: Part): Uint8Array {
 }
 
 /** Whether a tensor field says its data lies outside the model: external_data, or data_location EXTERNAL. */
-function isExternal(file: ModelFile, field: Field): boolean {
+function isExternal(file: ModelFile, field: WireField): boolean {
   if (field.number === TENSOR_EXTERNAL_DATA) return true;
   if (field.number !== TENSOR_DATA_LOCATION || field.wire !== WIRE_VARINT) return false;
   const value = file.read(field.start, field.end - field.start);

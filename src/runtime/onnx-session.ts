@@ -27,6 +27,7 @@ import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
 import { SEARCH_THREAD_NAME } from "./thread-priority.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
+import type { SequenceProbe, SequenceVariant, WeightSharing } from "./sequence-variants.ts";
 
 export interface SessionSettings {
   /** How many inference threads sessions are spread over. */
@@ -45,6 +46,12 @@ export interface SessionSettings {
   layoutProbe?: readonly number[];
   /** `false`: a model's weights stay in its file, copied into memory (`MACHINE_LEARNING_MAP_WEIGHTS`, mapped-weights.ts). */
   mapWeights?: boolean;
+  /**
+   * Map the model's external weights once and create its sessions on them, sharing the copies
+   * onnxruntime packs for its kernels (sequence-variants.ts): set for a model that asks for
+   * shorter-sequence sessions.
+   */
+  shareWeights?: boolean;
   /** The search thread's nice where the OS allows it: it raises itself (thread-jobs.ts, thread-priority.ts `raiseOwnPriority`); absent: 0. */
   searchNice?: number;
 }
@@ -79,7 +86,20 @@ export type SessionRequest =
       /** Reduce each output to its best class per position on the inference thread (best-class.ts). */
       reduce?: "best-class";
     }
-  | { op: "release"; session: number; shared: boolean }
+  /** Creates and checks a shared session's shorter-sequence sessions (sequence-variants.ts). */
+  | {
+      op: "shorten";
+      path: string;
+      session: number;
+      context: number;
+      outputNames: readonly string[];
+      settings: SessionSettings;
+      sharing: WeightSharing;
+      lengths: readonly number[];
+      probes: readonly SequenceProbe[];
+    }
+  /** Frees a session, and for a shared one its shorter sessions and then their shared weights. */
+  | { op: "release"; session: number; shared: boolean; variants?: readonly number[]; sharing?: WeightSharing }
   /** Once per process, before the first session with an arena (ort-capi.ts `registerSharedArena`). */
   | { op: "share-arena" }
   /** Hand back the shared arena's memory that no run holds. */
@@ -100,6 +120,12 @@ export interface SessionUsage {
    * (layout-choice.ts). Sizes the model's input fixes itself are taken from the model.
    */
   layoutProbe?: readonly number[];
+  /**
+   * A text tower's: sessions at these shorter sequence lengths, each kept once it gives the full
+   * session's output on every probe that fits it (sequence-variants.ts). Created in the background
+   * after the model loads; runs use them as they become ready (`OnnxSession.sequenceLength`).
+   */
+  shorterSequences?: { readonly lengths: readonly number[]; probes(session: OnnxSession): SequenceProbe[] };
 }
 
 /**
@@ -114,7 +140,12 @@ export interface SessionUsage {
  * (intra-op-spin.ts).
  */
 export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsage): SessionSettings {
-  const planned = { ...settings, ...(usage.memoryPattern ? { memoryPattern: true } : {}), ...(usage.layoutProbe ? { layoutProbe: usage.layoutProbe } : {}) };
+  const planned = {
+    ...settings,
+    ...(usage.memoryPattern ? { memoryPattern: true } : {}),
+    ...(usage.layoutProbe ? { layoutProbe: usage.layoutProbe } : {}),
+    ...(usage.shorterSequences ? { shareWeights: true } : {}),
+  };
   if (!usage.interactive) return planned;
   return {
     ...planned,
@@ -128,7 +159,13 @@ export function sessionSettingsFor(settings: SessionSettings, usage: SessionUsag
  * A created session as its thread describes it, with the execution providers usable here:
  * `shared` sessions are native handles any thread runs, the others belong to their thread.
  */
-export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & { session: number; shared: boolean; providers: string[] };
+export type SessionDescription = Pick<HostedSession, "inputs" | "outputNames" | "provider"> & {
+  session: number;
+  shared: boolean;
+  providers: string[];
+  /** A shared session created on mapped, shared weights (`SessionSettings.shareWeights`). */
+  sharing?: WeightSharing;
+};
 
 class InferenceThread {
   private readonly worker: Worker;
@@ -407,6 +444,10 @@ export class OnnxSession {
   /** Runs in flight, so that a release waits for them (a shared session is freed natively). */
   readonly #inFlight = new Set<Promise<unknown>>();
   #released = false;
+  /** Shorter-sequence sessions kept so far (sequence-variants.ts), shortest first. */
+  #variants: readonly SequenceVariant[] = [];
+  /** Their creation, under way in the background after the load; a release waits for it. */
+  #shortening: Promise<unknown> | undefined;
 
   private constructor(
     private readonly threads: InferenceThreads,
@@ -418,13 +459,15 @@ export class OnnxSession {
     readonly inputs: readonly InputSpec[],
     readonly outputNames: readonly string[],
     readonly provider: string,
+    private readonly sharing: WeightSharing | undefined,
   ) {}
 
   static async create(threads: InferenceThreads, modelPath: string, settings: SessionSettings, usage: SessionUsage = {}): Promise<OnnxSession> {
     const interactive = usage.interactive === true;
-    const description = await threads.create(modelPath, sessionSettingsFor(settings, usage), interactive);
+    const planned = sessionSettingsFor(settings, usage);
+    const description = await threads.create(modelPath, planned, interactive);
     const thread = description.shared ? undefined : description.thread;
-    return new OnnxSession(
+    const session = new OnnxSession(
       threads,
       thread,
       interactive,
@@ -433,7 +476,45 @@ export class OnnxSession {
       description.inputs,
       description.outputNames,
       description.provider,
+      description.sharing,
     );
+    if (usage.shorterSequences && description.sharing) session.#shorten(description.thread, modelPath, planned, usage.shorterSequences);
+    return session;
+  }
+
+  /**
+   * Creates the shorter sessions on the thread that created this one (for a search query's, the
+   * search thread: onnxruntime's threads take the priority of the thread that starts them), while
+   * runs go on at full length on the other threads.
+   */
+  #shorten(creator: InferenceThread, path: string, settings: SessionSettings, { lengths, probes }: NonNullable<SessionUsage["shorterSequences"]>): void {
+    const context = this.inputs[0]?.shape.at(-1);
+    if (typeof context !== "number" || !this.sharing) return;
+    const request: SessionRequest = {
+      op: "shorten",
+      path,
+      session: this.id,
+      context,
+      outputNames: this.outputNames,
+      settings,
+      sharing: this.sharing,
+      lengths,
+      probes: probes(this),
+    };
+    this.#shortening = creator.call(request).then(
+      (reply) => {
+        this.#variants = reply.value as SequenceVariant[];
+      },
+      (error: unknown) => log.warn(`${this.stage}: no shorter sessions: ${String(error)}`),
+    );
+  }
+
+  /**
+   * The sequence length to feed a text of `tokens` positions: the shortest ready session's that
+   * holds it, or undefined for the model's own (full) length.
+   */
+  sequenceLength(tokens: number): number | undefined {
+    return this.#variants.find((variant) => variant.length >= tokens)?.length;
   }
 
   /**
@@ -475,7 +556,7 @@ export class OnnxSession {
     const posted = processClockMs();
     const request: SessionRequest = {
       op: "run",
-      session: this.id,
+      session: this.#sessionFor(owned),
       shared: this.thread === undefined,
       outputNames: this.outputNames,
       feeds: owned,
@@ -499,9 +580,16 @@ export class OnnxSession {
     }
   }
 
+  /** The shorter session whose length the feeds have (`sequenceLength`), else this one. */
+  #sessionFor(feeds: Record<string, Feed>): number {
+    if (this.#variants.length === 0) return this.id;
+    const length = Object.values(feeds)[0]?.dims.at(-1);
+    return this.#variants.find((variant) => variant.length === length)?.session ?? this.id;
+  }
+
   async release(): Promise<void> {
     this.#released = true;
-    await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled([...this.#inFlight, this.#shortening]);
     if (this.thread) {
       try {
         await this.thread.call({ op: "release", session: this.id, shared: false });
@@ -511,7 +599,16 @@ export class OnnxSession {
       return;
     }
     try {
-      await this.threads.callShared({ op: "release", session: this.id, shared: true }, this.interactive);
+      await this.threads.callShared(
+        {
+          op: "release",
+          session: this.id,
+          shared: true,
+          variants: this.#variants.map((variant) => variant.session),
+          ...(this.sharing ? { sharing: this.sharing } : {}),
+        },
+        this.interactive,
+      );
     } finally {
       this.threads.sharedReleased(this.interactive);
     }

@@ -65,7 +65,12 @@ const FN = {
   ReleaseSessionOptions: 100,
   AddSessionConfigEntry: 130,
   CreateAndRegisterAllocator: 144,
+  AddInitializer: 150,
   AddRunConfigEntry: 165,
+  CreatePrepackedWeightsContainer: 166,
+  ReleasePrepackedWeightsContainer: 167,
+  CreateSessionWithPrepackedWeightsContainer: 168,
+  CreateSessionFromArrayWithPrepackedWeightsContainer: 169,
 } as const;
 
 /** ONNXTensorElementDataType values, and the bytes per element of those we feed. */
@@ -97,6 +102,26 @@ export interface NativeSessionOptions {
    * graph optimisation kept otherwise); see layout-choice.ts. Absent: onnxruntime's default, with.
    */
   nchwcLayout?: boolean;
+  /**
+   * A container (`createPrepackedWeights`) that keeps the weights onnxruntime re-lays out for its
+   * kernels (a MatMul's packed B): sessions of one model created with the same container share
+   * those copies instead of each making its own.
+   */
+  prepackedWeights?: number;
+  /** Initializers the session takes from memory of ours instead of its file (shared-weights.ts). */
+  sharedInitializers?: readonly SharedInitializer[];
+}
+
+/** A tensor over memory the caller keeps (`createTensorOver`), standing in for the model's initializer of that name. */
+export interface SharedInitializer {
+  readonly name: string;
+  readonly value: number;
+}
+
+/** A model's graph held in memory, its external weights (mapped-weights.ts) in `folder`. */
+export interface GraphInMemory {
+  readonly graph: Uint8Array;
+  readonly folder: string;
 }
 
 /** A created session: its native pointer (valid in every thread of the process) and signature. */
@@ -173,7 +198,8 @@ class OrtApi {
       | "ReleaseTensorTypeAndShapeInfo"
       | "ReleaseSessionOptions"
       | "ReleaseRunOptions"
-      | "ReleaseMemoryInfo",
+      | "ReleaseMemoryInfo"
+      | "ReleasePrepackedWeightsContainer",
     handle: number,
   ): void {
     this.fn(name, [FFIType.ptr], FFIType.void)(handle);
@@ -301,12 +327,12 @@ function useSharedArena(ort: OrtApi, sessionOptions: number, memoryPattern: bool
 /** Every other optimisation of the level stays: only the transformer that rewrites convolutions into NCHWc is left out. */
 const WITHOUT_NCHWC = { "optimization.disable_specified_optimizers": "NchwcTransformer" };
 
-/** Loads a model for the CPU provider with the given thread counts and arena setting. */
-export function createNativeSession(modelPath: string, options: NativeSessionOptions): NativeSession {
-  return pinning(() => createPinned(modelPath, options));
+/** Loads a model (a file, or a graph in memory) for the CPU provider with the given thread counts and arena setting. */
+export function createNativeSession(model: string | GraphInMemory, options: NativeSessionOptions): NativeSession {
+  return pinning(() => createPinned(model, options));
 }
 
-function createPinned(modelPath: string, options: NativeSessionOptions): NativeSession {
+function createPinned(model: string | GraphInMemory, options: NativeSessionOptions): NativeSession {
   const ort = api();
   const sessionOptions = ort.out((out) => ort.call("CreateSessionOptions", [P], out));
   let session: number;
@@ -317,11 +343,16 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.call("SetSessionGraphOptimizationLevel", [P, FFIType.i32], sessionOptions, GRAPH_OPTIMIZE_ALL);
     if (options.arena) useSharedArena(ort, sessionOptions, options.memoryPattern === true);
     else ort.call("DisableCpuMemArena", [P], sessionOptions);
-    const entries = { ...intraOpSpinEntries(options.spinMicroseconds ?? 0), ...(options.nchwcLayout === false ? WITHOUT_NCHWC : {}) };
+    const entries = {
+      ...intraOpSpinEntries(options.spinMicroseconds ?? 0),
+      ...(options.nchwcLayout === false ? WITHOUT_NCHWC : {}),
+      ...(typeof model === "string" ? {} : { "session.model_external_initializers_file_folder_path": model.folder }),
+    };
     for (const [key, value] of Object.entries(entries)) {
       ort.call("AddSessionConfigEntry", [P, P, P], sessionOptions, cString(key), cString(value));
     }
-    session = ort.out((out) => ort.call("CreateSession", [P, P, P, P], ort.env, cString(modelPath), sessionOptions, out));
+    for (const { name, value } of options.sharedInitializers ?? []) ort.call("AddInitializer", [P, P, P], sessionOptions, cString(name), value);
+    session = ort.out((out) => openSession(ort, model, sessionOptions, options.prepackedWeights, out));
   } finally {
     ort.release("ReleaseSessionOptions", sessionOptions);
   }
@@ -340,6 +371,58 @@ function createPinned(modelPath: string, options: NativeSessionOptions): NativeS
     ort.release("ReleaseSession", session);
     throw error;
   }
+}
+
+function openSession(ort: OrtApi, model: string | GraphInMemory, sessionOptions: number, prepacked: number | undefined, out: Pointer): void {
+  if (typeof model === "string") {
+    if (prepacked === undefined) ort.call("CreateSession", [P, P, P, P], ort.env, cString(model), sessionOptions, out);
+    else ort.call("CreateSessionWithPrepackedWeightsContainer", [P, P, P, P, P], ort.env, cString(model), sessionOptions, prepacked, out);
+    return;
+  }
+  const graph = ptr(pin(model.graph));
+  if (prepacked === undefined) ort.call("CreateSessionFromArray", [P, P, U64, P, P], ort.env, graph, model.graph.byteLength, sessionOptions, out);
+  else
+    ort.call(
+      "CreateSessionFromArrayWithPrepackedWeightsContainer",
+      [P, P, U64, P, P, P],
+      ort.env,
+      graph,
+      model.graph.byteLength,
+      sessionOptions,
+      prepacked,
+      out,
+    );
+}
+
+/** A container for the weights that sessions of one model share once laid out for their kernels (see `NativeSessionOptions`). */
+export function createPrepackedWeights(): number {
+  return pinning(() => {
+    const ort = api();
+    return ort.out((out) => ort.call("CreatePrepackedWeightsContainer", [P], out));
+  });
+}
+
+/**
+ * A tensor of ONNX element type `onnxType` over `bytes` bytes of native memory at `address`, which
+ * must outlive it (and every session given it); free with `releaseValue`.
+ */
+export function createTensorOver(address: number, bytes: number, dims: readonly number[], onnxType: number): number {
+  return pinning(() => {
+    const ort = api();
+    const shape = pin(BigInt64Array.from(dims, BigInt));
+    return ort.out((out) =>
+      ort.call("CreateTensorWithDataAsOrtValue", [P, P, U64, P, U64, FFIType.i32, P], ort.cpuMemory, address, bytes, ptr(shape), dims.length, onnxType, out),
+    );
+  });
+}
+
+export function releaseValue(handle: number): void {
+  pinning(() => api().release("ReleaseValue", handle));
+}
+
+/** Frees a container; every session created with it must have been released first. */
+export function releasePrepackedWeights(handle: number): void {
+  pinning(() => api().release("ReleasePrepackedWeightsContainer", handle));
 }
 
 /** Pointers to NUL-terminated copies of `names`, all pinned for the current operation. */

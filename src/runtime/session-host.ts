@@ -20,6 +20,7 @@ import type { NativeSession } from "./ort-capi.ts";
 import { createLayoutTunedSession } from "./layout-choice.ts";
 import { type MappedWeights, prepareMappedWeights } from "./mapped-weights.ts";
 import { type BestClasses, bestClasses } from "./best-class.ts";
+import { openWeightSharing, releaseWeightSharing, settleWeightSharing, type WeightSharing } from "./sequence-variants.ts";
 
 const PROVIDER_PREFERENCE = ["cuda", "coreml", "cpu"] as const;
 
@@ -65,7 +66,7 @@ export async function createSession(
   modelPath: string,
   settings: SessionSettings,
   providers: readonly string[] = availableProviders(),
-): Promise<{ shared: NativeSession } | { hosted: HostedSession }> {
+): Promise<{ shared: NativeSession; sharing?: WeightSharing } | { hosted: HostedSession }> {
   let lastError: unknown;
   for (const provider of providers) {
     if (provider === "cpu") {
@@ -73,7 +74,7 @@ export async function createSession(
       // on models with external data (onnxruntime #28005), and an accelerator copies its weights
       // to the device anyway.
       const mapped = providers.length === 1 && settings.mapWeights !== false;
-      return { shared: mapped ? createCpuSession(modelPath, settings) : createLayoutTunedSession(modelPath, settings) };
+      return mapped ? createCpuSession(modelPath, settings) : { shared: createLayoutTunedSession(modelPath, settings) };
     }
     try {
       const session = await ort.InferenceSession.create(modelPath, {
@@ -97,9 +98,11 @@ export async function createSession(
 /**
  * A CPU session whose large weights are memory-mapped from the model's folder (mapped-weights.ts):
  * the file is rewritten once, on its first load here, and kept rewritten only when onnxruntime
- * loaded it; whatever fails on the way loads the original as it was.
+ * loaded it; whatever fails on the way loads the original as it was. With `shareWeights`, the
+ * session takes those weights from a mapping of ours that its shorter-sequence sessions will share
+ * (sequence-variants.ts); where that fails, it maps them itself as any other.
  */
-export function createCpuSession(modelPath: string, settings: SessionSettings): NativeSession {
+export function createCpuSession(modelPath: string, settings: SessionSettings): { shared: NativeSession; sharing?: WeightSharing } {
   let mapped: MappedWeights | null = null;
   const started = performance.now();
   try {
@@ -107,21 +110,46 @@ export function createCpuSession(modelPath: string, settings: SessionSettings): 
   } catch (error) {
     log.warn(`${modelPath}: weights left in the model file, so they are copied into memory: ${String(error)}`);
   }
-  if (!mapped) return createLayoutTunedSession(modelPath, settings);
-  let session: NativeSession;
+  const graphPath = mapped?.graphPath ?? modelPath;
+  let created: { shared: NativeSession; sharing?: WeightSharing };
   try {
-    session = createLayoutTunedSession(mapped.graphPath, settings, { model: modelPath });
+    created = createOnSharedWeights(graphPath, modelPath, settings) ?? { shared: createLayoutTunedSession(graphPath, settings, { model: modelPath }) };
   } catch (error) {
+    if (!mapped) throw error;
     mapped.abandon();
     log.warn(`${modelPath}: onnxruntime could not load it with its weights mapped, loading the original: ${String(error)}`);
-    return createLayoutTunedSession(modelPath, settings);
+    return { shared: createLayoutTunedSession(modelPath, settings) };
   }
+  if (!mapped) return created;
   mapped.commit();
   log.info(
     `${modelPath}: ${mapped.tensors} weight tensors (${(mapped.bytes / 1e6).toFixed(0)} MB) moved to ${basename(modelPath)}.data, ` +
       `mapped instead of copied (in ${(performance.now() - started).toFixed(0)} ms, once)`,
   );
-  return session;
+  return created;
+}
+
+/** The session on weights mapped for sharing, where `settings` ask for it and the graph keeps them outside; else null. */
+function createOnSharedWeights(graphPath: string, modelPath: string, settings: SessionSettings): { shared: NativeSession; sharing: WeightSharing } | null {
+  if (!settings.shareWeights) return null;
+  let sharing: WeightSharing | null;
+  try {
+    sharing = openWeightSharing(graphPath);
+  } catch (error) {
+    log.warn(`${modelPath}: its weights could not be mapped for sharing: ${String(error)}`);
+    return null;
+  }
+  if (!sharing) return null;
+  try {
+    const options = { ...settings, prepackedWeights: sharing.container, sharedInitializers: sharing.weights.initializers };
+    const shared = createLayoutTunedSession(graphPath, options, { model: modelPath });
+    settleWeightSharing(sharing);
+    return { shared, sharing };
+  } catch (error) {
+    releaseWeightSharing(sharing);
+    log.warn(`${modelPath}: could not load it on weights mapped for sharing, loading it as any other: ${String(error)}`);
+    return null;
+  }
 }
 
 /** One run; with `reduce`, each output comes back as its best class per position (best-class.ts). */

@@ -41,6 +41,7 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
           outputNames: created.shared.outputNames,
           provider: "cpu",
           providers,
+          ...(created.sharing ? { sharing: created.sharing } : {}),
         };
       const id = nextHosted++;
       hostedSessions.set(id, created.hosted);
@@ -61,9 +62,16 @@ async function handleSession(request: SessionRequest): Promise<unknown> {
       if (!hosted) throw new Error("session was released");
       return host.runHostedSession(hosted, request.feeds, reduce);
     }
+    case "shorten": {
+      const { createSequenceVariants } = await import("./sequence-variants.ts");
+      const full = { handle: request.session, outputNames: request.outputNames };
+      return createSequenceVariants(request.path, full, request.context, request.settings, request.sharing, request.lengths, request.probes);
+    }
     case "release": {
       if (request.shared) {
+        for (const variant of request.variants ?? []) native.releaseNativeSession(variant);
         native.releaseNativeSession(request.session);
+        if (request.sharing) (await import("./sequence-variants.ts")).releaseWeightSharing(request.sharing);
         // What its largest runs held in the shared arena goes back with it.
         native.trimSharedArena();
         return null;

@@ -190,7 +190,7 @@ describe("the CPU session of a large model", () => {
     mkdirSync(join(unwritable.dir, "model.onnx.data"));
     let session: NativeSession | undefined;
     const warned = captureLog("warn", () => {
-      session = createCpuSession(unwritable.path, SETTINGS);
+      session = createCpuSession(unwritable.path, SETTINGS).shared;
     });
     expect(lookUp(session!, [3]).length).toBe(table.cols);
     releaseNativeSession(session!.handle);

@@ -56,7 +56,8 @@ function tinyTokenizer(): { tokenizer: object; config: object } {
   };
 }
 
-export function clipRepoFiles(options: { mclip?: boolean } = {}): Record<string, Uint8Array | string> {
+/** `textual` replaces the text tower stand-in (a tower of the test's own). */
+export function clipRepoFiles(options: { mclip?: boolean; textual?: Uint8Array } = {}): Record<string, Uint8Array | string> {
   let tokenizer: string;
   let tokenizerConfig: string;
   if (haveFixtures) {
@@ -73,14 +74,14 @@ export function clipRepoFiles(options: { mclip?: boolean } = {}): Record<string,
     "visual/model.onnx": clipVisualModel(),
     "visual/preprocess_cfg.json": JSON.stringify(PREPROCESS_CFG),
     "visual/model.armnn": "not for us",
-    "textual/model.onnx": options.mclip ? mclipTextualModel() : clipTextualModel(),
+    "textual/model.onnx": options.textual ?? (options.mclip ? mclipTextualModel() : clipTextualModel()),
     "textual/tokenizer.json": tokenizer,
     "textual/tokenizer_config.json": tokenizerConfig,
   };
 }
 
 /** Writes a CLIP model folder `<cache>/clip/<name>/…` as upstream's cache has it. */
-export function writeClipModel(cacheFolder: string, name: string, options: { mclip?: boolean } = {}): string {
+export function writeClipModel(cacheFolder: string, name: string, options: { mclip?: boolean; textual?: Uint8Array } = {}): string {
   const dir = join(cacheFolder, "clip", name);
   for (const [path, content] of Object.entries(clipRepoFiles(options))) {
     if (path.endsWith(".armnn") || path === "README.md") continue;

@@ -37,6 +37,6 @@ writeFileSync(warmUpPath, addModel());
 releaseNativeSession(createNativeSession(warmUpPath, settings).handle);
 
 // A layout probe the lookup cannot take (its input is int64): the warning names the model it was made for.
-const mapped = measure(() => createCpuSession(mappedPath, { ...settings, layoutProbe: [2] }));
+const mapped = measure(() => createCpuSession(mappedPath, { ...settings, layoutProbe: [2] }).shared);
 const plain = measure(() => createNativeSession(plainPath, settings));
 console.log(JSON.stringify({ log: lines, mapped: mapped.output, plain: plain.output, mappedGrowthMb: mapped.growth, plainGrowthMb: plain.growth }));

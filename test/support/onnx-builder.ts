@@ -4,7 +4,13 @@
  */
 import { ELEM, encodeModel, uniformWeights, type InitializerSpec, type NodeSpec, type ValueSpec } from "./onnx-writer.ts";
 
-export function buildModel(graph: { inputs: ValueSpec[]; outputs: ValueSpec[]; nodes: NodeSpec[]; initializers?: InitializerSpec[] }): Uint8Array {
+export function buildModel(graph: {
+  inputs: ValueSpec[];
+  outputs: ValueSpec[];
+  nodes: NodeSpec[];
+  initializers?: InitializerSpec[];
+  valueInfos?: ValueSpec[];
+}): Uint8Array {
   return encodeModel({ ...graph, opset: 13, producer: "immich-ml-tests" });
 }
 
@@ -160,6 +166,61 @@ export function activationHeavyModel(): Uint8Array {
       { op: "Sigmoid", inputs: ["c"], outputs: ["s"] },
       { op: "Add", inputs: ["c", "s"], outputs: ["t"] },
       { op: "ReduceMean", inputs: ["t"], outputs: ["mean"], attributes: { keepdims: 0 } },
+    ],
+  });
+}
+
+/**
+ * A text tower with a transformer's sequence plumbing, small: `text` int32[1,context] → token
+ * table rows + positional embedding → one self-attention (masked causally, as CLIP's, when
+ * `causal`) with a residual → pooled at the end-of-text token (the largest id, as CLIP), or
+ * without `causal` the mean over every position (what a tower that sees its padding does) →
+ * projection → L2-normalised `embedding`. Its shapes carry the context length the way exports do:
+ * a reshape's int64 shape vector, the mask as a Constant node, recorded value shapes.
+ */
+export function sequenceTextTower(options: { context?: number; vocab?: number; width?: number; causal?: boolean } = {}): Uint8Array {
+  const context = options.context ?? 12;
+  const vocab = options.vocab ?? 64;
+  const width = options.width ?? 16;
+  const causal = options.causal ?? true;
+  const mask = new Float32Array(context * context);
+  for (let row = 0; row < context; row++) for (let col = row + 1; col < context; col++) mask[row * context + col] = -Infinity;
+  const scores = causal ? "masked" : "scores";
+  return buildModel({
+    inputs: [{ name: "text", type: "int32", shape: [1, context] }],
+    outputs: [{ name: "embedding", type: "float32", shape: [1, width] }],
+    valueInfos: [{ name: "tokens", type: "float32", shape: [1, context, width] }],
+    initializers: [
+      { name: "token_table", dims: [vocab, width], values: weights(vocab * width, 13) },
+      { name: "positions", dims: [context, width], values: weights(context * width, 17) },
+      { name: "sequence_shape", dims: [3], values: BigInt64Array.of(1n, BigInt(context), BigInt(width)) },
+      { name: "pooled_shape", dims: [2], values: BigInt64Array.of(1n, BigInt(width)) },
+      { name: "projection", dims: [width, width], values: weights(width * width, 19) },
+    ],
+    nodes: [
+      { op: "Gather", inputs: ["token_table", "text"], outputs: ["rows"] },
+      { op: "Add", inputs: ["rows", "positions"], outputs: ["summed"] },
+      { op: "Reshape", inputs: ["summed", "sequence_shape"], outputs: ["tokens"] },
+      { op: "Transpose", inputs: ["tokens"], outputs: ["keys"], attributes: { perm: [0, 2, 1] } },
+      { op: "MatMul", inputs: ["tokens", "keys"], outputs: ["scores"] },
+      ...(causal
+        ? [
+            { op: "Constant", inputs: [], outputs: ["mask"], attributes: { value: { tensor: { dims: [context, context], values: mask } } } },
+            { op: "Add", inputs: ["scores", "mask"], outputs: ["masked"] },
+          ]
+        : []),
+      { op: "Softmax", inputs: [scores], outputs: ["attention"], attributes: { axis: -1 } },
+      { op: "MatMul", inputs: ["attention", "tokens"], outputs: ["attended"] },
+      { op: "Add", inputs: ["tokens", "attended"], outputs: ["hidden"] },
+      ...(causal
+        ? [
+            { op: "ArgMax", inputs: ["text"], outputs: ["end"], attributes: { axis: 1, keepdims: 0 } },
+            { op: "Gather", inputs: ["hidden", "end"], outputs: ["picked"], attributes: { axis: 1 } },
+          ]
+        : [{ op: "ReduceMean", inputs: ["hidden"], outputs: ["picked"], attributes: { axes: [1], keepdims: 0 } }]),
+      { op: "Reshape", inputs: ["picked", "pooled_shape"], outputs: ["pooled"] },
+      { op: "MatMul", inputs: ["pooled", "projection"], outputs: ["projected"] },
+      { op: "LpNormalization", inputs: ["projected"], outputs: ["embedding"], attributes: { axis: 1, p: 2 } },
     ],
   });
 }

@@ -15,8 +15,8 @@ export interface ValueSpec {
   shape: Array<number | string>;
 }
 
-/** Integers become INT/INTS attributes; `{ float }` a FLOAT. */
-export type AttributeValue = number | number[] | { float: number };
+/** Integers become INT/INTS attributes; `{ float }` a FLOAT; `{ tensor }` a TENSOR (a Constant's value). */
+export type AttributeValue = number | number[] | { float: number } | { tensor: Omit<InitializerSpec, "name"> };
 
 export interface NodeSpec {
   op: string;
@@ -38,6 +38,8 @@ export interface ModelSpec {
   outputs: ValueSpec[];
   nodes: NodeSpec[];
   initializers?: InitializerSpec[];
+  /** Shapes recorded for intermediate values, as exporters write them. */
+  valueInfos?: ValueSpec[];
   opset: number;
   producer: string;
 }
@@ -56,6 +58,8 @@ function valueInfo(spec: ValueSpec): onnx.IValueInfoProto {
 
 function attribute(name: string, value: AttributeValue): onnx.IAttributeProto {
   if (Array.isArray(value)) return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: value };
+  if (typeof value === "object" && "tensor" in value)
+    return { name, type: onnx.AttributeProto.AttributeType.TENSOR, t: initializer({ name: "", ...value.tensor }) };
   if (typeof value === "object") return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value.float };
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }
@@ -83,6 +87,7 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
         attribute: Object.entries(node.attributes ?? {}).map(([key, value]) => attribute(key, value)),
       })),
       initializer: (spec.initializers ?? []).map(initializer),
+      valueInfo: (spec.valueInfos ?? []).map(valueInfo),
     },
   };
   return onnx.ModelProto.encode(model).finish();

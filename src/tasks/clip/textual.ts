@@ -8,9 +8,10 @@ import { join } from "node:path";
 import type { ModelInputs, ModelOptions, Payload } from "../../models/inference-model.ts";
 import { lookupModel } from "../../models/registry.ts";
 import { OnnxModel, type OnnxLoaded } from "../../models/onnx-model.ts";
-import type { Feed, InputSpec } from "../../runtime/onnx-session.ts";
+import type { Feed, InputSpec, OnnxSession } from "../../runtime/onnx-session.ts";
+import type { SequenceProbe } from "../../runtime/sequence-variants.ts";
 import type { Embedding } from "../response-values.ts";
-import { ClipTokenizer } from "./tokenizer.ts";
+import { type ClipEncoding, ClipTokenizer } from "./tokenizer.ts";
 import { EmbeddingReader } from "./embedding-size.ts";
 
 /**
@@ -18,6 +19,17 @@ import { EmbeddingReader } from "./embedding-size.ts";
  * tokens' worth, so ids are unchanged, while a megabyte of text cannot stall the event loop.
  */
 const MAX_TEXT_CHARS = 16_384;
+
+/**
+ * Sequence lengths the tower also gets a session for (runtime/sequence-variants.ts): a query is
+ * run at the shortest that holds its tokens instead of the full context. On the bench's ViT-B/32
+ * text tower (two threads): 10.8, 12.6 and 19.2 ms a run against 34.3 at 77 tokens.
+ */
+const SHORTER_SEQUENCES = [8, 16, 32];
+/** A probe that fills few positions: the one every length is checked with. */
+const SHORT_PROBE = "a photo of a cat";
+/** Probes that fill a length are this word repeated, as many times as fit. */
+const FILLER_WORD = "photo";
 
 interface ClipTextualLoaded extends OnnxLoaded {
   readonly tokenizer: ClipTokenizer;
@@ -41,21 +53,55 @@ export class ClipTextualModel extends OnnxModel<Embedding, ModelInputs, ClipText
       },
       this.name,
     );
-    return { tokenizer, session: await this.openSession(modelDir) };
+    const session = await this.openSession(modelDir, {
+      shorterSequences: { lengths: SHORTER_SEQUENCES, probes: (opened) => this.probes(opened, tokenizer) },
+    });
+    return { tokenizer, session };
   }
 
   async predict(payload: Payload, options: ModelOptions): Promise<Embedding> {
     const { session, tokenizer } = this.loaded;
     const language = typeof options.language === "string" ? options.language : undefined;
-    const { inputIds, attentionMask } = tokenizer.encode(boundText(this.requireText(payload)), language);
-    const dims = [1, tokenizer.contextLength];
-    const feeds: Record<string, Feed> =
-      lookupModel(this.name)?.family === "mclip"
-        ? { input_ids: intFeed(session.input("input_ids"), inputIds, dims), attention_mask: intFeed(session.input("attention_mask"), attentionMask, dims) }
-        : { [session.inputs[0]!.name]: intFeed(session.inputs[0], inputIds, dims) };
-    const [output] = await session.run(feeds);
+    const encoding = tokenizer.encode(boundText(this.requireText(payload)), language);
+    // The positions after the text are padding, which a shorter session leaves out.
+    const length = session.sequenceLength(tokenCount(encoding)) ?? tokenizer.contextLength;
+    const [output] = await session.run(this.feeds(session, encoding, length));
     return this.embeddings.read(output!);
   }
+
+  private feeds(session: OnnxSession, { inputIds, attentionMask }: ClipEncoding, length: number): Record<string, Feed> {
+    const dims = [1, length];
+    const ids = inputIds.subarray(0, length);
+    return lookupModel(this.name)?.family === "mclip"
+      ? {
+          input_ids: intFeed(session.input("input_ids"), ids, dims),
+          attention_mask: intFeed(session.input("attention_mask"), attentionMask.subarray(0, length), dims),
+        }
+      : { [session.inputs[0]!.name]: intFeed(session.inputs[0], ids, dims) };
+  }
+
+  /** Full-length encodings of a short text and of texts filling each shorter length, to check those sessions with. */
+  private probes(session: OnnxSession, tokenizer: ClipTokenizer): SequenceProbe[] {
+    const texts = [SHORT_PROBE, ...SHORTER_SEQUENCES.map((length) => fillingText(tokenizer, length))];
+    return texts.map((text) => {
+      const encoding = tokenizer.encode(text);
+      return { tokens: tokenCount(encoding), feeds: this.feeds(session, encoding, tokenizer.contextLength) };
+    });
+  }
+}
+
+/** Positions the text takes, special tokens included: the rest is padding. */
+function tokenCount(encoding: ClipEncoding): number {
+  return encoding.attentionMask.reduce((sum, mask) => sum + mask, 0);
+}
+
+/** The filler word repeated as often as its encoding stays within `length` tokens. */
+function fillingText(tokenizer: ClipTokenizer, length: number): string {
+  for (let words = length; words > 1; words--) {
+    const text = Array(words).fill(FILLER_WORD).join(" ");
+    if (tokenCount(tokenizer.encode(text)) <= length) return text;
+  }
+  return FILLER_WORD;
 }
 
 function boundText(text: string): string {
