@@ -3,6 +3,8 @@
  * group photo, and the raw-onnxruntime floor of each (floor-plans.ts):
  *
  * - clip-text: `{"clip":{"textual":…}}` + `text="test search query"`, as Locust sends it;
+ * - clip-text-long: the same with a 25-token sentence (the service runs a query at the shortest
+ *   sequence length that holds it: 8 positions for Locust's query, 32 for this one, of 77);
  * - clip-image: `{"clip":{"visual":{…,"options":{}}}}` + a 1440 px preview of a real photo;
  * - faces: the Immich server's entry (`minScore` on detection) + a 1440 px preview of messi5.jpg;
  * - faces-locust: Locust's quirky entry (`minScore` on recognition, so detection keeps 0.7);
@@ -23,11 +25,13 @@ export interface Scenario {
   requests: LoadRequest[];
 }
 
-export type ScenarioId = "clip-text" | "clip-image" | "faces" | "faces-locust" | "ocr" | "faces-group" | "mixed" | "faces-batched";
+export type ScenarioId = "clip-text" | "clip-text-long" | "clip-image" | "faces" | "faces-locust" | "ocr" | "faces-group" | "mixed" | "faces-batched";
 /** Floors: one per scenario, plus the group photo with one face per recogniser run. */
 export type FloorId = ScenarioId | "faces-group-unbatched";
 
 export const SEARCH_QUERY = "test search query";
+/** 25 tokens with CLIP's tokenizer, start and end included. */
+const LONG_SEARCH_QUERY = "two children in red raincoats jumping into puddles on a rainy autumn afternoon in the park near the old stone bridge";
 const FACE_MIN_SCORE = 0.7;
 const OCR_OPTIONS = { maxResolution: 736, boxThresh: 0.5, maxBatch: 6 };
 const GRID = { columns: 4, rows: 4 };
@@ -62,6 +66,7 @@ export async function buildScenarios(): Promise<Scenario[]> {
   const ocr = post(entries.ocr, { image: sign });
   return [
     { id: "clip-text", title: `CLIP text "${SEARCH_QUERY}"`, requests: [clipText] },
+    { id: "clip-text-long", title: "CLIP text, a 25-token sentence", requests: [post(entries.clipText, { text: LONG_SEARCH_QUERY })] },
     { id: "clip-image", title: "CLIP image (1440 px photo)", requests: [clipImage] },
     { id: "faces", title: "Faces (1440 px photo, one face)", requests: [faces] },
     { id: "faces-locust", title: "Faces, Locust's entry (minScore on recognition)", requests: [post(entries.facesLocust, { image: messi })] },
@@ -95,6 +100,7 @@ export async function buildFloors(cache: BenchCache, sessions: RawSessions): Pro
   const ocr = await ocrPlan(sessions, m[`ocr/${OCR_MODEL}/detection`]!, m[`ocr/${OCR_MODEL}/recognition`]!, sign, OCR_OPTIONS);
   return {
     "clip-text": clipText,
+    "clip-text-long": await clipTextualPlan(m[`clip/${CLIP_MODEL}/textual`]!, LONG_SEARCH_QUERY),
     "clip-image": clipImage,
     faces,
     "faces-locust": faces,

@@ -156,8 +156,10 @@ def siglip2(model_dir, bundle):
 def mclip(model_dir, bundle):
     spec, tokenizer_config, config, _ = trained_family("xlm-roberta", bundle)
     pad_id = next(t["id"] for t in spec["added_tokens"] if t["content"] == tokenizer_config["pad_token"])
+    # Two layers of 512: 25 MB in tensors of 1 MiB or more, so that the service maps its weights
+    # and runs it at shorter sequence lengths, as it does a real tower (1 GB).
     transformer = XLMRobertaModel(XLMRobertaConfig(
-        vocab_size=vocab_size(spec), hidden_size=384, intermediate_size=1536, num_hidden_layers=2, num_attention_heads=6,
+        vocab_size=vocab_size(spec), hidden_size=512, intermediate_size=2048, num_hidden_layers=2, num_attention_heads=8,
         max_position_embeddings=514, type_vocab_size=1, pad_token_id=pad_id, layer_norm_eps=1e-5), add_pooling_layer=False)
     tower = MultilingualTextTower(transformer, 512).eval()
     ones = torch.ones(1, 77, dtype=torch.int32)

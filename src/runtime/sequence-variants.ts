@@ -3,8 +3,8 @@
  * each kept only once its outputs have been compared with the full-length session's.
  *
  * A search query is a few tokens in a 77-token context, and the tower computes every position: on
- * the bench's ViT-B/32 text tower (two threads) a run took 34.3 ms at 77 tokens, 12.6 at 16 and
- * 19.2 at 32, with outputs identical bit for bit. Whether a tower's output ignores the positions
+ * the bench's ViT-B/32 text tower (two threads) a run took 36.0 ms at 77 tokens, 11.5 at 8, 13.6 at
+ * 16 and 20.0 at 32, with outputs identical bit for bit. Whether a tower's output ignores the positions
  * after the text is a property of its architecture (CLIP's causal mask and end-of-text pooling,
  * M-CLIP's masked mean; not SigLIP's, whose pooled last position sees the padding), so it is
  * measured rather than assumed: the model gives probes, its own tokenizer's encodings of texts

@@ -23,7 +23,8 @@ const MAX_TEXT_CHARS = 16_384;
 /**
  * Sequence lengths the tower also gets a session for (runtime/sequence-variants.ts): a query is
  * run at the shortest that holds its tokens instead of the full context. On the bench's ViT-B/32
- * text tower (two threads): 10.8, 12.6 and 19.2 ms a run against 34.3 at 77 tokens.
+ * text tower (two threads, one process, alternating): 11.5, 13.6 and 20.0 ms a run against 36.0
+ * at 77 tokens.
  */
 const SHORTER_SEQUENCES = [8, 16, 32];
 /** A probe that fills few positions: the one every length is checked with. */
