@@ -15,7 +15,7 @@
  * shares the copies onnxruntime packs for its kernels (shared-weights.ts, `prepackedWeights`):
  * a shorter session adds its graph and its activations, about 5 MB, not another 150 MB.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { log } from "../log.ts";
 import type { Feed, SessionSettings } from "./onnx-session.ts";
@@ -32,6 +32,14 @@ import { dropResidentPages, mapSharedWeights, releaseSharedWeights, type SharedW
 
 /** Largest difference accepted between a shorter session's embedding and the full one's (unit vectors). */
 const TOLERANCE = 1e-6;
+
+/**
+ * Model files found not to shorten (by path, size and modification time), so that a tower reloaded
+ * after its eviction does not pay a failed attempt again: a SigLIP2 text tower's first shorter
+ * session, made and run once to be refused. Per thread: the shorter sessions of an interactive
+ * model are always made on the search thread.
+ */
+const unshortenable = new Set<string>();
 
 /** What the sessions of one model share: the mapped weights and the container of their packed copies. */
 export interface WeightSharing {
@@ -88,8 +96,8 @@ function largestDifference(a: Float32Array, b: Float32Array): number {
 
 /**
  * Creates and checks the shorter sessions of `full` (the session of `graphPath`, exported for
- * `context` tokens and created with `sharing`), shortest first; returns those kept. Never throws: a tower that cannot be shortened
- * keeps its full-length session only.
+ * `context` tokens and created with `sharing`), shortest first; returns those kept, none for a
+ * tower that cannot be shortened (which keeps its full-length session only).
  */
 export function createSequenceVariants(
   graphPath: string,
@@ -101,6 +109,9 @@ export function createSequenceVariants(
   probes: readonly SequenceProbe[],
 ): SequenceVariant[] {
   const kept: SequenceVariant[] = [];
+  const { size, mtimeMs } = statSync(graphPath);
+  const file = `${graphPath}|${size}|${mtimeMs}`;
+  if (unshortenable.has(file)) return kept;
   const started = performance.now();
   const graph = readFileSync(graphPath);
   const options = { ...settings, prepackedWeights: sharing.container, sharedInitializers: sharing.weights.initializers };
@@ -127,7 +138,9 @@ export function createSequenceVariants(
       kept.push({ length, session: variant.handle });
     } catch (error) {
       if (variant) releaseNativeSession(variant.handle);
-      log.info(`${graphPath}: runs at its full ${context} tokens only; at ${length}: ${String(error)}`);
+      if (kept.length === 0) unshortenable.add(file);
+      // onnxruntime's messages run to several lines of source locations: the first part says it.
+      log.info(`${graphPath}: runs at its full ${context} tokens only; at ${length}: ${String(error).slice(0, 200)}`);
       break;
     }
   }

@@ -96,10 +96,18 @@ describe("createSequenceVariants", () => {
     });
   });
 
-  test("a tower that attends to its padding keeps its full length only", () => {
-    withVariants(false, [5, 8], (_full, variants, log) => {
+  test("a tower that attends to its padding keeps its full length only, and is not tried again", () => {
+    withVariants(false, [5, 8], (full, variants, log) => {
       expect(variants).toEqual([]);
       expect(log.some((line) => line.includes("runs at its full 12 tokens only; at 5:") && line.includes("differs by"))).toBe(true);
+      // Reloaded (after an eviction): the same file is remembered, no session made or run.
+      const sharing = openWeightSharing(full.path) as WeightSharing;
+      try {
+        const again = captureLog("info", () => expect(createSequenceVariants(full.path, full, CONTEXT, SETTINGS, sharing, [5, 8], PROBES)).toEqual([]));
+        expect(again).toEqual([]);
+      } finally {
+        releaseWeightSharing(sharing);
+      }
     });
   });
 
