@@ -490,6 +490,14 @@ export class OnnxSession {
   #shorten(creator: InferenceThread, path: string, settings: SessionSettings, { lengths, probes }: NonNullable<SessionUsage["shorterSequences"]>): void {
     const context = this.inputs[0]?.shape.at(-1);
     if (typeof context !== "number" || !this.sharing) return;
+    let probeFeeds: SequenceProbe[];
+    try {
+      probeFeeds = probes(this);
+    } catch (error) {
+      // The model loads all the same, its runs at full length.
+      log.warn(`${this.stage}: no shorter sessions: its probes could not be made: ${String(error)}`);
+      return;
+    }
     const request: SessionRequest = {
       op: "shorten",
       path,
@@ -499,7 +507,7 @@ export class OnnxSession {
       settings,
       sharing: this.sharing,
       lengths,
-      probes: probes(this),
+      probes: probeFeeds,
     };
     this.#shortening = creator.call(request).then(
       (reply) => {

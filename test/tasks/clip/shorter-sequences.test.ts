@@ -6,6 +6,7 @@
 import { afterAll, expect, setDefaultTimeout, spyOn, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { log, setLogLevel, setLogSink } from "../../../src/log.ts";
 import { OnnxSession } from "../../../src/runtime/onnx-session.ts";
 import { createNativeSession, releaseNativeSession, runNativeSession } from "../../../src/runtime/ort-capi.ts";
 import { ClipTextualModel } from "../../../src/tasks/clip/textual.ts";
@@ -71,5 +72,41 @@ test("runs a query at the shortest ready length that holds it, with the full-len
     const answer = await embed(text);
     expect(answer.length).toBe(length);
     expect(Array.from(answer.embedding)).toEqual(Array.from(await upstreamEmbedding(text)));
+  }
+});
+
+test("a tower whose probes cannot be made loads all the same, and runs at its full length", async () => {
+  const path = join(tempDir(), "model.onnx");
+  writeFileSync(path, tower);
+  const context = offlineModelContext(tempDir());
+  // As captureLog (test/support/log-capture.ts) does, around an asynchronous body.
+  const warnings: string[] = [];
+  const restoreLevel = log.isEnabled("debug") ? "debug" : "critical";
+  setLogLevel("warn");
+  const previous = setLogSink((line) => warnings.push(line));
+  let session: OnnxSession | undefined;
+  try {
+    session = await OnnxSession.create(context.inference, path, context.session, {
+      interactive: true,
+      shorterSequences: {
+        lengths: [8],
+        probes: () => {
+          throw new Error("no tokenizer");
+        },
+      },
+    });
+  } finally {
+    setLogSink(previous);
+    setLogLevel(restoreLevel);
+  }
+  try {
+    expect(warnings.some((line) => line.includes("its probes could not be made: Error: no tokenizer"))).toBe(true);
+    expect(session.sequenceLength(5)).toBeUndefined();
+    const ids = new Int32Array(77).fill(49_407);
+    ids.set([49_406, 320, 49_407]);
+    const [output] = await session.run({ text: { type: "int32", data: ids, dims: [1, 77] } });
+    expect(output!.dims).toEqual([1, 96]);
+  } finally {
+    await session.release();
   }
 });
