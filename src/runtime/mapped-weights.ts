@@ -21,7 +21,18 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
-import { fieldAt, fieldKey, lengthDelimited, readVarint, WIRE_LEN, WIRE_VARINT, type WireField } from "./protobuf-wire.ts";
+import {
+  DATA_LOCATION_EXTERNAL,
+  ENTRY_KEY,
+  ENTRY_VALUE,
+  GRAPH_INITIALIZER,
+  isMessage,
+  MODEL_GRAPH,
+  TENSOR_DATA_LOCATION,
+  TENSOR_EXTERNAL_DATA,
+  TENSOR_RAW_DATA,
+} from "./onnx-proto.ts";
+import { fieldAt, fieldKey, lengthDelimited, readVarint, WIRE_VARINT, type WireField } from "./protobuf-wire.ts";
 
 /** A tensor's bytes are moved out from this size: smaller ones (biases, norms) stay in the graph. */
 const MIN_TENSOR_BYTES = 1 << 20;
@@ -31,16 +42,6 @@ const MIN_MODEL_BYTES = 16 << 20;
 const ALIGNMENT = 16 << 10;
 /** Bytes copied per read when streaming a tensor into the weights file. */
 const COPY_CHUNK = 8 << 20;
-
-// The onnx.proto field numbers read here.
-const MODEL_GRAPH = 7;
-const GRAPH_INITIALIZER = 5;
-const TENSOR_RAW_DATA = 9;
-const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
-const ENTRY_KEY = 1;
-const ENTRY_VALUE = 2;
-const DATA_LOCATION_EXTERNAL = 1;
 
 export interface WeightLimits {
   minTensorBytes: number;
@@ -166,20 +167,20 @@ type Part = { readonly start: number; readonly end: number } | Uint8Array;
  */
 function planRewrite(file: ModelFile, location: string, limits: WeightLimits): { graph: Uint8Array[]; moves: Move[]; moved: number } | null {
   const modelFields = file.fields(0, file.size);
-  const graphs = modelFields.filter((f) => f.number === MODEL_GRAPH && f.wire === WIRE_LEN);
+  const graphs = modelFields.filter((f) => isMessage(f, MODEL_GRAPH));
   if (graphs.length !== 1) throw new Error(`expected one graph in the model, found ${graphs.length}`);
   const graph = graphs[0]!;
   const moves: Move[] = [];
   let dataSize = 0;
   const graphParts: Part[] = [];
   for (const field of file.fields(graph.payload, graph.end)) {
-    if (field.number !== GRAPH_INITIALIZER || field.wire !== WIRE_LEN) {
+    if (!isMessage(field, GRAPH_INITIALIZER)) {
       graphParts.push(field);
       continue;
     }
     const tensorFields = file.fields(field.payload, field.end);
     if (tensorFields.some((f) => isExternal(file, f))) return null;
-    const raw = tensorFields.find((f) => f.number === TENSOR_RAW_DATA && f.wire === WIRE_LEN);
+    const raw = tensorFields.find((f) => isMessage(f, TENSOR_RAW_DATA));
     const length = raw ? raw.end - raw.payload : 0;
     if (!raw || length < limits.minTensorBytes) {
       graphParts.push(field);

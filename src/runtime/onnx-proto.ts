@@ -1,6 +1,6 @@
 /**
  * Field numbers of onnx.proto and readers of the values the hand-written model rewrites need
- * (sequence-length.ts, shared-weights.ts), over protobuf-wire.ts.
+ * (mapped-weights.ts, sequence-length.ts, shared-weights.ts), over protobuf-wire.ts.
  */
 import { readVarint, WIRE_LEN, WIRE_VARINT, type WireField } from "./protobuf-wire.ts";
 
@@ -19,6 +19,7 @@ export const TENSOR_DATA_TYPE = 2;
 export const TENSOR_NAME = 8;
 export const TENSOR_RAW_DATA = 9;
 export const TENSOR_EXTERNAL_DATA = 13;
+export const TENSOR_DATA_LOCATION = 14;
 export const ENTRY_KEY = 1;
 export const ENTRY_VALUE = 2;
 export const VALUE_INFO_TYPE = 2;
@@ -27,6 +28,8 @@ export const TENSOR_TYPE_SHAPE = 2;
 export const SHAPE_DIM = 1;
 export const DIM_VALUE = 1;
 
+/** TensorProto.DataLocation EXTERNAL. */
+export const DATA_LOCATION_EXTERNAL = 1;
 /** TensorProto.DataType INT64. */
 export const INT64 = 7;
 /** Bytes per element of TensorProto.DataType, for the fixed-size types. */

@@ -407,13 +407,16 @@ export function createPrepackedWeights(): number {
  * must outlive it (and every session given it); free with `releaseValue`.
  */
 export function createTensorOver(address: number, bytes: number, dims: readonly number[], onnxType: number): number {
-  return pinning(() => {
-    const ort = api();
-    const shape = pin(BigInt64Array.from(dims, BigInt));
-    return ort.out((out) =>
-      ort.call("CreateTensorWithDataAsOrtValue", [P, P, U64, P, U64, FFIType.i32, P], ort.cpuMemory, address, bytes, ptr(shape), dims.length, onnxType, out),
-    );
-  });
+  return pinning(() => valueOver(api(), address, bytes, dims, onnxType));
+}
+
+/** An OrtValue over `bytes` bytes at `address` (a pointer pinned by the caller, or native memory). */
+function valueOver(ort: OrtApi, address: number | Pointer, bytes: number, dims: readonly number[], onnxType: number): number {
+  // A scalar's shape is empty: a non-empty array still gives its (unread) pointer.
+  const shape = pin(BigInt64Array.from(dims.length > 0 ? dims : [0], BigInt));
+  return ort.out((out) =>
+    ort.call("CreateTensorWithDataAsOrtValue", [P, P, U64, P, U64, FFIType.i32, P], ort.cpuMemory, address, bytes, ptr(shape), dims.length, onnxType, out),
+  );
 }
 
 export function releaseValue(handle: number): void {
@@ -489,22 +492,8 @@ export function runNativeSession(
 
 /** An OrtValue over `feed`'s memory: onnxruntime reads (or, for an output, writes) it in place. */
 function tensorOver(ort: OrtApi, feed: Feed): bigint {
-  const shape = pin(BigInt64Array.from(feed.dims.length > 0 ? feed.dims : [0], BigInt));
   const data = pin(feed.data.byteLength > 0 ? feed.data : new Uint8Array(1));
-  const value = ort.out((out) =>
-    ort.call(
-      "CreateTensorWithDataAsOrtValue",
-      [P, P, U64, P, U64, FFIType.i32, P],
-      ort.cpuMemory,
-      ptr(data),
-      feed.data.byteLength,
-      ptr(shape),
-      feed.dims.length,
-      ELEMENT_TYPES[feed.type].code,
-      out,
-    ),
-  );
-  return BigInt(value);
+  return BigInt(valueOver(ort, ptr(data), feed.data.byteLength, feed.dims, ELEMENT_TYPES[feed.type].code));
 }
 
 /** With `into`, the outputs are written there (one per output name) instead of memory onnxruntime allocates. */

@@ -54,7 +54,7 @@ export function shortenSequence(model: Uint8Array, context: number, length: numb
   // A plain view, also of a Buffer (whose slice() shares its memory instead of copying).
   const rewrite: Rewrite = { bytes: new Uint8Array(model.buffer, model.byteOffset, model.byteLength), context, length };
   const parts = rewriteMessage(rewrite, messageFields(rewrite.bytes), (field) => (isMessage(field, MODEL_GRAPH) ? rewriteGraph(rewrite, field) : undefined));
-  return concat(parts);
+  return Buffer.concat(parts);
 }
 
 interface Rewrite {
@@ -189,15 +189,5 @@ function cutLeading(data: Uint8Array, dims: readonly number[], kept: readonly nu
     for (let i = 0; i < kept[axis]!; i++) copy(axis + 1, source + i * from[axis]!, target + i * to[axis]!);
   };
   copy(0, 0, 0);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
   return out;
 }
