@@ -15,7 +15,7 @@
  *     which rounds differently, so it is reproduced as well.
  */
 import type { RgbImage } from "./rgb-image.ts";
-import { resizeCvLinearWasm } from "./cv-resize-wasm.ts";
+import { cvLinearScratchBytes, resizeCvLinearWasm } from "./cv-resize-wasm.ts";
 import { roundHalfEven } from "./cv-round.ts";
 import { type RowOutput, type RowSink, rowSink } from "./planar-row.ts";
 import { DELIVERY_SCRATCH_BYTES } from "./wasm-rows.ts";
@@ -76,8 +76,7 @@ export function resizeCvLinearRows(src: RgbImage, width: number, height: number,
     tap0[dx] = x * CHANNELS;
     tap1[dx] = Math.min(x + 1, src.width - 1) * CHANNELS;
   }
-  // The wasm path's scratch: a copy of the source, and the output.
-  const wasm = wasmFor("resizeCvLinear", (src.width * src.height + width * height) * CHANNELS + DELIVERY_SCRATCH_BYTES, backend);
+  const wasm = wasmFor("resizeCvLinear", cvLinearScratchBytes(src, width, ys) + DELIVERY_SCRATCH_BYTES, backend);
   if (wasm) {
     resizeCvLinearWasm(wasm, src, width, height, { tap0, tap1, xs, ys }, output);
     return;

@@ -7,7 +7,7 @@ import type { AxisCoefficients } from "./pil-resample.ts";
 import type { RowOutput } from "./planar-row.ts";
 import type { RgbImage } from "./rgb-image.ts";
 import type { ResampleModule } from "./wasm/resample-module.ts";
-import { deliverRows } from "./wasm-rows.ts";
+import { rowDelivery } from "./wasm-rows.ts";
 
 /** What resizePilRows has worked out: the window, the source rows it needs, each axis' weights. */
 export interface ResamplePlan {
@@ -70,7 +70,7 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
     wasm.exports.resample_columns(between, outRow, outHeight, vFirst, vCount, vWeights, v.taps, vPairs, out);
   }
   try {
-    deliverRows(wasm, result, outWidth, count, output);
+    rowDelivery(wasm, outWidth, output)(result, 0, count);
   } finally {
     // Also when a sink throws: a grown memory is not kept either way.
     wasm.finish();

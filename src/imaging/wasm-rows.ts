@@ -17,41 +17,47 @@ import type { ResampleModule } from "./wasm/resample-module.ts";
  */
 const BAND_PIXELS = 1 << 16;
 
-/** Scratch bytes `deliverRows` reserves beyond the caller's own, for sizing a call's wasm memory. */
+/** Scratch bytes a `rowDelivery` reserves beyond the caller's own, for sizing a call's wasm memory. */
 export const DELIVERY_SCRATCH_BYTES = 3 * 256 * 4 + 3 * BAND_PIXELS * 4 + 64;
 
 /**
- * Hands `count` rows of `width` RGB pixels, back to back at `rowsAt` in `wasm`'s memory, to
- * `output`. Call before `wasm.finish()`, with the call's scratch still reserved.
+ * Hands rows of `width` RGB pixels that a kernel left in `wasm`'s memory to `output`:
+ * `deliver(rowsAt, firstRow, count)` takes `count` rows, back to back at `rowsAt`, as output rows
+ * `firstRow` on. A kernel that works in bands of rows delivers each band as it is made. Reserves
+ * its scratch when made: make it after the call's `scratch`, and call `deliver` before
+ * `wasm.finish()`.
  */
-export function deliverRows(wasm: ResampleModule, rowsAt: number, width: number, count: number, output: RowOutput): void {
+export function rowDelivery(wasm: ResampleModule, width: number, output: RowOutput): (rowsAt: number, firstRow: number, count: number) => void {
   const rowBytes = width * 3;
   if (typeof output === "function") {
-    const bytes = wasm.bytes(rowsAt, count * rowBytes);
-    for (let y = 0; y < count; y++) output(y, bytes.subarray(y * rowBytes, (y + 1) * rowBytes));
-    return;
+    return (rowsAt, firstRow, count) => {
+      const bytes = wasm.bytes(rowsAt, count * rowBytes);
+      for (let y = 0; y < count; y++) output(firstRow + y, bytes.subarray(y * rowBytes, (y + 1) * rowBytes));
+    };
   }
   const { tensor, plane, start, stride, layout } = output;
   const bandRows = Math.max(1, Math.floor(BAND_PIXELS / width));
   const bandValues = bandRows * width;
   const [tables, band] = wasm.reserve(3 * 256 * 4, 3 * bandValues * 4) as [number, number];
-  const memory = wasm.exports.memory;
   const { affine } = layout;
-  if (!affine) layout.tables.forEach((table, k) => new Float32Array(memory.buffer, tables + k * 256 * 4, 256).set(table));
+  if (!affine) layout.tables.forEach((table, k) => new Float32Array(wasm.exports.memory.buffer, tables + k * 256 * 4, 256).set(table));
   const [c0, c1, c2] = layout.channels;
-  for (let first = 0; first < count; first += bandRows) {
-    const rows = Math.min(bandRows, count - first);
-    const from = rowsAt + first * rowBytes;
-    if (affine) wasm.exports.planar_affine(from, rows * width, c0, c1, c2, affine.offset, affine.scale, band, bandValues);
-    else wasm.exports.planar_floats(from, rows * width, c0, c1, c2, tables, band, bandValues);
-    for (let k = 0; k < 3; k++) {
-      const planeAt = band + k * bandValues * 4;
-      const to = k * plane + start + first * stride;
-      if (stride === width) {
-        tensor.set(new Float32Array(memory.buffer, planeAt, rows * width), to);
-      } else {
-        for (let y = 0; y < rows; y++) tensor.set(new Float32Array(memory.buffer, planeAt + y * width * 4, width), to + y * stride);
+  return (rowsAt, firstRow, count) => {
+    const memory = wasm.exports.memory;
+    for (let first = 0; first < count; first += bandRows) {
+      const rows = Math.min(bandRows, count - first);
+      const from = rowsAt + first * rowBytes;
+      if (affine) wasm.exports.planar_affine(from, rows * width, c0, c1, c2, affine.offset, affine.scale, band, bandValues);
+      else wasm.exports.planar_floats(from, rows * width, c0, c1, c2, tables, band, bandValues);
+      for (let k = 0; k < 3; k++) {
+        const planeAt = band + k * bandValues * 4;
+        const to = k * plane + start + (firstRow + first) * stride;
+        if (stride === width) {
+          tensor.set(new Float32Array(memory.buffer, planeAt, rows * width), to);
+        } else {
+          for (let y = 0; y < rows; y++) tensor.set(new Float32Array(memory.buffer, planeAt + y * width * 4, width), to + y * stride);
+        }
       }
     }
-  }
+  };
 }

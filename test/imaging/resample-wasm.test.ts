@@ -13,7 +13,7 @@ import { perspectiveCropPil, solveHomography } from "../../src/imaging/pil-persp
 import { perspectiveCropWasm } from "../../src/imaging/pil-perspective-wasm.ts";
 import { type PilFilter, resizePilRows, resizePilWindow } from "../../src/imaging/pil-resample.ts";
 import { affineLayout, byteTable, type PlanarTarget, type PlaneLayout } from "../../src/imaging/planar-row.ts";
-import { deliverRows } from "../../src/imaging/wasm-rows.ts";
+import { rowDelivery } from "../../src/imaging/wasm-rows.ts";
 import { wasmFor } from "../../src/imaging/wasm/resample-module.ts";
 import { compileWasm, sourceDigests, WASM_DIR } from "../../scripts/build-wasm.ts";
 import { largePhoto } from "./cv/synthetic.ts";
@@ -120,6 +120,20 @@ describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes",
   test("the face detector's letterbox of a 1440 px preview (1440x899 -> 640x400)", () => {
     const src = noise(lcg(7), 1440, 899);
     expect(Buffer.from(resizeCvLinear(src, 640, 400, "wasm").data).equals(Buffer.from(resizeCvLinear(src, 640, 400, "js").data))).toBe(true);
+  });
+
+  test("by default a photo too large to copy in whole is letterboxed here, its rows copied in a band at a time", () => {
+    const MiB = 1 << 20;
+    const photo = largePhoto(); // 6000x4000: 72 MB
+    const wasm = wasmFor("test", 0, "wasm")!;
+    // A fresh instance, its memory under 1 MiB: what it holds after the resize is that resize's.
+    wasm.scratch(20 * MiB);
+    wasm.finish();
+    const resized = resizeCvLinear(photo, 640, 427);
+    // 32 output rows read about 300 of the photo's rows (5.4 MB), and the memory is kept (< 16 MiB).
+    expect(wasm.exports.memory.buffer.byteLength).toBeGreaterThan(5 * MiB);
+    expect(wasm.exports.memory.buffer.byteLength).toBeLessThan(16 * MiB);
+    expect(Buffer.from(resized.data).equals(Buffer.from(resizeCvLinear(photo, 640, 427, "js").data))).toBe(true);
   });
 });
 
@@ -237,7 +251,7 @@ describe("rows converted by a layout's formula in the module: the floats of its 
     affineLayout({ offset: 0.5, scale: Math.fround(1 / 127.5) }, [2, 1, 0]),
     affineLayout({ offset: -3, scale: Math.fround(0.7) }, [1, 2, 0]),
   ];
-  /** The planes `deliverRows` writes for `rows` (RGB, `width` pixels each) with `layout`. */
+  /** The planes `rowDelivery` writes for `rows` (RGB, `width` pixels each) with `layout`. */
   function delivered(rows: Uint8Array, width: number, layout: PlaneLayout): Float32Array {
     const wasm = wasmFor("test", 0, "wasm")!;
     const [at] = wasm.scratch(rows.length) as [number];
@@ -245,7 +259,7 @@ describe("rows converted by a layout's formula in the module: the floats of its 
     const height = rows.length / (width * 3);
     const plane = width * height + 5;
     const tensor = new Float32Array(3 * plane).fill(-12345);
-    deliverRows(wasm, at, width, height, { tensor, plane, start: 1, stride: width, layout });
+    rowDelivery(wasm, width, { tensor, plane, start: 1, stride: width, layout })(at, 0, height);
     wasm.finish();
     return tensor;
   }

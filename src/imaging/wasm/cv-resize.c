@@ -94,26 +94,30 @@ static inline v128_t round_quarter(v128_t four, v128_t next_four) {
 }
 
 /*
- * The resize of a src_height-row image of src_row_bytes per row into out_height rows of
- * out_width RGB pixels. Output row dy blends source rows y_index[dy] and y_index[dy] + 1 (clamped
- * into the image) with weights y_w0[dy], y_w1[dy]; columns as filter_row's `tap` and `weights`
- * (padded to a multiple of four columns). `rows` is scratch for two horizontally filtered rows
- * (2 * (out_width * 3 + 16) int32s: the vector loops run up to 16 values past a row); as source
- * rows only move down, a filtered row is reused when the next output row reads it again.
+ * Output rows of the resize of a src_height-row image of src_row_bytes per row into rows of
+ * out_width RGB pixels, out_height of them from `out`, in bands (src/imaging/cv-resize-wasm.ts):
+ * `src` holds the source rows the band reads, from image row src_first_row on. Output row dy
+ * blends source rows y_index[dy] and y_index[dy] + 1 (clamped into the image) with weights
+ * y_w0[dy], y_w1[dy]; columns as filter_row's `tap` and `weights` (padded to a multiple of four
+ * columns). `rows` is scratch for two horizontally filtered rows (2 * (out_width * 3 + 16) int32s:
+ * the vector loops run up to 16 values past a row); as source rows only move down, a filtered row
+ * is reused when the next output row reads it again, also across bands: `cache` holds which image
+ * rows the two buffers hold and which of them is row0 ({-1, -1, 0} before the first band).
  */
 __attribute__((export_name("resize_cv_linear")))
-void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_height, int32_t out_width, int32_t out_height,
-                      const int32_t *tap, const int32_t *x_weights, const int32_t *y_index,
-                      const int32_t *y_w0, const int32_t *y_w1, int32_t *rows, uint8_t *out) {
+void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_first_row, int32_t src_height, int32_t out_width,
+                      int32_t out_height, const int32_t *tap, const int32_t *x_weights, const int32_t *y_index,
+                      const int32_t *y_w0, const int32_t *y_w1, int32_t *rows, int32_t *cache, uint8_t *out) {
   const int32_t row_len = out_width * 3;
-  int32_t *row0 = rows, *row1 = rows + row_len + 16;
-  int32_t have0 = -1, have1 = -1;
+  int32_t *row0 = cache[2] ? rows + row_len + 16 : rows, *row1 = cache[2] ? rows : rows + row_len + 16;
+  int32_t have0 = cache[0], have1 = cache[1];
   for (int32_t dy = 0; dy < out_height; dy++) {
     const int32_t sy = y_index[dy];
     const int32_t y0 = sy < 0 ? 0 : sy > src_height - 1 ? src_height - 1 : sy;
     const int32_t y1 = sy + 1 < 0 ? 0 : sy + 1 > src_height - 1 ? src_height - 1 : sy + 1;
+    const uint8_t *top = src + (y0 - src_first_row) * src_row_bytes, *bottom = src + (y1 - src_first_row) * src_row_bytes;
     if (have0 != y0 && have1 != y0 && have1 != y1 && y0 != y1) {
-      filter_two_rows(src + y0 * src_row_bytes, src + y1 * src_row_bytes, tap, x_weights, out_width, row0, row1);
+      filter_two_rows(top, bottom, tap, x_weights, out_width, row0, row1);
       have0 = y0;
       have1 = y1;
     }
@@ -124,12 +128,12 @@ void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_hei
         row1 = swap;
         have1 = -1;
       } else {
-        filter_row(src + y0 * src_row_bytes, tap, x_weights, out_width, row0);
+        filter_row(top, tap, x_weights, out_width, row0);
       }
       have0 = y0;
     }
     if (have1 != y1) {
-      filter_row(src + y1 * src_row_bytes, tap, x_weights, out_width, row1);
+      filter_row(bottom, tap, x_weights, out_width, row1);
       have1 = y1;
     }
     const v128_t b0 = wasm_i32x4_splat(y_w0[dy]), b1 = wasm_i32x4_splat(y_w1[dy]);
@@ -141,4 +145,7 @@ void resize_cv_linear(const uint8_t *src, int32_t src_row_bytes, int32_t src_hei
       wasm_v128_store(o + i, wasm_u8x16_narrow_i16x8(lo, hi));
     }
   }
+  cache[0] = have0;
+  cache[1] = have1;
+  cache[2] = row0 != rows;
 }

@@ -39,6 +39,7 @@ interface ResampleExports {
   resize_cv_linear(
     src: number,
     srcRowBytes: number,
+    srcFirstRow: number,
     srcHeight: number,
     outWidth: number,
     outHeight: number,
@@ -48,6 +49,7 @@ interface ResampleExports {
     yW0: number,
     yW1: number,
     rows: number,
+    cache: number,
     out: number,
   ): void;
   perspective_bicubic(
@@ -94,9 +96,10 @@ interface ResampleExports {
 export type ResampleBackend = "js" | "wasm";
 
 /**
- * Calls needing more scratch run in JavaScript unless "wasm" is asked for: the wasm path copies
- * its source in, which for a 100-megapixel image (the default MACHINE_LEARNING_MAX_IMAGE_PIXELS)
- * would add 300 MB at peak. The 1440 px previews Immich sends need about 10 MB.
+ * Calls needing more scratch run in JavaScript unless "wasm" is asked for: the Pillow resampler's
+ * wasm path copies its source in, which for a 100-megapixel image (the default
+ * MACHINE_LEARNING_MAX_IMAGE_PIXELS) would add 300 MB at peak. The 1440 px previews Immich sends
+ * need about 10 MB; the OpenCV resize copies a band of rows at a time, a few MB.
  */
 const AUTO_SCRATCH_LIMIT = 64 << 20;
 /** Memory kept for the next call; a call that grew it further gets a fresh instance afterwards. */
