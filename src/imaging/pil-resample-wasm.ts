@@ -22,6 +22,22 @@ export interface ResamplePlan {
   readonly vertical: AxisCoefficients | undefined;
 }
 
+/**
+ * Rows per call of each pass: the horizontal pass's source rows are copied in a band at a time
+ * just before it reads them, and the vertical pass's output rows go on into the output a band at
+ * a time, so that both are read from the core's cache rather than from a whole image written out
+ * to memory first (a multiple of the horizontal pass's four rows a sweep).
+ */
+const BAND_ROWS = 32;
+
+/** Bytes of wasm memory `resampleWasm` takes for `plan` on `src` (before `rowDelivery`'s own). */
+export function resampleScratchBytes(src: RgbImage, plan: ResamplePlan): number {
+  const { outWidth, outHeight, rowStart, rowEnd, horizontal: h, vertical: v } = plan;
+  const tables = (axis: AxisCoefficients | undefined, outputs: number) =>
+    axis ? axis.first.length * 8 + axis.weights.length * 4 + outputs * Math.ceil(axis.taps / 2) * 8 : 0;
+  return (h ? BAND_ROWS * src.width * 3 : 0) + (rowEnd - rowStart + BAND_ROWS) * outWidth * 3 + tables(h, outWidth) + tables(v, outHeight);
+}
+
 export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: ResamplePlan, output: RowOutput): void {
   const { left, outWidth, outHeight, rowStart, rowEnd, horizontal: h, vertical: v } = plan;
   const rows = rowEnd - rowStart;
@@ -31,26 +47,32 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
     h ? h.first.length * 4 : 0,
     h ? h.count.length * 4 : 0,
     h ? h.weights.length * 4 : 0,
-    // Each kernel's packed weight pairs: hi and lo int32 per pair of taps.
+    // Each pass's packed weight pairs: hi and lo int32 per pair of taps.
     h ? outWidth * Math.ceil(h.taps / 2) * 8 : 0,
     v ? v.first.length * 4 : 0,
     v ? v.count.length * 4 : 0,
     v ? v.weights.length * 4 : 0,
     v ? outHeight * Math.ceil(v.taps / 2) * 8 : 0,
-    h ? rows * srcRowBytes : 0,
+    h ? BAND_ROWS * srcRowBytes : 0,
     rows * outRow,
-    v ? outHeight * outRow : 0,
+    v ? BAND_ROWS * outRow : 0,
   ) as [number, number, number, number, number, number, number, number, number, number, number];
+  const { exports } = wasm;
 
   if (h) {
-    wasm.bytes(source, rows * srcRowBytes).set(src.data.subarray(rowStart * srcRowBytes, rowEnd * srcRowBytes));
     wasm.writeInt32(
       hFirst,
       h.first.map((x) => x * 3),
     );
     wasm.writeInt32(hCount, h.count);
     wasm.writeInt32(hWeights, h.weights);
-    wasm.exports.resample_rows(source, srcRowBytes, rows, outWidth, hFirst, hCount, hWeights, h.taps, hPairs, between);
+    const slots = exports.pack_pairs(outWidth, hCount, hWeights, h.taps, hPairs);
+    for (let y = 0; y < rows; y += BAND_ROWS) {
+      const count = Math.min(BAND_ROWS, rows - y);
+      const from = (rowStart + y) * srcRowBytes;
+      wasm.bytes(source, count * srcRowBytes).set(src.data.subarray(from, from + count * srcRowBytes));
+      exports.resample_rows(source, srcRowBytes, count, outWidth, hFirst, hCount, hPairs, slots, between + y * outRow);
+    }
   } else {
     const block = wasm.bytes(between, rows * outRow);
     for (let y = 0; y < rows; y++) {
@@ -59,18 +81,24 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
     }
   }
 
-  const [result, count] = v ? [out, outHeight] : [between, rows];
-  if (v) {
+  try {
+    const deliver = rowDelivery(wasm, outWidth, output);
+    if (!v) {
+      deliver(between, 0, rows);
+      return;
+    }
     wasm.writeInt32(
       vFirst,
       v.first.map((y) => y - rowStart),
     );
     wasm.writeInt32(vCount, v.count);
     wasm.writeInt32(vWeights, v.weights);
-    wasm.exports.resample_columns(between, outRow, outHeight, vFirst, vCount, vWeights, v.taps, vPairs, out);
-  }
-  try {
-    rowDelivery(wasm, outWidth, output)(result, 0, count);
+    const slots = exports.pack_pairs(outHeight, vCount, vWeights, v.taps, vPairs);
+    for (let y = 0; y < outHeight; y += BAND_ROWS) {
+      const count = Math.min(BAND_ROWS, outHeight - y);
+      exports.resample_columns(between, outRow, count, vFirst + y * 4, vCount + y * 4, vPairs + y * slots * 4, slots, out);
+      deliver(out, y, count);
+    }
   } finally {
     // Also when a sink throws: a grown memory is not kept either way.
     wasm.finish();

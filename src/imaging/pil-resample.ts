@@ -15,7 +15,7 @@
  * Every rounding step is reproduced in the same order, because a single differing coefficient
  * flips output bytes.
  */
-import { resampleWasm } from "./pil-resample-wasm.ts";
+import { resampleScratchBytes, resampleWasm } from "./pil-resample-wasm.ts";
 import { type RowOutput, type RowSink, rowSink } from "./planar-row.ts";
 import { DELIVERY_SCRATCH_BYTES } from "./wasm-rows.ts";
 import type { RgbImage } from "./rgb-image.ts";
@@ -308,11 +308,10 @@ export function resizePilRows(
   // Source rows the vertical pass reads (or the window's own rows when there is no such pass).
   const rowStart = vertical ? vertical.first[0]! : top;
   const rowEnd = vertical ? vertical.first[outH - 1]! + vertical.count[outH - 1]! : top + outH;
-  // The wasm path's scratch: the source rows, the horizontal pass's output, the vertical one's.
-  const scratchBytes = (rowEnd - rowStart) * (src.width + outW) * 3 + outW * outH * 3 + DELIVERY_SCRATCH_BYTES;
-  const wasm = wasmFor("resizePil", scratchBytes, backend);
+  const plan = { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical };
+  const wasm = wasmFor("resizePil", resampleScratchBytes(src, plan) + DELIVERY_SCRATCH_BYTES, backend);
   if (wasm) {
-    resampleWasm(wasm, src, { left, outWidth: outW, outHeight: outH, rowStart, rowEnd, horizontal, vertical }, output);
+    resampleWasm(wasm, src, plan, output);
     return;
   }
   const sink = rowSink(output, outW);

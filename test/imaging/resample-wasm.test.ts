@@ -121,20 +121,6 @@ describe("OpenCV linear resize: WebAssembly and JavaScript give the same bytes",
     const src = noise(lcg(7), 1440, 899);
     expect(Buffer.from(resizeCvLinear(src, 640, 400, "wasm").data).equals(Buffer.from(resizeCvLinear(src, 640, 400, "js").data))).toBe(true);
   });
-
-  test("by default a photo too large to copy in whole is letterboxed here, its rows copied in a band at a time", () => {
-    const MiB = 1 << 20;
-    const photo = largePhoto(); // 6000x4000: 72 MB
-    const wasm = wasmFor("test", 0, "wasm")!;
-    // A fresh instance, its memory under 1 MiB: what it holds after the resize is that resize's.
-    wasm.scratch(20 * MiB);
-    wasm.finish();
-    const resized = resizeCvLinear(photo, 640, 427);
-    // 32 output rows read about 300 of the photo's rows (5.4 MB), and the memory is kept (< 16 MiB).
-    expect(wasm.exports.memory.buffer.byteLength).toBeGreaterThan(5 * MiB);
-    expect(wasm.exports.memory.buffer.byteLength).toBeLessThan(16 * MiB);
-    expect(Buffer.from(resized.data).equals(Buffer.from(resizeCvLinear(photo, 640, 427, "js").data))).toBe(true);
-  });
 });
 
 describe("Pillow perspective crop: WebAssembly and JavaScript give the same bytes", () => {
@@ -284,7 +270,30 @@ describe("rows converted by a layout's formula in the module: the floats of its 
 describe("wasm module use", () => {
   const MiB = 1 << 20;
 
-  test("by default wasm for previews, JavaScript for images that would copy more than 64 MiB in", () => {
+  test("by default a photo too large to copy in whole is resized here, its rows copied in a band at a time", () => {
+    const photo = largePhoto(); // 6000x4000: 72 MB
+    const wasm = wasmFor("test", 0, "wasm")!;
+    /** The module's memory after `resize` on a fresh instance (under 1 MiB before). */
+    const memoryAfter = (resize: () => void) => {
+      wasm.scratch(20 * MiB);
+      wasm.finish();
+      resize();
+      return wasm.exports.memory.buffer.byteLength;
+    };
+    // The face letterbox: 32 output rows read about 300 of the photo's rows (5.4 MB); kept (< 16 MiB).
+    let letterbox: Uint8Array = new Uint8Array();
+    expect(memoryAfter(() => (letterbox = resizeCvLinear(photo, 640, 427).data))).toBeGreaterThan(5 * MiB);
+    expect(wasm.exports.memory.buffer.byteLength).toBeLessThan(16 * MiB);
+    expect(Buffer.from(letterbox).equals(Buffer.from(resizeCvLinear(photo, 640, 427, "js").data))).toBe(true);
+    // CLIP's input: 32 source rows at a time (576 KB), the horizontal pass's 4000 rows of 224 (2.7 MB).
+    const window = { left: 37, top: 0, width: 224, height: 224 };
+    let clip: Uint8Array = new Uint8Array();
+    expect(memoryAfter(() => (clip = resizePilWindow(photo, 298, 224, "bicubic", window).data))).toBeGreaterThan(2 * MiB);
+    expect(wasm.exports.memory.buffer.byteLength).toBeLessThan(16 * MiB);
+    expect(Buffer.from(clip).equals(Buffer.from(resizePilWindow(photo, 298, 224, "bicubic", window, "js").data))).toBe(true);
+  });
+
+  test("by default wasm for calls needing up to 64 MiB of its memory, JavaScript for larger ones", () => {
     expect(wasmFor("test", 10 * MiB, undefined)).not.toBeNull();
     expect(wasmFor("test", 65 * MiB, undefined)).toBeNull();
     expect(wasmFor("test", 65 * MiB, "wasm")).not.toBeNull();

@@ -53,10 +53,11 @@ static inline v128_t recombine(v128_t hi_sum, v128_t lo_sum) {
 
 /*
  * Packs each output's weights as (hi, lo) pairs of taps, an odd last tap paired with weight 0:
- * 2 * ((taps + 1) / 2) int32s per output, the number returned. Each pass packs once per call, as
- * every row (horizontal) or every column block (vertical) uses the same pairs.
+ * 2 * ((taps + 1) / 2) int32s per output, the number returned. Once per axis and call: every row
+ * (horizontal) or every column block (vertical) uses the same pairs.
  */
-static int32_t pack_pairs(int32_t outputs, const int32_t *count, const int32_t *weights, int32_t taps, int32_t *pairs) {
+__attribute__((export_name("pack_pairs")))
+int32_t pack_pairs(int32_t outputs, const int32_t *count, const int32_t *weights, int32_t taps, int32_t *pairs) {
   const int32_t pair_slots = (taps + 1) / 2 * 2;
   for (int32_t x = 0; x < outputs; x++) {
     const int32_t *w = weights + x * taps;
@@ -72,22 +73,19 @@ static int32_t pack_pairs(int32_t outputs, const int32_t *count, const int32_t *
 
 /*
  * Horizontal pass over `rows` RGB rows of `src_row_bytes` each into rows of `out_width` pixels.
- * Output pixel x reads count[x] source pixels from byte first_byte[x] with weights
- * weights[x * taps ..]; two taps per step (an odd last one paired with weight 0). The weight
- * pairs are packed once into `pairs` (2 * out_width * ((taps + 1) / 2) int32s of scratch), as
- * every row uses them. Four rows per sweep, so that each pair's two weight splats and the loop's
+ * Output pixel x reads count[x] source pixels from byte first_byte[x] with the weight pairs
+ * pack_pairs made (`pair_slots` int32s per output pixel); two taps per step (an odd last one
+ * paired with weight 0). Four rows per sweep, so that each pair's two weight splats and the loop's
  * bookkeeping serve four rows: the CLIP input's pass took 1.53 ms instead of 1.70 with two rows a
  * sweep, the OCR detector input's 4.07 instead of 4.50. Row k's bytes are lanes 4k to 4k + 2 of
  * the result. Past the last row, a sweep reads its first row again and writes nothing for it.
  */
 __attribute__((export_name("resample_rows")))
 void resample_rows(const uint8_t *src, int32_t src_row_bytes, int32_t rows, int32_t out_width,
-                   const int32_t *first_byte, const int32_t *count, const int32_t *weights, int32_t taps,
-                   int32_t *pairs, uint8_t *out) {
+                   const int32_t *first_byte, const int32_t *count, const int32_t *pairs, int32_t pair_slots, uint8_t *out) {
   const v128_t half = wasm_i32x4_splat(1 << (PRECISION_BITS - 1));
   const v128_t zero = wasm_i32x4_const_splat(0);
   const int32_t out_row = out_width * 3;
-  const int32_t pair_slots = pack_pairs(out_width, count, weights, taps, pairs);
   for (int32_t y = 0; y < rows; y += 4) {
     const int32_t left = rows - y;
     const int32_t r1 = left > 1 ? src_row_bytes : 0, r2 = left > 2 ? 2 * src_row_bytes : 0, r3 = left > 3 ? 3 * src_row_bytes : 0;
@@ -152,17 +150,16 @@ static inline void accumulate_pair(v128_t *h, v128_t *l, const uint8_t *a, const
 /*
  * Vertical pass: output row y is the weighted sum of count[y] rows of `stride` bytes starting at
  * row first_row[y] of src; every byte of a row has the same weight, whatever its channel. 16
- * bytes per step, two taps at a time (an odd last tap is paired with weight 0), their weights
- * packed once into `pairs` (2 * out_height * ((taps + 1) / 2) int32s of scratch). The last step of
+ * bytes per step, two taps at a time (an odd last tap is paired with weight 0), with the weight
+ * pairs pack_pairs made (`pair_slots` int32s per output row). The last step of
  * a row may run past `stride`; those bytes are overwritten by the next row or land in the spare
  * bytes.
  */
 __attribute__((export_name("resample_columns")))
 void resample_columns(const uint8_t *src, int32_t stride, int32_t out_height, const int32_t *first_row,
-                      const int32_t *count, const int32_t *weights, int32_t taps, int32_t *pairs, uint8_t *out) {
+                      const int32_t *count, const int32_t *pairs, int32_t pair_slots, uint8_t *out) {
   const v128_t half = wasm_i32x4_splat(1 << (PRECISION_BITS - 1));
   const v128_t zero = wasm_i32x4_splat(0);
-  const int32_t pair_slots = pack_pairs(out_height, count, weights, taps, pairs);
   for (int32_t y = 0; y < out_height; y++) {
     const uint8_t *top = src + first_row[y] * stride;
     const int32_t *row_pairs = pairs + y * pair_slots;

@@ -13,6 +13,7 @@ import type { RgbImage } from "../rgb-image.ts";
 interface ResampleExports {
   readonly memory: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global<"i32">;
+  pack_pairs(outputs: number, count: number, weights: number, taps: number, pairs: number): number;
   resample_rows(
     src: number,
     srcRowBytes: number,
@@ -20,22 +21,11 @@ interface ResampleExports {
     outWidth: number,
     firstByte: number,
     count: number,
-    weights: number,
-    taps: number,
     pairs: number,
+    pairSlots: number,
     out: number,
   ): void;
-  resample_columns(
-    src: number,
-    stride: number,
-    outHeight: number,
-    firstRow: number,
-    count: number,
-    weights: number,
-    taps: number,
-    pairs: number,
-    out: number,
-  ): void;
+  resample_columns(src: number, stride: number, outHeight: number, firstRow: number, count: number, pairs: number, pairSlots: number, out: number): void;
   resize_cv_linear(
     src: number,
     srcRowBytes: number,
@@ -96,10 +86,11 @@ interface ResampleExports {
 export type ResampleBackend = "js" | "wasm";
 
 /**
- * Calls needing more scratch run in JavaScript unless "wasm" is asked for: the Pillow resampler's
- * wasm path copies its source in, which for a 100-megapixel image (the default
- * MACHINE_LEARNING_MAX_IMAGE_PIXELS) would add 300 MB at peak. The 1440 px previews Immich sends
- * need about 10 MB; the OpenCV resize copies a band of rows at a time, a few MB.
+ * Calls needing more scratch run in JavaScript unless "wasm" is asked for, so that the module's
+ * memory stays bounded: the kernels copy in only the rows or region they read, a band at a time,
+ * but a resize holds its intermediate rows there (a 100-megapixel photo, the default
+ * MACHINE_LEARNING_MAX_IMAGE_PIXELS, resized to a few thousand pixels wide would hold tens of
+ * MB). The 1440 px previews Immich sends need a few MB.
  */
 const AUTO_SCRATCH_LIMIT = 64 << 20;
 /** Memory kept for the next call; a call that grew it further gets a fresh instance afterwards. */
