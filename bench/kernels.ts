@@ -54,6 +54,7 @@ async function kernelModules(srcDir: string) {
     ocr: await import(join(srcDir, "tasks/ocr/kernels.ts")),
     dbPostprocess: (await import(join(srcDir, "tasks/ocr/db-postprocess.ts"))).dbPostprocess,
     settle: await settler(srcDir),
+    forgetCanvas: await canvasForgetter(srcDir),
   };
 }
 
@@ -71,6 +72,18 @@ async function settler(srcDir: string): Promise<(result: unknown) => void> {
     const tensor = result instanceof Float32Array ? result : (result as { tensor?: unknown } | null)?.tensor;
     if (tensor instanceof Float32Array) recycleTensor(tensor);
   };
+}
+/**
+ * Makes the next face letterbox find no canvas in the tensor it reuses, as for a photo of a shape
+ * the pool has not seen (src/runtime/tensor-pool.ts `pooledCanvasTensor`): the rounds cycle one
+ * free tensor of that length, and handing it out to someone else clears its canvas. A tree
+ * without the pool has nothing to forget.
+ */
+async function canvasForgetter(srcDir: string): Promise<(length: number) => void> {
+  const poolPath = join(srcDir, "runtime/tensor-pool.ts");
+  if (!existsSync(poolPath)) return () => {};
+  const { pooledFloat32, recycleTensor } = await import(poolPath);
+  return (length) => recycleTensor(pooledFloat32(length));
 }
 type Modules = Awaited<ReturnType<typeof kernelModules>>;
 
@@ -132,6 +145,14 @@ async function benchCases(): Promise<BenchCase[]> {
       name: "face letterbox (OpenCV linear)",
       size: `${messiPreview.width}x${messiPreview.height} → 640`,
       call: (m) => m.faces.faceKernels["faces.detectionInput"]({ image: messiPreview, inputSize: 640 }),
+    },
+    {
+      name: "face letterbox (OpenCV linear), a photo of a new shape (canvas written)",
+      size: `${messiPreview.width}x${messiPreview.height} → 640`,
+      call: (m) => {
+        m.forgetCanvas(3 * 640 * 640);
+        return m.faces.faceKernels["faces.detectionInput"]({ image: messiPreview, inputSize: 640 });
+      },
     },
     {
       name: "face align ×4 (OpenCV warpAffine)",

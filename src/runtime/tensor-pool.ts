@@ -16,13 +16,18 @@
  * the pool is bounded, falls back to ordinary arrays when full, and is dropped when the service
  * goes idle (`clearTensorPool`), after which such a buffer lives only as long as its last holder.
  *
- * A reused tensor still holds its previous values: callers must write every element.
+ * A reused tensor still holds its previous values: callers must write every element, except
+ * where it holds a canvas they asked for (`pooledCanvasTensor`).
  */
 
-/** Header: the state word, a marker telling pooled buffers from other shared memory, padding. */
+/**
+ * Header: the state word, a marker telling pooled buffers from other shared memory, the canvas
+ * the tensor holds (see `pooledCanvasTensor`; 0: none known), padding.
+ */
 const HEADER_BYTES = 16;
 const STATE = 0;
 const MARKER = 1;
+const CANVAS = 2;
 const MARKER_VALUE = 0x7e45_0001;
 const FREE = 0;
 const IN_USE = 1;
@@ -40,15 +45,48 @@ let pooledBytes = 0;
  * otherwise an ordinary zeroed array.
  */
 export function pooledFloat32(length: number): Float32Array {
+  const tensor = pooled(length, NO_CANVAS);
+  // Whatever its last user left, this one overwrites it.
+  markCanvas(tensor, NO_CANVAS);
+  return tensor;
+}
+
+const NO_CANVAS = 0;
+
+/**
+ * `pooledFloat32` for a kernel that places an image on a canvas of constant values (the face
+ * detector's letterbox: black right of and below the photo): `canvas` names the canvas, its
+ * values and where they lie (a non-zero number no other canvas of that length uses). A free
+ * tensor that holds this canvas already is preferred, and `hasCanvas` says whether it does; if
+ * not, the caller writes the canvas and then calls `markCanvas`. Photos of one library mostly
+ * share a few shapes, so the canvas, 1.9 MB of the letterbox's 4.9, is mostly written already.
+ */
+export function pooledCanvasTensor(length: number, canvas: number): { tensor: Float32Array; hasCanvas: boolean } {
+  const tensor = pooled(length, canvas);
+  const hasCanvas = headerOf(tensor)?.[CANVAS] === canvas;
+  // Until the caller has written it, the canvas is not known to be there (it may fail first).
+  if (!hasCanvas) markCanvas(tensor, NO_CANVAS);
+  return { tensor, hasCanvas };
+}
+
+/** Records that `tensor` (from `pooledCanvasTensor`) now holds `canvas`. */
+export function markCanvas(tensor: Float32Array, canvas: number): void {
+  const header = headerOf(tensor);
+  if (header) Atomics.store(header, CANVAS, canvas);
+}
+
+/** `pooledFloat32`'s choice, preferring free tensors that hold `canvas`. */
+function pooled(length: number, canvas: number): Float32Array {
   const bytes = length * Float32Array.BYTES_PER_ELEMENT;
   const list = buffers.get(bytes) ?? [];
-  for (const buffer of list) {
-    if (Atomics.compareExchange(new Int32Array(buffer, 0, 2), STATE, FREE, IN_USE) === FREE) return new Float32Array(buffer, HEADER_BYTES, length);
+  const free = canvas === NO_CANVAS ? list : [...list.filter((b) => holds(b, canvas)), ...list.filter((b) => !holds(b, canvas))];
+  for (const buffer of free) {
+    if (Atomics.compareExchange(new Int32Array(buffer, 0, 3), STATE, FREE, IN_USE) === FREE) return new Float32Array(buffer, HEADER_BYTES, length);
   }
   if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) dropFree();
   if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) return new Float32Array(length);
   const buffer = new SharedArrayBuffer(HEADER_BYTES + bytes);
-  const header = new Int32Array(buffer, 0, 2);
+  const header = new Int32Array(buffer, 0, 3);
   header[MARKER] = MARKER_VALUE;
   header[STATE] = IN_USE;
   list.push(buffer);
@@ -57,10 +95,22 @@ export function pooledFloat32(length: number): Float32Array {
   return new Float32Array(buffer, HEADER_BYTES, length);
 }
 
+function holds(buffer: SharedArrayBuffer, canvas: number): boolean {
+  return Atomics.load(new Int32Array(buffer, 0, 3), CANVAS) === canvas;
+}
+
+/** The header of a tensor from this pool, else null. */
+function headerOf(tensor: Float32Array): Int32Array | null {
+  const buffer = tensor.buffer;
+  if (!(buffer instanceof SharedArrayBuffer) || tensor.byteOffset !== HEADER_BYTES || buffer.byteLength !== HEADER_BYTES + tensor.byteLength) return null;
+  const header = new Int32Array(buffer, 0, 3);
+  return header[MARKER] === MARKER_VALUE ? header : null;
+}
+
 /** Forgets the free buffers (of sizes no longer asked for, as photos change shape under load). */
 function dropFree(): void {
   for (const [bytes, list] of buffers) {
-    const inUse = list.filter((buffer) => Atomics.load(new Int32Array(buffer, 0, 2), STATE) === IN_USE);
+    const inUse = list.filter((buffer) => Atomics.load(new Int32Array(buffer, 0, 3), STATE) === IN_USE);
     pooledBytes -= (list.length - inUse.length) * (HEADER_BYTES + bytes);
     if (inUse.length > 0) buffers.set(bytes, inUse);
     else buffers.delete(bytes);
@@ -72,10 +122,8 @@ function dropFree(): void {
  * once nothing reads the tensor any more.
  */
 export function recycleTensor(tensor: Float32Array): void {
-  const buffer = tensor.buffer;
-  if (!(buffer instanceof SharedArrayBuffer) || tensor.byteOffset !== HEADER_BYTES || buffer.byteLength !== HEADER_BYTES + tensor.byteLength) return;
-  const header = new Int32Array(buffer, 0, 2);
-  if (header[MARKER] === MARKER_VALUE) Atomics.store(header, STATE, FREE);
+  const header = headerOf(tensor);
+  if (header) Atomics.store(header, STATE, FREE);
 }
 
 /** Forgets this thread's pool (the service is idle): buffers still in use go with their holders. */

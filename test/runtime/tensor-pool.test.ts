@@ -1,6 +1,6 @@
 /** The pool of shared input tensors: reuse only after recycling, bounded, cleared when idle. */
 import { beforeEach, describe, expect, test } from "bun:test";
-import { clearTensorPool, pooledFloat32, recycleTensor, TENSOR_POOL_BYTES } from "../../src/runtime/tensor-pool.ts";
+import { clearTensorPool, markCanvas, pooledCanvasTensor, pooledFloat32, recycleTensor, TENSOR_POOL_BYTES } from "../../src/runtime/tensor-pool.ts";
 
 beforeEach(() => clearTensorPool());
 
@@ -69,6 +69,60 @@ describe("pooledFloat32", () => {
     recycleTensor(first);
     clearTensorPool();
     expect(pooledFloat32(100).buffer).not.toBe(first.buffer);
+  });
+});
+
+describe("pooledCanvasTensor", () => {
+  test("a tensor holds a canvas once its caller marks it, until someone else is handed it", () => {
+    const first = pooledCanvasTensor(100, 7);
+    expect(first.hasCanvas).toBe(false);
+    markCanvas(first.tensor, 7);
+    recycleTensor(first.tensor);
+    const again = pooledCanvasTensor(100, 7);
+    expect(again.tensor.buffer).toBe(first.tensor.buffer);
+    expect(again.hasCanvas).toBe(true);
+    recycleTensor(again.tensor);
+    // Another canvas gets the same buffer, without it.
+    const other = pooledCanvasTensor(100, 8);
+    expect(other.tensor.buffer).toBe(first.tensor.buffer);
+    expect(other.hasCanvas).toBe(false);
+    recycleTensor(other.tensor);
+    // The first canvas is no longer there: the other caller may have written over it.
+    expect(pooledCanvasTensor(100, 7).hasCanvas).toBe(false);
+  });
+
+  test("a caller that fails before marking leaves no canvas; one handed out by pooledFloat32 loses it", () => {
+    const { tensor } = pooledCanvasTensor(100, 7);
+    markCanvas(tensor, 7);
+    recycleTensor(tensor);
+    const plain = pooledFloat32(100);
+    expect(plain.buffer).toBe(tensor.buffer);
+    recycleTensor(plain);
+    const unmarked = pooledCanvasTensor(100, 7);
+    expect(unmarked.hasCanvas).toBe(false);
+    recycleTensor(unmarked.tensor);
+    expect(pooledCanvasTensor(100, 7).hasCanvas).toBe(false);
+  });
+
+  test("of the free tensors, one holding the canvas is preferred", () => {
+    const [a, b] = [pooledCanvasTensor(100, 1).tensor, pooledCanvasTensor(100, 2).tensor];
+    markCanvas(a, 1);
+    markCanvas(b, 2);
+    recycleTensor(a);
+    recycleTensor(b);
+    const second = pooledCanvasTensor(100, 2);
+    expect(second.tensor.buffer).toBe(b.buffer);
+    expect(second.hasCanvas).toBe(true);
+  });
+
+  test("past the pool's bytes, an ordinary array, without the canvas", () => {
+    const length = TENSOR_POOL_BYTES / 4 / 2;
+    pooledFloat32(length);
+    const overflow = pooledCanvasTensor(length, 3);
+    expect(overflow.tensor.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(overflow.hasCanvas).toBe(false);
+    markCanvas(overflow.tensor, 3);
+    expect(overflow.tensor[0]).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@ import { resizeCvLinearRows } from "../../imaging/cv-resize.ts";
 import { affineLayout } from "../../imaging/planar-row.ts";
 import type { RgbImage } from "../../imaging/rgb-image.ts";
 import { roundHalfEven } from "../../imaging/cv-round.ts";
-import { pooledFloat32 } from "../../runtime/tensor-pool.ts";
+import { markCanvas, pooledCanvasTensor } from "../../runtime/tensor-pool.ts";
 import { greedyNms } from "./nms.ts";
 
 /** One session output as the runtime hands it over. */
@@ -64,16 +64,20 @@ export function scrfdInput(image: RgbImage, inputSize = 640): ScrfdInput {
   }
   const plane = inputSize * inputSize;
   const black = LAYOUT.tables[0][0]!;
-  // Every value is written below (the black canvas too), as a reused tensor requires.
-  const tensor = pooledFloat32(3 * plane);
+  // The canvas right of the image (a portrait photo's) and below it is black; a reused tensor of
+  // a photo of the same shape holds it already. Everything else is written below.
+  const canvas = newWidth * 65536 + newHeight;
+  const { tensor, hasCanvas } = pooledCanvasTensor(3 * plane, canvas);
   resizeCvLinearRows(image, newWidth, newHeight, { tensor, plane, start: 0, stride: inputSize, layout: LAYOUT });
-  // The black canvas right of the image (a portrait photo's) and below it.
-  if (newWidth < inputSize) {
-    for (let y = 0; y < newHeight; y++) {
-      for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + y * inputSize + newWidth, c * plane + (y + 1) * inputSize);
+  if (!hasCanvas) {
+    if (newWidth < inputSize) {
+      for (let y = 0; y < newHeight; y++) {
+        for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + y * inputSize + newWidth, c * plane + (y + 1) * inputSize);
+      }
     }
+    for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + newHeight * inputSize, (c + 1) * plane);
+    markCanvas(tensor, canvas);
   }
-  for (let c = 0; c < 3; c++) tensor.fill(black, c * plane + newHeight * inputSize, (c + 1) * plane);
   return { tensor, scale: newHeight / image.height };
 }
 

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { decodeScrfd, MAX_NMS_CANDIDATES, scrfdInput, type RawOutput } from "../../../src/tasks/facial-recognition/scrfd.ts";
 import { greedyNms } from "../../../src/tasks/facial-recognition/nms.ts";
-import { clearTensorPool, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
+import { clearTensorPool, pooledFloat32, recycleTensor } from "../../../src/runtime/tensor-pool.ts";
 
 const STRIDES = [8, 16, 32];
 const ANCHORS = 2;
@@ -196,6 +196,43 @@ describe("scrfdInput", () => {
     expect(landscape.buffer).toBe(portrait.buffer);
     expect(content(landscape, 640)).toEqual([640, 399]);
     expect(canvasCounts(landscape)).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
+  });
+
+  test("a recycled tensor of a photo of the same shape keeps its canvas; written over by another user, it is refilled", () => {
+    clearTensorPool();
+    const first = scrfdInput(white(548, 342)).tensor;
+    // A mark in the canvas: the next letterbox of this shape finds the canvas written and leaves it.
+    first[640 * 640 - 1] = 7;
+    recycleTensor(first);
+    const same = scrfdInput(white(548, 342)).tensor;
+    expect(same.buffer).toBe(first.buffer);
+    expect(same[640 * 640 - 1]).toBe(7);
+    same[640 * 640 - 1] = BLACK;
+    recycleTensor(same);
+    // Another kernel's tensor of this length (every value its own), then the letterbox again.
+    const other = pooledFloat32(3 * 640 * 640).fill(7);
+    expect(other.buffer).toBe(first.buffer);
+    recycleTensor(other);
+    const refilled = scrfdInput(white(548, 342)).tensor;
+    expect(refilled.buffer).toBe(first.buffer);
+    expect(canvasCounts(refilled)).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
+  });
+
+  test("photos of two shapes in turn each get the tensor holding their canvas", () => {
+    clearTensorPool();
+    const portrait = scrfdInput(white(106, 160)).tensor;
+    const landscape = scrfdInput(white(548, 342)).tensor;
+    recycleTensor(portrait);
+    recycleTensor(landscape);
+    for (let round = 0; round < 2; round++) {
+      const l = scrfdInput(white(548, 342)).tensor;
+      const p = scrfdInput(white(106, 160)).tensor;
+      expect([l.buffer === landscape.buffer, p.buffer === portrait.buffer]).toEqual([true, true]);
+      expect(canvasCounts(l)).toEqual({ white: 3 * 640 * 399, black: 3 * 640 * (640 - 399) });
+      expect(canvasCounts(p)).toEqual({ white: 3 * 423 * 640, black: 3 * (640 - 423) * 640 });
+      recycleTensor(l);
+      recycleTensor(p);
+    }
   });
 
   test("RGB planes in order, (p - 127.5) / 128", () => {
