@@ -3,7 +3,7 @@ import type { MachineInfo } from "./machine.ts";
 import type { MemoryResult } from "./memory.ts";
 import type { BusyNeighbourResult } from "./busy-neighbour.ts";
 import type { ImmichConcurrencyResult } from "./immich-concurrency.ts";
-import type { Latency, PingUnderLoad, Saturation, SequentialLatency } from "./measure.ts";
+import type { Latency, PingLatency, PingUnderLoad, Saturation, SequentialLatency } from "./measure.ts";
 import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import type { StageProfile } from "./stage-profile.ts";
 
@@ -19,6 +19,8 @@ export interface ScenarioResult {
   saturation: Saturation;
   /** The same load in a window of its own with /ping sampled every 10 ms. */
   ping: PingUnderLoad;
+  /** /ping of the idle server while the plain floor's processes saturate the cores. */
+  pingBesideFloor: PingLatency;
 }
 
 /** Batched (the defaults, `a`) against MAX_BATCH_SIZE 1 (`b`), saturation windows in alternation. */
@@ -51,8 +53,8 @@ const mark = (ok: boolean) => (ok ? "met" : "**missed**");
 
 function scenarioTable(results: ScenarioResult[]): string[] {
   const lines = [
-    "| scenario | p50 old floor | p50 plain floor: runs + decode = request floor | p50 service (× request floor) | p99 request floor → service | req/s at saturation: plain floor → service | /ping p99 (max) under the same load (req/s meanwhile) |",
-    "|---|---|---|---|---|---|---|",
+    "| scenario | p50 old floor | p50 plain floor: runs + decode = request floor | p50 service (× request floor) | p99 request floor → service | req/s at saturation: plain floor → service | /ping p99 (max) under the same load (req/s meanwhile) | /ping p99 (max), idle server beside the plain floor at saturation |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     const l = r.latency;
@@ -64,7 +66,7 @@ function scenarioTable(results: ScenarioResult[]): string[] {
     const s = r.saturation;
     const errors = s.load.non2xx + s.load.errors > 0 ? `, ${s.load.non2xx} non-2xx, ${s.load.errors} errors` : "";
     lines.push(
-      `| ${r.title} | ${l ? `${ms(l.oldFloor.p50)} ms` : "—"} | ${floors} | ${service} | ${p99} | ${rate(r.floorRps)} → ${rate(s.load.requestsPerSecond)} (${ratio(s.load.requestsPerSecond / r.floorRps)})${errors} | ${ms(r.ping.ping.p99)} ms (${ms(r.ping.ping.max)}) (${rate(r.ping.load.requestsPerSecond)}) |`,
+      `| ${r.title} | ${l ? `${ms(l.oldFloor.p50)} ms` : "—"} | ${floors} | ${service} | ${p99} | ${rate(r.floorRps)} → ${rate(s.load.requestsPerSecond)} (${ratio(s.load.requestsPerSecond / r.floorRps)})${errors} | ${ms(r.ping.ping.p99)} ms (${ms(r.ping.ping.max)}) (${rate(r.ping.load.requestsPerSecond)}) | ${ms(r.pingBesideFloor.p99)} ms (${ms(r.pingBesideFloor.max)}) |`,
     );
   }
   return lines;
@@ -73,7 +75,7 @@ function scenarioTable(results: ScenarioResult[]): string[] {
 function modelRunTable(results: ScenarioResult[]): string[] {
   const lines = [
     "| scenario | model | plain floor, per request | service (stage timers), per request: all runs | ratio | plain floor split as the service splits it, processes side by side | ratio |",
-    "|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     for (const m of r.latency?.modelRuns ?? []) {
@@ -166,8 +168,11 @@ function targetTable(report: BenchReport): string[] {
     lines.push(`| batching gain, ${b.faces}-face photo at saturation | ${ratio(meanRps(b.groupSaturation.a) / meanRps(b.groupSaturation.b))} | |`);
   }
   if (report.scenarios.length > 0) {
-    const worst = Math.max(...report.scenarios.map((r) => r.ping.ping.p99));
-    lines.push(`| /ping p99 < 10 ms at saturation (worst scenario) | ${ms(worst)} ms | ${mark(worst < 10)} |`);
+    const { item, value: worst } = worstOf(report.scenarios, (r) => r.ping.ping.p99, "highest");
+    const beside = Math.max(...report.scenarios.map((r) => r.pingBesideFloor.p99));
+    lines.push(
+      `| /ping p99 < 10 ms at saturation (worst scenario) | ${ms(worst)} ms (${item.id}; an idle server beside the plain floor's load: ${ms(beside)} ms at worst) | ${mark(worst < 10)} |`,
+    );
   }
   const c = report.concurrency;
   if (c) lines.push(`| 2 CLIP + 2 faces + 1 OCR in flight ≥ 0.9× the plain floor's capacity | ${ratio(c.floorShare)} | ${mark(c.floorShare >= 0.9)} |`);

@@ -21,12 +21,14 @@ import { measureMemory } from "./memory.ts";
 import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
 import { immichConcurrency, type ImmichConcurrencyResult } from "./immich-concurrency.ts";
 import {
+  pingDuring,
   pingUnderLoad,
   postRequest,
   saturate,
   sequentialLatency,
   summarize,
   type Latency,
+  type PingLatency,
   type PingUnderLoad,
   type Saturation,
   warmUpService,
@@ -76,15 +78,17 @@ const saturateOn = (target: ServerProcess, s: Scenario, window: number) => satur
 
 /**
  * Plain floor rate half before and half after the service's run, so drift on the machine hits
- * both; then /ping under the same load, in a window of its own.
+ * both; then /ping under the same load, in a window of its own, and /ping of the idle server
+ * beside the plain floor's load (the OS's share of that latency).
  */
-async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation; ping: PingUnderLoad }> {
+async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation; ping: PingUnderLoad; pingBesideFloor: PingLatency }> {
   const before = await plain.rate(s.id, seconds / 2);
   const window = windowFor(before * s.requests.length);
   const saturation = await saturateOn(server, s, window);
   const after = await plain.rate(s.id, seconds / 2);
   const ping = await pingUnderLoad(server, s.requests, connections, window);
-  return { floorRps: ((before + after) / 2) * s.requests.length, saturation, ping };
+  const pingBesideFloor = await pingDuring(server, window, () => plain.rate(s.id, window));
+  return { floorRps: ((before + after) / 2) * s.requests.length, saturation, ping, pingBesideFloor };
 }
 
 /** Two servers compared at saturation in alternation (A B A B), so drift hits both alike. */
@@ -127,8 +131,8 @@ try {
     console.error(`— ${s.id}`);
     await warmUp(server.url, s);
     const latency = s.requests.length === 1 ? await sequentialLatency(server.url, s, floor, plain, sequentialRounds(s)) : undefined;
-    const { floorRps, saturation, ping } = await floorAround(s);
-    results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation, ping });
+    const { floorRps, saturation, ping, pingBesideFloor } = await floorAround(s);
+    results.push({ id: s.id, title: s.title, units: units[s.id], latency, floorRps, saturation, ping, pingBesideFloor });
   }
 
   if (!skip.has("concurrency") && (!only || only.includes("concurrency"))) {
