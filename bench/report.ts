@@ -75,7 +75,7 @@ function scenarioTable(results: ScenarioResult[]): string[] {
 function modelRunTable(results: ScenarioResult[]): string[] {
   const lines = [
     "| scenario | model | plain floor, per request | service (stage timers), per request: all runs | ratio | plain floor split as the service splits it, processes side by side | ratio |",
-    "|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     for (const m of r.latency?.modelRuns ?? []) {
