@@ -28,6 +28,7 @@ const HEADER_BYTES = 16;
 const STATE = 0;
 const MARKER = 1;
 const CANVAS = 2;
+const NO_CANVAS = 0;
 const MARKER_VALUE = 0x7e45_0001;
 const FREE = 0;
 const IN_USE = 1;
@@ -51,7 +52,6 @@ export function pooledFloat32(length: number): Float32Array {
   return tensor;
 }
 
-const NO_CANVAS = 0;
 
 /**
  * `pooledFloat32` for a kernel that places an image on a canvas of constant values (the face
@@ -79,8 +79,9 @@ export function markCanvas(tensor: Float32Array, canvas: number): void {
 function pooled(length: number, canvas: number): Float32Array {
   const bytes = length * Float32Array.BYTES_PER_ELEMENT;
   const list = buffers.get(bytes) ?? [];
-  const free = canvas === NO_CANVAS ? list : [...list.filter((b) => holds(b, canvas)), ...list.filter((b) => !holds(b, canvas))];
-  for (const buffer of free) {
+  // In use or free: the compare-and-swap below tells, and takes a free one.
+  const candidates = canvas === NO_CANVAS ? list : [...list.filter((b) => holds(b, canvas)), ...list.filter((b) => !holds(b, canvas))];
+  for (const buffer of candidates) {
     if (Atomics.compareExchange(new Int32Array(buffer, 0, 3), STATE, FREE, IN_USE) === FREE) return new Float32Array(buffer, HEADER_BYTES, length);
   }
   if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) dropFree();
