@@ -52,7 +52,6 @@ export function pooledFloat32(length: number): Float32Array {
   return tensor;
 }
 
-
 /**
  * `pooledFloat32` for a kernel that places an image on a canvas of constant values (the face
  * detector's letterbox: black right of and below the photo): `canvas` names the canvas, its
