@@ -53,37 +53,31 @@ async function kernelModules(srcDir: string) {
     clip: await import(join(srcDir, "tasks/clip/kernels.ts")),
     ocr: await import(join(srcDir, "tasks/ocr/kernels.ts")),
     dbPostprocess: (await import(join(srcDir, "tasks/ocr/db-postprocess.ts"))).dbPostprocess,
-    settle: await settler(srcDir),
-    forgetCanvas: await canvasForgetter(srcDir),
+    ...(await poolHooks(srcDir)),
   };
 }
 
 /**
- * What the service does with a kernel's result once its run has read it: a tree with the tensor
- * pool (src/runtime/tensor-pool.ts) recycles the input tensor, so that the next call writes into
- * memory already mapped, as in the service; a tree without one has nothing to do.
+ * What the service's tensor pool (src/runtime/tensor-pool.ts) does around a kernel, for a tree
+ * that has one (the baseline has nothing to do):
+ * - `settle`: once a run has read a kernel's result, its input tensor is recycled, so that the next
+ *   call writes into memory already mapped, as in the service;
+ * - `forgetCanvas`: makes the next face letterbox find no canvas in the tensor it reuses, as for a
+ *   photo of a shape the pool has not seen (`pooledCanvasTensor`): the rounds cycle one free
+ *   tensor of that length, and handing it out to someone else clears its canvas.
  */
-async function settler(srcDir: string): Promise<(result: unknown) => void> {
+async function poolHooks(srcDir: string): Promise<{ settle: (result: unknown) => void; forgetCanvas: (length: number) => void }> {
   const poolPath = join(srcDir, "runtime/tensor-pool.ts");
-  if (!existsSync(poolPath)) return () => {};
-  const { recycleTensor } = await import(poolPath);
-  return (result) => {
-    // Some kernels return the tensor itself (CLIP's input, the face crops), others an object holding it.
-    const tensor = result instanceof Float32Array ? result : (result as { tensor?: unknown } | null)?.tensor;
-    if (tensor instanceof Float32Array) recycleTensor(tensor);
-  };
-}
-/**
- * Makes the next face letterbox find no canvas in the tensor it reuses, as for a photo of a shape
- * the pool has not seen (src/runtime/tensor-pool.ts `pooledCanvasTensor`): the rounds cycle one
- * free tensor of that length, and handing it out to someone else clears its canvas. A tree
- * without the pool has nothing to forget.
- */
-async function canvasForgetter(srcDir: string): Promise<(length: number) => void> {
-  const poolPath = join(srcDir, "runtime/tensor-pool.ts");
-  if (!existsSync(poolPath)) return () => {};
+  if (!existsSync(poolPath)) return { settle: () => {}, forgetCanvas: () => {} };
   const { pooledFloat32, recycleTensor } = await import(poolPath);
-  return (length) => recycleTensor(pooledFloat32(length));
+  return {
+    settle: (result) => {
+      // Some kernels return the tensor itself (CLIP's input, the face crops), others an object holding it.
+      const tensor = result instanceof Float32Array ? result : (result as { tensor?: unknown } | null)?.tensor;
+      if (tensor instanceof Float32Array) recycleTensor(tensor);
+    },
+    forgetCanvas: (length) => recycleTensor(pooledFloat32(length)),
+  };
 }
 type Modules = Awaited<ReturnType<typeof kernelModules>>;
 

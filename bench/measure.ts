@@ -181,21 +181,19 @@ export async function saturate(server: ServerProcess, requests: LoadRequest[], c
  * load generator's event loop adds no latency to it).
  */
 export async function pingUnderLoad(server: ServerProcess, requests: LoadRequest[], connections: number, seconds: number): Promise<PingUnderLoad> {
-  let load: LoadResult | undefined;
-  const ping = await pingDuring(server, seconds, async () => {
-    load = await runAutocannon(`${server.url}/predict`, requests, connections, seconds);
-  });
-  return { ping, load: load! };
+  const { ping, result } = await pingDuring(server, seconds, () => runAutocannon(`${server.url}/predict`, requests, connections, seconds));
+  return { ping, load: result };
 }
 
 /**
- * /ping sampled every 10 ms for `seconds` while `load` runs. With the plain floor's processes at
- * saturation as the load and the server idle, it is what the OS gives a nice-0 client when every
- * core is busy with work that is not the service's: the reference for `pingUnderLoad`'s figure.
+ * /ping sampled every 10 ms for `seconds` while `load` runs, with what `load` returned. With the
+ * plain floor's processes at saturation as the load and the server idle, it is what the OS gives
+ * a nice-0 client when every core is busy with work that is not the service's: the reference for
+ * `pingUnderLoad`'s figure.
  */
-export async function pingDuring(server: ServerProcess, seconds: number, load: () => Promise<unknown>): Promise<PingLatency> {
+export async function pingDuring<T>(server: ServerProcess, seconds: number, load: () => Promise<T>): Promise<{ ping: PingLatency; result: T }> {
   const sampler = Bun.spawn([process.execPath, resolve(import.meta.dir, "ping-sampler.ts"), server.url, String(seconds)], { stdout: "pipe" });
-  await load();
+  const result = await load();
   const pings = JSON.parse(await new Response(sampler.stdout).text()) as number[];
-  return { ...summarize(pings), max: Math.max(...pings), samples: pings.length };
+  return { ping: { ...summarize(pings), max: Math.max(...pings), samples: pings.length }, result };
 }

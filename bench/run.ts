@@ -87,7 +87,7 @@ async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation:
   const saturation = await saturateOn(server, s, window);
   const after = await plain.rate(s.id, seconds / 2);
   const ping = await pingUnderLoad(server, s.requests, connections, window);
-  const pingBesideFloor = await pingDuring(server, window, () => plain.rate(s.id, window));
+  const { ping: pingBesideFloor } = await pingDuring(server, window, () => plain.rate(s.id, window));
   return { floorRps: ((before + after) / 2) * s.requests.length, saturation, ping, pingBesideFloor };
 }
 

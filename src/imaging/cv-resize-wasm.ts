@@ -28,21 +28,11 @@ export interface CvLinearPlan {
 const BAND_ROWS = 32;
 
 export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: number, height: number, plan: CvLinearPlan, output: RowOutput): void {
-  const rowLen = width * 3;
   const srcRowBytes = src.width * 3;
   const columns = (width + 3) & ~3;
   const bands = sourceBands(plan.ys.index, src.height);
-  const [source, tap, xWeights, yIndex, yW0, yW1, rows, cache, out] = wasm.scratch(
-    blockRows(bands) * srcRowBytes,
-    columns * 4,
-    columns * 3 * 4,
-    height * 4,
-    height * 4,
-    height * 4,
-    2 * (rowLen + 16) * 4,
-    3 * 4,
-    BAND_ROWS * rowLen,
-  ) as [number, number, number, number, number, number, number, number, number];
+  const offsets = wasm.scratch(...scratchBlocks(bands, src, width, height));
+  const [source, tap, xWeights, yIndex, yW0, yW1, rows, cache, out] = offsets as [number, number, number, number, number, number, number, number, number];
   const taps = new Int32Array(columns);
   taps.set(plan.tap0);
   wasm.writeInt32(tap, taps);
@@ -72,8 +62,18 @@ export function resizeCvLinearWasm(wasm: ResampleModule, src: RgbImage, width: n
  * (the source rows of one band, not the whole image; before `rowDelivery`'s own).
  */
 export function cvLinearScratchBytes(src: RgbImage, width: number, ys: AxisTaps): number {
+  return scratchBlocks(sourceBands(ys.index, src.height), src, width, ys.index.length).reduce((sum, bytes) => sum + bytes);
+}
+
+/**
+ * The call's scratch blocks: the source rows of the largest band, each column's first tap and its
+ * weights by lane, each row's source row and two weights, two filtered rows (the vector loops run
+ * up to 16 values past one), the filtered rows' cache, a band of output rows.
+ */
+function scratchBlocks(bands: [number, number][], src: RgbImage, width: number, height: number): number[] {
+  const rowLen = width * 3;
   const columns = (width + 3) & ~3;
-  return blockRows(sourceBands(ys.index, src.height)) * src.width * 3 + columns * 16 + ys.index.length * 12 + (2 * 4 + BAND_ROWS) * width * 3;
+  return [blockRows(bands) * src.width * 3, columns * 4, columns * 3 * 4, height * 4, height * 4, height * 4, 2 * (rowLen + 16) * 4, 3 * 4, BAND_ROWS * rowLen];
 }
 
 /** The most source rows a band reads. */

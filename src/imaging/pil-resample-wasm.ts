@@ -32,10 +32,33 @@ const BAND_ROWS = 32;
 
 /** Bytes of wasm memory `resampleWasm` takes for `plan` on `src` (before `rowDelivery`'s own). */
 export function resampleScratchBytes(src: RgbImage, plan: ResamplePlan): number {
+  return scratchBlocks(src, plan).reduce((sum, bytes) => sum + bytes);
+}
+
+/** Where `scratch` put each of `scratchBlocks`' blocks. */
+type ScratchOffsets = [number, number, number, number, number, number, number, number, number, number, number];
+
+/**
+ * The call's scratch blocks: each pass's coefficient tables (first tap, tap count, weights) and
+ * packed weight pairs (hi and lo int32 per pair of taps), a band of source rows, the horizontal
+ * pass's output, a band of the vertical pass's.
+ */
+function scratchBlocks(src: RgbImage, plan: ResamplePlan): number[] {
   const { outWidth, outHeight, rowStart, rowEnd, horizontal: h, vertical: v } = plan;
-  const tables = (axis: AxisCoefficients | undefined, outputs: number) =>
-    axis ? axis.first.length * 8 + axis.weights.length * 4 + outputs * Math.ceil(axis.taps / 2) * 8 : 0;
-  return (h ? BAND_ROWS * src.width * 3 : 0) + (rowEnd - rowStart + BAND_ROWS) * outWidth * 3 + tables(h, outWidth) + tables(v, outHeight);
+  const outRow = outWidth * 3;
+  return [
+    h ? h.first.length * 4 : 0,
+    h ? h.count.length * 4 : 0,
+    h ? h.weights.length * 4 : 0,
+    h ? outWidth * Math.ceil(h.taps / 2) * 8 : 0,
+    v ? v.first.length * 4 : 0,
+    v ? v.count.length * 4 : 0,
+    v ? v.weights.length * 4 : 0,
+    v ? outHeight * Math.ceil(v.taps / 2) * 8 : 0,
+    h ? BAND_ROWS * src.width * 3 : 0,
+    (rowEnd - rowStart) * outRow,
+    v ? BAND_ROWS * outRow : 0,
+  ];
 }
 
 export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: ResamplePlan, output: RowOutput): void {
@@ -43,20 +66,8 @@ export function resampleWasm(wasm: ResampleModule, src: RgbImage, plan: Resample
   const rows = rowEnd - rowStart;
   const srcRowBytes = src.width * 3;
   const outRow = outWidth * 3;
-  const [hFirst, hCount, hWeights, hPairs, vFirst, vCount, vWeights, vPairs, source, between, out] = wasm.scratch(
-    h ? h.first.length * 4 : 0,
-    h ? h.count.length * 4 : 0,
-    h ? h.weights.length * 4 : 0,
-    // Each pass's packed weight pairs: hi and lo int32 per pair of taps.
-    h ? outWidth * Math.ceil(h.taps / 2) * 8 : 0,
-    v ? v.first.length * 4 : 0,
-    v ? v.count.length * 4 : 0,
-    v ? v.weights.length * 4 : 0,
-    v ? outHeight * Math.ceil(v.taps / 2) * 8 : 0,
-    h ? BAND_ROWS * srcRowBytes : 0,
-    rows * outRow,
-    v ? BAND_ROWS * outRow : 0,
-  ) as [number, number, number, number, number, number, number, number, number, number, number];
+  const offsets = wasm.scratch(...scratchBlocks(src, plan));
+  const [hFirst, hCount, hWeights, hPairs, vFirst, vCount, vWeights, vPairs, source, between, out] = offsets as ScratchOffsets;
   const { exports } = wasm;
 
   if (h) {

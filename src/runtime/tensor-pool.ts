@@ -81,12 +81,12 @@ function pooled(length: number, canvas: number): Float32Array {
   // In use or free: the compare-and-swap below tells, and takes a free one.
   const candidates = canvas === NO_CANVAS ? list : [...list.filter((b) => holds(b, canvas)), ...list.filter((b) => !holds(b, canvas))];
   for (const buffer of candidates) {
-    if (Atomics.compareExchange(new Int32Array(buffer, 0, 3), STATE, FREE, IN_USE) === FREE) return new Float32Array(buffer, HEADER_BYTES, length);
+    if (Atomics.compareExchange(headerWords(buffer), STATE, FREE, IN_USE) === FREE) return new Float32Array(buffer, HEADER_BYTES, length);
   }
   if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) dropFree();
   if (pooledBytes + bytes + HEADER_BYTES > TENSOR_POOL_BYTES) return new Float32Array(length);
   const buffer = new SharedArrayBuffer(HEADER_BYTES + bytes);
-  const header = new Int32Array(buffer, 0, 3);
+  const header = headerWords(buffer);
   header[MARKER] = MARKER_VALUE;
   header[STATE] = IN_USE;
   list.push(buffer);
@@ -96,21 +96,26 @@ function pooled(length: number, canvas: number): Float32Array {
 }
 
 function holds(buffer: SharedArrayBuffer, canvas: number): boolean {
-  return Atomics.load(new Int32Array(buffer, 0, 3), CANVAS) === canvas;
+  return Atomics.load(headerWords(buffer), CANVAS) === canvas;
+}
+
+/** The header's words of a pooled buffer (STATE, MARKER, CANVAS). */
+function headerWords(buffer: SharedArrayBuffer): Int32Array {
+  return new Int32Array(buffer, 0, 3);
 }
 
 /** The header of a tensor from this pool, else null. */
 function headerOf(tensor: Float32Array): Int32Array | null {
   const buffer = tensor.buffer;
   if (!(buffer instanceof SharedArrayBuffer) || tensor.byteOffset !== HEADER_BYTES || buffer.byteLength !== HEADER_BYTES + tensor.byteLength) return null;
-  const header = new Int32Array(buffer, 0, 3);
+  const header = headerWords(buffer);
   return header[MARKER] === MARKER_VALUE ? header : null;
 }
 
 /** Forgets the free buffers (of sizes no longer asked for, as photos change shape under load). */
 function dropFree(): void {
   for (const [bytes, list] of buffers) {
-    const inUse = list.filter((buffer) => Atomics.load(new Int32Array(buffer, 0, 3), STATE) === IN_USE);
+    const inUse = list.filter((buffer) => Atomics.load(headerWords(buffer), STATE) === IN_USE);
     pooledBytes -= (list.length - inUse.length) * (HEADER_BYTES + bytes);
     if (inUse.length > 0) buffers.set(bytes, inUse);
     else buffers.delete(bytes);
