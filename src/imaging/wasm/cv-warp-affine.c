@@ -88,16 +88,21 @@ static inline void store_channel(v128_t channel, int32_t count, v128_t offset, v
   if (count > 2) out[2] = wasm_f32x4_extract_lane(values, 2);
 }
 
-/* Writes `count` (1 to 4) pixels, (r, g, b, -) each, to the three planes at `out`: transposed into one vector per channel. */
+/*
+ * Writes `count` (1 to 4) pixels, (r, g, b, -) each, to the three planes at `out`. Each value is a
+ * byte (0 to 255) by then, so the four pixels narrow to the bytes r0 g0 b0 - r1 g1 b1 - ..., and one
+ * swizzle per channel gathers that channel's four bytes as i32 lanes: five single-input
+ * instructions where a transpose by shuffles of two vectors took seven, each of which Bun's JIT
+ * makes two byte shuffles and an OR. The unused fourth lane may saturate; it is dropped.
+ */
 static inline void store_pixels(v128_t p0, v128_t p1, v128_t p2, v128_t p3, int32_t count, v128_t offset, v128_t divisor, float *out,
                                 int32_t plane) {
-  const v128_t rg01 = wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5);
-  const v128_t rg23 = wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5);
-  const v128_t b01 = wasm_i32x4_shuffle(p0, p1, 2, 6, 2, 6);
-  const v128_t b23 = wasm_i32x4_shuffle(p2, p3, 2, 6, 2, 6);
-  store_channel(wasm_i32x4_shuffle(rg01, rg23, 0, 1, 4, 5), count, offset, divisor, out);
-  store_channel(wasm_i32x4_shuffle(rg01, rg23, 2, 3, 6, 7), count, offset, divisor, out + plane);
-  store_channel(wasm_i32x4_shuffle(b01, b23, 0, 1, 4, 5), count, offset, divisor, out + 2 * plane);
+  const v128_t bytes = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(p0, p1), wasm_i16x8_narrow_i32x4(p2, p3));
+  const int8_t z = -128;
+  store_channel(wasm_i8x16_swizzle(bytes, wasm_i8x16_const(0, z, z, z, 4, z, z, z, 8, z, z, z, 12, z, z, z)), count, offset, divisor, out);
+  store_channel(wasm_i8x16_swizzle(bytes, wasm_i8x16_const(1, z, z, z, 5, z, z, z, 9, z, z, z, 13, z, z, z)), count, offset, divisor, out + plane);
+  store_channel(wasm_i8x16_swizzle(bytes, wasm_i8x16_const(2, z, z, z, 6, z, z, z, 10, z, z, z, 14, z, z, z)), count, offset, divisor,
+                out + 2 * plane);
 }
 
 /*
