@@ -10,6 +10,8 @@ import type { ModelContext } from "./models/inference-model.ts";
 import { WorkerPool } from "./runtime/worker-pool.ts";
 import { TASK_KERNELS, type TaskPool } from "./tasks/kernels.ts";
 import { InferenceThreads, type SessionSettings } from "./runtime/onnx-session.ts";
+import { SearchBacklog } from "./runtime/search-backlog.ts";
+import { searchThreadsNiceSetter } from "./runtime/thread-priority.ts";
 import { releaseFreedMemory, trimNativeHeap, type ReleaseDepth } from "./runtime/allocator.ts";
 import { onStage } from "./runtime/stage-timing.ts";
 import { createModel, dependenciesOf } from "./tasks/model-factory.ts";
@@ -106,7 +108,8 @@ export function createService(settings: Settings): Service {
     deviceId: settings.deviceId,
     searchNice: settings.searchNice,
   };
-  const inference = new InferenceThreads();
+  const setSearchNice = searchThreadsNiceSetter(settings.searchNice);
+  const inference = new InferenceThreads(setSearchNice ? new SearchBacklog(settings.searchNice, setSearchNice) : undefined);
   const imageBuffers = new ImageBuffers();
   const context: ModelContext = { settings, store, pool, session, inference };
   const cache = new ModelCache((identity, name) => createModel(identity, name, context), {

@@ -25,6 +25,7 @@ import { AbandonedError, requestSignal, throwIfAbandoned } from "./request-scope
 import { INTERACTIVE_SPIN_MICROSECONDS } from "./intra-op-spin.ts";
 import { processClockMs, recordStage } from "./stage-timing.ts";
 import { collectTransferables } from "./transfer.ts";
+import type { SearchBacklog } from "./search-backlog.ts";
 import { SEARCH_THREAD_NAME } from "./thread-priority.ts";
 import type { ReplyWaiter, WorkerReply } from "./worker-protocol.ts";
 import type { SequenceProbe, SequenceVariant, WeightSharing } from "./sequence-variants.ts";
@@ -258,6 +259,11 @@ export class InferenceThreads {
   /** The shared arena's registration, once made (or under way). */
   #arenaShared: Promise<unknown> | undefined;
   readonly #searchQueue: QueuedCall[] = [];
+  /** Queries queued or running on shared sessions, for `backlog`. */
+  #searchesInFlight = 0;
+
+  /** @param backlog lowers the search threads during a flood of queries (search-backlog.ts); absent: never */
+  constructor(private readonly backlog?: SearchBacklog) {}
   readonly #scanQueue: QueuedCall[] = [];
 
   /**
@@ -317,10 +323,22 @@ export class InferenceThreads {
 
   /** Runs (or releases) a shared session on the first free thread that may take it. */
   callShared(request: SessionRequest, interactive: boolean, transfer: ArrayBuffer[] = [], abandon?: Int32Array): Promise<WorkerReply> {
-    return new Promise((resolve, reject) => {
+    const reply = new Promise<WorkerReply>((resolve, reject) => {
       (interactive ? this.#searchQueue : this.#scanQueue).push({ request, transfer, abandon, resolve, reject });
       this.#dispatch();
     });
+    if (!interactive || request.op !== "run" || !this.backlog) return reply;
+    this.#searchesInFlight++;
+    this.#observeSearches();
+    return reply.finally(() => {
+      this.#searchesInFlight--;
+      this.#observeSearches();
+    });
+  }
+
+  /** Tells `backlog` how many queries are in flight against the threads that may run them: the search thread and every scan thread. */
+  #observeSearches(): void {
+    this.backlog?.observe(this.#searchesInFlight, 1 + this.#scanThreads);
   }
 
   /**

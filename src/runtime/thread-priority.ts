@@ -10,7 +10,8 @@
  *    at -5 (bench/RESULTS.md, busy neighbour). Someone waits for a search and it is short, so it
  *    goes before the neighbour's thumbnails. Not further: at search saturation the processes
  *    polling /ping (the Immich server) get less of the machine, and /ping's p99 read 8.0–8.3 ms at
- *    -3, 9.9–10.0 at -4 and -5, against 7.0–8.0 at 0;
+ *    -3, 9.9–10.0 at -4 and -5, against 7.0–8.0 at 0. A flood of queries drops to tier 2 for as
+ *    long as it lasts (search-backlog.ts);
  * 2. inference for library scans (nice +10): the other inference threads and the onnxruntime
  *    threads they create; background work, it yields to the Immich server's own jobs;
  * 3. pre/post-processing (nice +19): the kernel workers and the image-decoding threads.
@@ -130,23 +131,38 @@ function currentThreadId(): number | undefined {
   }
 }
 
+/** This process's thread ids; none where /proc cannot be read. */
+function threadIds(): number[] {
+  try {
+    return readdirSync("/proc/self/task").map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** From the main thread: every other thread but the search thread to at least tier 2, decoders to tier 3. */
 export function deprioritizeComputeThreads(): void {
   const p = api();
   if (!p) return;
-  let tids: string[];
-  try {
-    tids = readdirSync("/proc/self/task");
-  } catch {
-    return;
-  }
-  for (const entry of tids) {
-    const tid = Number(entry);
+  for (const tid of threadIds()) {
     if (tid === process.pid) continue;
     const name = threadName(tid);
     if (name === SEARCH_THREAD_NAME) continue;
     lower(p, tid, DECODE_THREAD_NAMES.some((pattern) => pattern.test(name)) ? PREPROCESSING_NICE : INFERENCE_NICE);
   }
+}
+
+/**
+ * Sets the nice of every search thread (the search thread and the onnxruntime threads it made,
+ * which carry its name), for search-backlog.ts. Null unless the HTTP thread runs at `searchNice`
+ * below 0, that is, unless the OS let this process raise threads: without that, threads moved
+ * down could not come back.
+ */
+export function searchThreadsNiceSetter(searchNice: number, p: Priority | null = api()): ((nice: number) => void) | null {
+  if (!p || searchNice >= 0 || p.get(process.pid) !== searchNice) return null;
+  return (nice) => {
+    for (const tid of threadIds()) if (threadName(tid) === SEARCH_THREAD_NAME) p.set(tid, nice);
+  };
 }
 
 /** Re-applies the rule every `seconds`: thread pools grow lazily (first session, first decode). */

@@ -22,6 +22,7 @@ import {
   type SessionSettings,
 } from "../../src/runtime/onnx-session.ts";
 import { INTERACTIVE_SPIN_MICROSECONDS } from "../../src/runtime/intra-op-spin.ts";
+import { BACKLOG_NICE, RESTORE_AFTER_MS, SearchBacklog } from "../../src/runtime/search-backlog.ts";
 import { runHostedSession } from "../../src/runtime/session-host.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
@@ -219,6 +220,31 @@ describe("interactive sessions", () => {
         // The thread itself and the one intra-op thread onnxruntime adds for it.
         expect(niceOfThreads("ml-search")).toEqual([nice, nice]);
       }
+    } finally {
+      await text.release();
+    }
+  });
+
+  test("more queries in flight than the threads that may run them lower the search threads; a query a second later restores them", async () => {
+    const clock = { ms: 0 };
+    const set: number[] = [];
+    const threads = new InferenceThreads(
+      new SearchBacklog(
+        -3,
+        (nice) => set.push(nice),
+        () => clock.ms,
+      ),
+    );
+    // One scan thread: a query may run on it or on the search thread, so two at once are no backlog.
+    const text = await OnnxSession.create(threads, join(dir, "textual.onnx"), { ...SETTINGS, inferenceThreads: 1 }, { interactive: true });
+    try {
+      await Promise.all([1, 2].map(() => text.run(textFeed())));
+      expect(set).toEqual([]);
+      await Promise.all([1, 2, 3].map(() => text.run(textFeed())));
+      expect(set).toEqual([BACKLOG_NICE]);
+      clock.ms += RESTORE_AFTER_MS;
+      await text.run(textFeed());
+      expect(set).toEqual([BACKLOG_NICE, -3]);
     } finally {
       await text.release();
     }
