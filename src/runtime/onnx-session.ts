@@ -259,12 +259,12 @@ export class InferenceThreads {
   /** The shared arena's registration, once made (or under way). */
   #arenaShared: Promise<unknown> | undefined;
   readonly #searchQueue: QueuedCall[] = [];
+  readonly #scanQueue: QueuedCall[] = [];
   /** Queries queued or running on shared sessions, for `backlog`. */
   #searchesInFlight = 0;
 
   /** @param backlog lowers the search threads during a flood of queries (search-backlog.ts); absent: never */
   constructor(private readonly backlog?: SearchBacklog) {}
-  readonly #scanQueue: QueuedCall[] = [];
 
   /**
    * Execution providers this onnxruntime build can use here, best first, as the first inference
