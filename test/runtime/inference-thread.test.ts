@@ -22,11 +22,12 @@ import {
   type SessionSettings,
 } from "../../src/runtime/onnx-session.ts";
 import { INTERACTIVE_SPIN_MICROSECONDS } from "../../src/runtime/intra-op-spin.ts";
-import { BACKLOG_NICE, RESTORE_AFTER_MS, SearchBacklog } from "../../src/runtime/search-backlog.ts";
+import { BACKLOG_NICE, RESTORE_AFTER_MS } from "../../src/runtime/search-backlog.ts";
 import { runHostedSession } from "../../src/runtime/session-host.ts";
 import { processClockMs } from "../../src/runtime/stage-timing.ts";
 import type { WorkerReply } from "../../src/runtime/worker-protocol.ts";
 import { clipTextualModel, heavyVisualModel } from "../support/onnx-builder.ts";
+import { recordingBacklog } from "../support/recording-backlog.ts";
 import { tempDir } from "../support/temp.ts";
 
 // Each scenario runs the 24-layer stand-in several times (up to three attempts on a busy machine).
@@ -226,15 +227,8 @@ describe("interactive sessions", () => {
   });
 
   test("more queries in flight than the threads that may run them lower the search threads; a query a second later restores them", async () => {
-    const clock = { ms: 0 };
-    const set: number[] = [];
-    const threads = new InferenceThreads(
-      new SearchBacklog(
-        -3,
-        (nice) => set.push(nice),
-        () => clock.ms,
-      ),
-    );
+    const { backlog, clock, set } = recordingBacklog(-3);
+    const threads = new InferenceThreads(backlog);
     // One scan thread: a query may run on it or on the search thread, so two at once are no backlog.
     const text = await OnnxSession.create(threads, join(dir, "textual.onnx"), { ...SETTINGS, inferenceThreads: 1 }, { interactive: true });
     try {

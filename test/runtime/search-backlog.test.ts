@@ -1,30 +1,19 @@
 /** The search threads yield during a flood of queries and get their priority back a second after it. */
 import { describe, expect, test } from "bun:test";
-import { BACKLOG_NICE, RESTORE_AFTER_MS, SearchBacklog } from "../../src/runtime/search-backlog.ts";
+import { BACKLOG_NICE, RESTORE_AFTER_MS } from "../../src/runtime/search-backlog.ts";
 import { type Priority, SEARCH_THREAD_NAME, searchThreadsNiceSetter } from "../../src/runtime/thread-priority.ts";
-
-/** A backlog on a clock the test moves, recording every nice it sets. */
-function backlogAt(quietNice = -3) {
-  const clock = { ms: 0 };
-  const set: number[] = [];
-  const backlog = new SearchBacklog(
-    quietNice,
-    (nice) => set.push(nice),
-    () => clock.ms,
-  );
-  return { backlog, clock, set };
-}
+import { recordingBacklog } from "../support/recording-backlog.ts";
 
 describe("search backlog", () => {
   test("queries up to the threads that may run them keep their priority", () => {
-    const { backlog, set } = backlogAt();
+    const { backlog, set } = recordingBacklog();
     for (const inFlight of [1, 2, 3, 2, 1, 0]) backlog.observe(inFlight, 3);
     expect(set).toEqual([]);
     expect(backlog.lowered).toBe(false);
   });
 
   test("one query more than the threads lowers the search threads to the library scan's nice, once", () => {
-    const { backlog, set } = backlogAt();
+    const { backlog, set } = recordingBacklog();
     backlog.observe(4, 3);
     backlog.observe(5, 3);
     backlog.observe(4, 3);
@@ -34,7 +23,7 @@ describe("search backlog", () => {
   });
 
   test("back to the quiet nice at the first look a second after the last backlogged moment, not before", () => {
-    const { backlog, clock, set } = backlogAt(-5);
+    const { backlog, clock, set } = recordingBacklog(-5);
     backlog.observe(4, 3);
     clock.ms = 500;
     backlog.observe(4, 3); // still a backlog: the second counts from here
