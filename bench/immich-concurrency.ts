@@ -5,7 +5,7 @@
  * threads) spend on it back to back; the service's work rate is its completions weighted by those
  * costs, so 1.0 means it gets through the same mix as fast as the plain processes would.
  */
-import { runAutocannon, type LoadResult, type ServerProcess } from "./lib.ts";
+import { autocannonRun, summarizeRuns, type AutocannonRun, type LoadResult, type ServerProcess } from "./lib.ts";
 import type { PlainFloor } from "./plain-floor-client.ts";
 import type { Scenario, ScenarioId } from "./scenarios.ts";
 
@@ -19,6 +19,8 @@ export interface JobLoad {
   id: ScenarioId;
   connections: number;
   load: LoadResult;
+  /** Completions per second of this type while the loads ran. */
+  serviceRps: number;
   /** Requests per second of this type alone on the plain floor's processes. */
   floorRps: number;
 }
@@ -35,21 +37,32 @@ export async function immichConcurrency(
   plain: PlainFloor,
   seconds: number,
 ): Promise<ImmichConcurrencyResult> {
-  // Each type's floor rate half before and half after the service's load, so that drift on the
-  // machine hits both (as in the saturation scenarios). Measured only before, one full run read
-  // 0.81: the service's three rates (6.07 / 4.73 / 1.67 req/s) were 10 % below the same load's
-  // minutes later (6.73-6.93 / 5.07-5.20 / 1.93-2.00), while the floor had been measured earlier.
-  const floorRates = async () => {
-    const rates = new Map<ScenarioId, number>();
-    for (const job of IMMICH_JOBS) rates.set(job.id, await plain.rate(job.id, seconds / 6));
-    return rates;
+  // Floor and service take turns, F S F S F: each type's floor rate in three windows, before,
+  // between and after two halves of the service's load, so that drift on the machine hits both.
+  // Measured only before, one full run read 0.81: the service's three rates (6.07 / 4.73 / 1.67
+  // req/s) were 10 % below the same load's minutes later (6.73-6.93 / 5.07-5.20 / 1.93-2.00), while
+  // the floor had been measured earlier; with one window of each before and after, three runs read
+  // 0.97, 0.89 and 0.98, and reruns of the 0.89 one 0.99 and 0.94.
+  const floorRates = new Map<ScenarioId, number[]>(IMMICH_JOBS.map((job) => [job.id, []]));
+  const measureFloor = async () => {
+    for (const job of IMMICH_JOBS) floorRates.get(job.id)!.push(await plain.rate(job.id, seconds / 9));
   };
-  const before = await floorRates();
-  const loads = await Promise.all(IMMICH_JOBS.map((job) => runAutocannon(`${server.url}/predict`, scenario(job.id).requests, job.connections, seconds)));
-  const after = await floorRates();
-  const jobs = IMMICH_JOBS.map((job, i) => ({ ...job, load: loads[i]!, floorRps: (before.get(job.id)! + after.get(job.id)!) / 2 }));
-  // Completions over the whole window: each type's steady-state rate would overstate a type that
-  // finished its last request early.
-  const floorShare = jobs.reduce((sum, job) => sum + job.load.completed / seconds / job.floorRps, 0);
+  const halves = IMMICH_JOBS.map((): AutocannonRun[] => []);
+  await measureFloor();
+  for (let half = 0; half < 2; half++) {
+    const runs = await Promise.all(IMMICH_JOBS.map((job) => autocannonRun(`${server.url}/predict`, scenario(job.id).requests, job.connections, seconds / 2)));
+    runs.forEach((run, i) => halves[i]!.push(run));
+    await measureFloor();
+  }
+  const jobs = IMMICH_JOBS.map((job, i) => {
+    const rates = floorRates.get(job.id)!;
+    const runs = halves[i]!;
+    const load = summarizeRuns(runs);
+    // Completions over the time the loads ran, as the floor's rate is its runs over its window: each
+    // type's steady-state rate would overstate a type that finished its last request early.
+    const serviceRps = load.completed / runs.reduce((sum, run) => sum + run.elapsedSeconds, 0);
+    return { ...job, load, serviceRps, floorRps: rates.reduce((sum, rate) => sum + rate, 0) / rates.length };
+  });
+  const floorShare = jobs.reduce((sum, job) => sum + job.serviceRps / job.floorRps, 0);
   return { jobs, floorShare };
 }

@@ -132,12 +132,28 @@ export interface LoadRequest {
   contentType: string;
 }
 
+/** One autocannon run as its client reports it: the 2xx latencies and the steady-state rate. */
+export interface AutocannonRun {
+  latencies: number[];
+  completed: number;
+  requestsPerSecond: number;
+  /** From the load's start to its end (autocannon's duration plus its own start and wind-down). */
+  elapsedSeconds: number;
+  non2xx: number;
+  errors: number;
+}
+
 /**
  * Runs autocannon as its own Node process (its HTTP client is far cheaper under Node than inside
  * a Bun process, and a separate process cannot stall the one measuring). Each connection cycles
  * through `requests` in order.
  */
 export async function runAutocannon(url: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
+  return summarizeRuns([await autocannonRun(url, requests, connections, seconds)]);
+}
+
+/** `runAutocannon` before summarizing, for loads measured in parts (`summarizeRuns`). */
+export async function autocannonRun(url: string, requests: LoadRequest[], connections: number, seconds: number): Promise<AutocannonRun> {
   // Unique per call: several loads may run at once (immich-concurrency.ts).
   const prefix = `${tmpdir()}/immich-ml-bench-${process.pid}-${crypto.randomUUID()}`;
   const bodyFiles = await Promise.all(
@@ -151,14 +167,26 @@ export async function runAutocannon(url: string, requests: LoadRequest[], connec
   await Bun.write(specFile, JSON.stringify({ url, connections, seconds, requests: bodyFiles }));
   const child = Bun.spawn(["node", resolve(import.meta.dir, "autocannon-client.mjs"), specFile], { stdout: "pipe", stderr: "inherit" });
   const text = await new Response(child.stdout).text();
-  const result = JSON.parse(text) as { latencies: number[]; completed: number; requestsPerSecond: number; non2xx: number; errors: number };
   for (const file of [specFile, ...bodyFiles.map((b) => b.bodyFile)]) await Bun.file(file).delete();
+  return JSON.parse(text) as AutocannonRun;
+}
+
+/**
+ * Runs of one load as one result: latencies pooled, and the steady-state rate over the runs'
+ * spans from first to last completion taken together (each run's span is what its own rate was
+ * measured over).
+ */
+export function summarizeRuns(runs: AutocannonRun[]): LoadResult {
+  const latencies = runs.flatMap((run) => run.latencies);
+  const steady = runs.filter((run) => run.completed > 1 && run.requestsPerSecond > 0);
+  const intervals = steady.reduce((sum, run) => sum + run.completed - 1, 0);
+  const span = steady.reduce((sum, run) => sum + (run.completed - 1) / run.requestsPerSecond, 0);
   return {
-    completed: result.completed,
-    requestsPerSecond: result.requestsPerSecond,
-    p50ms: percentile(result.latencies, 50),
-    p99ms: percentile(result.latencies, 99),
-    non2xx: result.non2xx,
-    errors: result.errors,
+    completed: runs.reduce((sum, run) => sum + run.completed, 0),
+    requestsPerSecond: span > 0 ? intervals / span : 0,
+    p50ms: percentile(latencies, 50),
+    p99ms: percentile(latencies, 99),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
   };
 }

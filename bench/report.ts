@@ -224,7 +224,6 @@ export function renderReport(report: BenchReport): string {
   if (report.batching) out.push("", "### Face recognition batching", "", ...batchingTable(report.batching));
   if (report.concurrency) {
     const c = report.concurrency;
-    const perSecond = (j: ImmichConcurrencyResult["jobs"][number]) => j.load.completed / report.settings.seconds;
     out.push(
       ...section(
         "Immich's default job concurrency (2 CLIP + 2 faces + 1 OCR requests in flight)",
@@ -232,7 +231,7 @@ export function renderReport(report: BenchReport): string {
         [
           ...c.jobs.map(
             (j) =>
-              `| ${j.id} | ${j.connections} | ${rate(perSecond(j))} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(perSecond(j) / j.floorRps)} |`,
+              `| ${j.id} | ${j.connections} | ${rate(j.serviceRps)} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(j.serviceRps / j.floorRps)} |`,
           ),
           `| all | 5 | | | **${ratio(c.floorShare)}** |`,
         ],

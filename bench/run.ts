@@ -25,6 +25,7 @@ import {
   pingUnderLoad,
   postRequest,
   saturate,
+  saturateInHalves,
   sequentialLatency,
   summarize,
   type Latency,
@@ -71,24 +72,28 @@ async function warmUp(url: string, s: Scenario, floorId: FloorId = s.id): Promis
   }
 }
 
-/** Long enough for a few completions per connection even when a request takes seconds. */
-const windowFor = (floorRps: number) => Math.max(seconds, Math.ceil((3 * connections) / floorRps));
+/** Long enough for a few completions per connection in each half even when a request takes seconds. */
+const windowFor = (floorRps: number) => Math.max(seconds, 2 * Math.ceil((3 * connections) / floorRps));
 
 const saturateOn = (target: ServerProcess, s: Scenario, window: number) => saturate(target, s.requests, connections, window);
 
 /**
- * Plain floor rate half before and half after the service's run, so drift on the machine hits
- * both; then /ping under the same load, in a window of its own, and /ping of the idle server
- * beside the plain floor's load (the OS's share of that latency).
+ * The service's saturation in two halves between three windows of the plain floor's back-to-back
+ * rate (F S F S F), so that drift on the machine hits both; then /ping under the same load, in a
+ * window of its own, and /ping of the idle server beside the plain floor's load (the OS's share
+ * of that latency).
  */
 async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation: Saturation; ping: PingUnderLoad; pingBesideFloor: PingLatency }> {
-  const before = await plain.rate(s.id, seconds / 2);
-  const window = windowFor(before * s.requests.length);
-  const saturation = await saturateOn(server, s, window);
-  const after = await plain.rate(s.id, seconds / 2);
+  const floorRates = [await plain.rate(s.id, seconds / 3)];
+  const window = windowFor(floorRates[0]! * s.requests.length);
+  const saturation = await saturateInHalves(server, s.requests, connections, window, async () => {
+    floorRates.push(await plain.rate(s.id, seconds / 3));
+  });
+  floorRates.push(await plain.rate(s.id, seconds / 3));
   const ping = await pingUnderLoad(server, s.requests, connections, window);
   const { ping: pingBesideFloor } = await pingDuring(server, window, () => plain.rate(s.id, window));
-  return { floorRps: ((before + after) / 2) * s.requests.length, saturation, ping, pingBesideFloor };
+  const floorRps = (floorRates.reduce((sum, rate) => sum + rate, 0) / floorRates.length) * s.requests.length;
+  return { floorRps, saturation, ping, pingBesideFloor };
 }
 
 /** Two servers compared at saturation in alternation (A B A B), so drift hits both alike. */

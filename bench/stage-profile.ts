@@ -24,6 +24,20 @@ export async function stageTotals(url: string): Promise<StageTotals> {
   return totals;
 }
 
+/** Each timer's growth from `before` to `after`, summed over windows (the time between them left out). */
+export function stageGrowth(windows: ReadonlyArray<readonly [StageTotals, StageTotals]>): StageTotals {
+  const growth: StageTotals = {};
+  for (const [before, after] of windows) {
+    for (const [key, total] of Object.entries(after)) {
+      const earlier = before[key] ?? { seconds: 0, count: 0 };
+      const entry = (growth[key] ??= { seconds: 0, count: 0 });
+      entry.seconds += total.seconds - earlier.seconds;
+      entry.count += total.count - earlier.count;
+    }
+  }
+  return growth;
+}
+
 export interface StageRow {
   stage: string;
   /** Runs of this stage per request. */
