@@ -121,6 +121,11 @@ export interface LoadResult {
   completed: number;
   /** Steady-state completions per second (first to last completion). */
   requestsPerSecond: number;
+  /**
+   * How long the load ran: autocannon's duration plus the wind-down in which it waits for the
+   * requests in flight (about half a second here), whose completions `completed` counts.
+   */
+  elapsedSeconds: number;
   p50ms: number;
   p99ms: number;
   non2xx: number;
@@ -137,7 +142,7 @@ export interface AutocannonRun {
   latencies: number[];
   completed: number;
   requestsPerSecond: number;
-  /** From the load's start to its end (autocannon's duration plus its own start and wind-down). */
+  /** From the load's start to its end, as `LoadResult.elapsedSeconds`. */
   elapsedSeconds: number;
   non2xx: number;
   errors: number;
@@ -184,6 +189,7 @@ export function summarizeRuns(runs: AutocannonRun[]): LoadResult {
   return {
     completed: runs.reduce((sum, run) => sum + run.completed, 0),
     requestsPerSecond: span > 0 ? intervals / span : 0,
+    elapsedSeconds: runs.reduce((sum, run) => sum + run.elapsedSeconds, 0),
     p50ms: percentile(latencies, 50),
     p99ms: percentile(latencies, 99),
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),

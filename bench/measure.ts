@@ -173,7 +173,7 @@ export async function saturate(server: ServerProcess, requests: LoadRequest[], c
   const before = await stageTotals(server.url);
   const load = await runAutocannon(`${server.url}/predict`, requests, connections, seconds);
   const after = await stageTotals(server.url);
-  return { load, profile: stageProfile(before, after, load.completed, seconds) };
+  return { load, profile: stageProfile(before, after, load.completed, load.elapsedSeconds) };
 }
 
 /**
@@ -200,8 +200,7 @@ export async function saturateInHalves(
   await between();
   const second = await half();
   const load = summarizeRuns([first.run, second.run]);
-  const loaded = first.run.elapsedSeconds + second.run.elapsedSeconds;
-  return { load, profile: stageProfile({}, stageGrowth([first.timers, second.timers]), load.completed, loaded) };
+  return { load, profile: stageProfile({}, stageGrowth([first.timers, second.timers]), load.completed, load.elapsedSeconds) };
 }
 
 /**
