@@ -35,11 +35,6 @@ export class SearchBacklog {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Whether the search threads are at BACKLOG_NICE now. */
-  get lowered(): boolean {
-    return this.#lowered;
-  }
-
   /** Called whenever a query is queued or answered: `inFlight` queries, `capacity` threads that may run them. */
   observe(inFlight: number, capacity: number): void {
     const now = this.now();

@@ -1,5 +1,6 @@
 /** The search threads yield during a flood of queries and get their priority back a second after it. */
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { BACKLOG_NICE, RESTORE_AFTER_MS } from "../../src/runtime/search-backlog.ts";
 import { type Priority, SEARCH_THREAD_NAME, searchThreadsNiceSetter } from "../../src/runtime/thread-priority.ts";
 import { recordingBacklog } from "../support/recording-backlog.ts";
@@ -9,7 +10,6 @@ describe("search backlog", () => {
     const { backlog, set } = recordingBacklog();
     for (const inFlight of [1, 2, 3, 2, 1, 0]) backlog.observe(inFlight, 3);
     expect(set).toEqual([]);
-    expect(backlog.lowered).toBe(false);
   });
 
   test("one query more than the threads lowers the search threads to the library scan's nice, once", () => {
@@ -19,7 +19,6 @@ describe("search backlog", () => {
     backlog.observe(4, 3);
     expect(set).toEqual([BACKLOG_NICE]);
     expect(BACKLOG_NICE).toBe(10);
-    expect(backlog.lowered).toBe(true);
   });
 
   test("back to the quiet nice at the first look a second after the last backlogged moment, not before", () => {
@@ -33,7 +32,6 @@ describe("search backlog", () => {
     clock.ms = 500 + RESTORE_AFTER_MS;
     backlog.observe(1, 3);
     expect(set).toEqual([BACKLOG_NICE, -5]);
-    expect(backlog.lowered).toBe(false);
     // A new flood lowers them again.
     backlog.observe(4, 3);
     expect(set).toEqual([BACKLOG_NICE, -5, BACKLOG_NICE]);
@@ -71,9 +69,14 @@ describe.skipIf(process.platform !== "linux")("setting the search threads' nice"
     await new Promise((resolve) => worker.addEventListener("message", resolve, { once: true }));
     try {
       setter!(10);
-      expect(p.asked.length).toBe(1);
-      expect(p.asked[0]![1]).toBe(10);
-      expect(p.asked[0]![0]).not.toBe(process.pid);
+      // The worker's thread, and any thread it started by then, which inherits its name (as the
+      // onnxruntime threads of the real search thread do): one or two here, depending on timing.
+      expect(p.asked.length).toBeGreaterThanOrEqual(1);
+      for (const [tid, nice] of p.asked) {
+        expect(nice).toBe(10);
+        expect(tid).not.toBe(process.pid);
+        expect(readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim()).toBe(SEARCH_THREAD_NAME);
+      }
     } finally {
       worker.terminate();
     }
