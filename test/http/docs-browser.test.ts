@@ -46,12 +46,14 @@ beforeAll(async () => {
     leftLoopback.push(url.href);
     return route.abort("internetdisconnected");
   });
-});
+  // Not the default 5 s: on CI, right after chromium's install, its first launch (a new profile,
+  // fontconfig's caches) beside the rest of the suite once took longer, and the hook timed out.
+}, 60_000);
 
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-});
+}, 30_000);
 
 const operation = () => page.locator("#operations-default-post_predict");
 
