@@ -181,8 +181,8 @@ export async function saturate(server: ServerProcess, requests: LoadRequest[], c
  * that floor and service take turns (F S F S F with the caller's floor windows before and after)
  * and drift on the machine hits both alike (with one window between two of the floor's, the lowest
  * scenario of three full runs read 0.81, 0.84 and 0.88×, and reruns of the first two alone
- * 0.90-0.98×). The stage timers are read around each half: requests the first half's load
- * generator left in flight finish in the gap, as after `saturate`'s window, uncounted.
+ * 0.90-0.98×). The stage timers are read around each half; autocannon waits for its requests in
+ * flight before it returns, so the server is idle in the gap.
  */
 export async function saturateInHalves(
   server: ServerProcess,
