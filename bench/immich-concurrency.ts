@@ -19,8 +19,6 @@ export interface JobLoad {
   id: ScenarioId;
   connections: number;
   load: LoadResult;
-  /** Steady-state completions per second of this type under the mix. */
-  serviceRps: number;
   /** Requests per second of this type alone on the plain floor's processes. */
   floorRps: number;
 }
@@ -56,16 +54,14 @@ export async function immichConcurrency(
   }
   const jobs = IMMICH_JOBS.map((job, i) => {
     const rates = floorRates.get(job.id)!;
-    const load = summarizeRuns(halves[i]!);
-    // Each type's steady-state rate (completions over the span from its first to its last, both
-    // halves together), as at saturation, against the floor's back-to-back runs. Not completions
-    // over the time the loads ran: that includes the wind-down, in which autocannon waits for the
-    // requests in flight and issues none, leaving the service part idle where the floor never is
-    // (three full runs: 0.90, 0.91 and 0.89 that way, 0.94, 0.95 and 0.94 steady-state); nor over
-    // the nominal seconds, which counts the wind-down's completions but not its time (0.96-0.98).
-    const serviceRps = load.requestsPerSecond;
-    return { ...job, load, serviceRps, floorRps: rates.reduce((sum, rate) => sum + rate, 0) / rates.length };
+    return { ...job, load: summarizeRuns(halves[i]!), floorRps: rates.reduce((sum, rate) => sum + rate, 0) / rates.length };
   });
-  const floorShare = jobs.reduce((sum, job) => sum + job.serviceRps / job.floorRps, 0);
+  // Each type's steady-state rate (completions over the span from its first to its last, both
+  // halves together), as at saturation, against the floor's back-to-back runs. Not completions
+  // over the time the loads ran: that includes the wind-down, in which autocannon waits for the
+  // requests in flight and issues none, leaving the service part idle where the floor never is
+  // (three full runs: 0.90, 0.91 and 0.89 that way, 0.94, 0.95 and 0.94 steady-state); nor over
+  // the nominal seconds, which counts the wind-down's completions but not its time (0.96-0.98).
+  const floorShare = jobs.reduce((sum, job) => sum + job.load.requestsPerSecond / job.floorRps, 0);
   return { jobs, floorShare };
 }

@@ -231,7 +231,7 @@ export function renderReport(report: BenchReport): string {
         [
           ...c.jobs.map(
             (j) =>
-              `| ${j.id} | ${j.connections} | ${rate(j.serviceRps)} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(j.serviceRps / j.floorRps)} |`,
+              `| ${j.id} | ${j.connections} | ${rate(j.load.requestsPerSecond)} (${ms(j.load.p50ms)} ms) | ${rate(j.floorRps)} | ${ratio(j.load.requestsPerSecond / j.floorRps)} |`,
           ),
           `| all | 5 | | | **${ratio(c.floorShare)}** |`,
         ],
