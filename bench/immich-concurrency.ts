@@ -5,7 +5,7 @@
  * threads) spend on it back to back; the service's work rate is its completions weighted by those
  * costs, so 1.0 means it gets through the same mix as fast as the plain processes would.
  */
-import { autocannonRun, summarizeRuns, type AutocannonRun, type LoadResult, type ServerProcess } from "./lib.ts";
+import { autocannonRun, mean, summarizeRuns, type AutocannonRun, type LoadResult, type ServerProcess } from "./lib.ts";
 import type { PlainFloor } from "./plain-floor-client.ts";
 import type { Scenario, ScenarioId } from "./scenarios.ts";
 
@@ -54,7 +54,7 @@ export async function immichConcurrency(
   }
   const jobs = IMMICH_JOBS.map((job, i) => {
     const rates = floorRates.get(job.id)!;
-    return { ...job, load: summarizeRuns(halves[i]!), floorRps: rates.reduce((sum, rate) => sum + rate, 0) / rates.length };
+    return { ...job, load: summarizeRuns(halves[i]!), floorRps: mean(rates) };
   });
   // Each type's steady-state rate (completions over the span from its first to its last, both
   // halves together), as at saturation, against the floor's back-to-back runs. Not completions

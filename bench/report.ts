@@ -6,6 +6,7 @@ import type { ImmichConcurrencyResult } from "./immich-concurrency.ts";
 import type { Latency, PingLatency, PingUnderLoad, Saturation, SequentialLatency } from "./measure.ts";
 import { sessionSettingsFor, type SessionSettings } from "../src/runtime/onnx-session.ts";
 import type { StageProfile } from "./stage-profile.ts";
+import { mean } from "./lib.ts";
 
 export interface ScenarioResult {
   id: string;
@@ -103,12 +104,12 @@ function profileTable(results: ScenarioResult[], profileOf: (r: ScenarioResult) 
   return lines;
 }
 
-const meanRps = (runs: Saturation[]) => runs.reduce((sum, s) => sum + s.load.requestsPerSecond, 0) / runs.length;
+const meanRps = (runs: Saturation[]) => mean(runs.map((s) => s.load.requestsPerSecond));
 
 /** Faces per recogniser run, over alternating windows. */
 function facesPerRun(runs: Saturation[], facesPerRequest: number): number {
   const perRequest = runs.map((s) => s.profile.rows.find((row) => row.stage.endsWith("/recognition"))?.perRequest ?? NaN);
-  return facesPerRequest / (perRequest.reduce((sum, v) => sum + v, 0) / perRequest.length);
+  return facesPerRequest / mean(perRequest);
 }
 
 function batchingTable(b: BatchingResult): string[] {

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { buildBenchCache, CLIP_MODEL, FACE_MODEL, OCR_MODEL, removeBenchCache } from "./cache.ts";
 import { FloorProcess } from "./floor-client.ts";
 import { PlainFloor } from "./plain-floor-client.ts";
-import { argNumber, argText, startServerProcess, type ServerProcess } from "./lib.ts";
+import { argNumber, argText, mean, startServerProcess, type ServerProcess } from "./lib.ts";
 import { machineInfo } from "./machine.ts";
 import { measureMemory } from "./memory.ts";
 import { busyNeighbour, type BusyNeighbourResult } from "./busy-neighbour.ts";
@@ -92,7 +92,7 @@ async function floorAround(s: Scenario): Promise<{ floorRps: number; saturation:
   floorRates.push(await plain.rate(s.id, seconds / 3));
   const ping = await pingUnderLoad(server, s.requests, connections, window);
   const { ping: pingBesideFloor } = await pingDuring(server, window, () => plain.rate(s.id, window));
-  const floorRps = (floorRates.reduce((sum, rate) => sum + rate, 0) / floorRates.length) * s.requests.length;
+  const floorRps = mean(floorRates) * s.requests.length;
   return { floorRps, saturation, ping, pingBesideFloor };
 }
 

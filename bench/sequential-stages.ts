@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBenchCache, removeBenchCache } from "./cache.ts";
 import { FloorProcess } from "./floor-client.ts";
-import { argNumber, argText, startServerProcess } from "./lib.ts";
+import { argNumber, argText, mean, startServerProcess } from "./lib.ts";
 import { postRequest } from "./measure.ts";
 import { PlainFloor } from "./plain-floor-client.ts";
 import { buildScenarios, type ScenarioId } from "./scenarios.ts";
@@ -64,10 +64,10 @@ try {
       }
     }
     const profile = stageProfile(before, await stageTotals(server.url), batchSize, 1);
-    const mean = latencies.reduce((a, c) => a + c, 0) / batchSize;
+    const meanMs = mean(latencies);
     const stages = profile.rows.map((row) => `${row.stage.replace(/^(kernel|session):/, "")} ${row.waitMs.toFixed(1)}+${row.runMs.toFixed(1)}`).join("; ");
     const label = `requests ${b * batchSize + 1}-${(b + 1) * batchSize}${withFloors ? " (floors between)" : ""}`;
-    console.log(`${label.padEnd(30)} mean ${mean.toFixed(0)} ms | ${stages}`);
+    console.log(`${label.padEnd(30)} mean ${meanMs.toFixed(0)} ms | ${stages}`);
   }
 } finally {
   await server.stop();
