@@ -170,10 +170,7 @@ export interface PingUnderLoad {
  * throughput (`pingUnderLoad` measures it in a window of its own).
  */
 export async function saturate(server: ServerProcess, requests: LoadRequest[], connections: number, seconds: number): Promise<Saturation> {
-  const before = await stageTotals(server.url);
-  const load = await runAutocannon(`${server.url}/predict`, requests, connections, seconds);
-  const after = await stageTotals(server.url);
-  return { load, profile: stageProfile(before, after, load.completed, load.elapsedSeconds) };
+  return saturationOf([await timedLoad(server, requests, connections, seconds)]);
 }
 
 /**
@@ -191,16 +188,22 @@ export async function saturateInHalves(
   seconds: number,
   between: () => Promise<void>,
 ): Promise<Saturation> {
-  const half = async () => {
-    const before = await stageTotals(server.url);
-    const run = await autocannonRun(`${server.url}/predict`, requests, connections, seconds / 2);
-    return { run, timers: [before, await stageTotals(server.url)] as const };
-  };
-  const first = await half();
+  const first = await timedLoad(server, requests, connections, seconds / 2);
   await between();
-  const second = await half();
-  const load = summarizeRuns([first.run, second.run]);
-  return { load, profile: stageProfile({}, stageGrowth([first.timers, second.timers]), load.completed, load.elapsedSeconds) };
+  return saturationOf([first, await timedLoad(server, requests, connections, seconds / 2)]);
+}
+
+/** One autocannon run with the server's stage timers read just before and just after it. */
+async function timedLoad(server: ServerProcess, requests: LoadRequest[], connections: number, seconds: number) {
+  const before = await stageTotals(server.url);
+  const run = await autocannonRun(`${server.url}/predict`, requests, connections, seconds);
+  return { run, timers: [before, await stageTotals(server.url)] as const };
+}
+
+/** The parts of a load as one: the runs summarised, the timers' growth within the parts profiled. */
+function saturationOf(parts: Array<Awaited<ReturnType<typeof timedLoad>>>): Saturation {
+  const load = summarizeRuns(parts.map((part) => part.run));
+  return { load, profile: stageProfile({}, stageGrowth(parts.map((part) => part.timers)), load.completed, load.elapsedSeconds) };
 }
 
 /**
